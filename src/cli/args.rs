@@ -1,0 +1,233 @@
+//! The command line as clap sees it: raw flags, before configuration and environment are merged into settings.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+const AFTER_HELP: &str = concat!(
+    "Exit codes:\n",
+    "  0  every requested file was reviewed and nothing reached --fail-on\n",
+    "  1  gate failed: at least one finding at or above --fail-on (--diff: fixes would apply)\n",
+    "  2  usage, configuration or input error (bad flag, unreadable path, invalid config)\n",
+    "  3  server unreachable, authentication refused, or protocol error\n",
+    "  4  timed out waiting for the review (--timeout)\n",
+    "  5  review incomplete: a file or an engine failed or was skipped, and nothing else failed the gate\n",
+    "\n",
+    "With no --server, CODEINSIGHT_SERVER or `server` in codeinsight.toml, review/history/show start the\n",
+    "review server in-process on 127.0.0.1 with its database in CODEINSIGHT_DATA_DIR (default: the user's\n",
+    "data directory)."
+);
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "codeinsight",
+    version,
+    about = "Review source code with built-in rules, a review server and exit codes CI can trust",
+    after_help = AFTER_HELP,
+    propagate_version = true
+)]
+pub struct Cli {
+    /// When to use colours: auto (a terminal without NO_COLOR), always or never.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
+    pub color: ColorChoice,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Review files, directories, globs or stdin and exit by the gate.
+    #[command(after_help = AFTER_HELP)]
+    Review(ReviewArgs),
+    /// List past reviews stored on the server.
+    History(HistoryArgs),
+    /// Re-render a stored job or run, following it live if it is still running.
+    #[command(after_help = AFTER_HELP)]
+    Show(ShowArgs),
+    /// Run the review server (REST + WebSocket).
+    Serve(ServeArgs),
+    /// Administer the server's API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// List the built-in rules, or explain one.
+    Rules(RulesArgs),
+    /// Print a shell completion script.
+    Completions(CompletionsArgs),
+}
+
+/// How to reach a server.
+#[derive(Debug, Clone, Args)]
+pub struct ServerArgs {
+    /// Review server URL; absent means the embedded server.
+    #[arg(long, env = "CODEINSIGHT_SERVER", value_name = "URL")]
+    pub server: Option<String>,
+    /// API token for a remote server.
+    #[arg(
+        long,
+        env = "CODEINSIGHT_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
+    pub token: Option<String>,
+}
+
+/// How a report is judged and shown.
+#[derive(Debug, Clone, Args)]
+pub struct GateArgs {
+    /// Fail (exit 1) when a finding at or above this severity is found [default: major].
+    #[arg(long, value_name = "SEVERITY", value_parser = ["critical", "major", "minor", "info", "never"])]
+    pub fail_on: Option<String>,
+    /// Lowest severity shown; independent of --fail-on [default: info].
+    #[arg(long, value_name = "SEVERITY", value_parser = ["critical", "major", "minor", "info"])]
+    pub report_min: Option<String>,
+    /// Output format, repeatable: human or json, optionally `=PATH` to write a file (e.g. json=report.json).
+    #[arg(long, value_name = "FORMAT[=PATH]")]
+    pub format: Vec<String>,
+    /// Show only findings and the verdict.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Give up waiting after this many seconds (exit 4).
+    #[arg(long, value_name = "SECS")]
+    pub timeout: Option<f64>,
+}
+
+#[derive(Debug, Args)]
+pub struct ReviewArgs {
+    /// Files, directories, globs, or `-` for stdin.
+    #[arg(value_name = "PATHS", default_value = ".")]
+    pub paths: Vec<String>,
+    /// The path reported for content read from stdin (`-`); its extension selects the language.
+    #[arg(long, value_name = "PATH")]
+    pub stdin_filename: Option<String>,
+    #[command(flatten)]
+    pub server: ServerArgs,
+    #[command(flatten)]
+    pub gate: GateArgs,
+    /// Apply safe fixes to the reviewed files.
+    #[arg(long, conflicts_with = "diff")]
+    pub fix: bool,
+    /// Show safe fixes as a diff without writing; exit 1 if any would apply.
+    #[arg(long)]
+    pub diff: bool,
+    /// Ignore cached results.
+    #[arg(long)]
+    pub no_cache: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// pending, processing, completed or failed.
+    #[arg(long, value_parser = ["pending", "processing", "completed", "failed"])]
+    pub status: Option<String>,
+    /// review or debug.
+    #[arg(long = "type", value_name = "TYPE", value_parser = ["review", "debug"])]
+    pub job_type: Option<String>,
+    #[arg(long)]
+    pub language: Option<String>,
+    /// Text to look for in file paths.
+    #[arg(long)]
+    pub search: Option<String>,
+    /// Only jobs created at or after this date or time (RFC 3339 or YYYY-MM-DD).
+    #[arg(long, value_name = "DATE")]
+    pub since: Option<String>,
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
+    /// 1-based page of `--limit` jobs.
+    #[arg(long, default_value_t = 1)]
+    pub page: usize,
+    #[arg(long, value_enum, default_value_t = HistoryFormat::Table)]
+    pub format: HistoryFormat,
+    #[command(flatten)]
+    pub server: ServerArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum HistoryFormat {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// A job id or a run id.
+    pub id: String,
+    #[command(flatten)]
+    pub server: ServerArgs,
+    #[command(flatten)]
+    pub gate: GateArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
+    pub listen: String,
+    /// `sqlite://PATH` or `postgres://...` [default: the user's data directory].
+    #[arg(long, env = "CODEINSIGHT_DATABASE", value_name = "URL")]
+    pub database: Option<String>,
+    #[arg(long)]
+    pub workers: Option<usize>,
+    /// Extra rules directory (ast-grep YAML) loaded beside the built-in rules.
+    #[arg(long, value_name = "DIR")]
+    pub rules_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token and print it once.
+    Create {
+        #[arg(long)]
+        user: String,
+        #[arg(long)]
+        admin: bool,
+        #[arg(long, env = "CODEINSIGHT_DATABASE", value_name = "URL")]
+        database: Option<String>,
+    },
+    /// List tokens (never their secrets).
+    List {
+        #[arg(long, env = "CODEINSIGHT_DATABASE", value_name = "URL")]
+        database: Option<String>,
+    },
+    /// Revoke a token by id.
+    Revoke {
+        id: String,
+        #[arg(long, env = "CODEINSIGHT_DATABASE", value_name = "URL")]
+        database: Option<String>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct RulesArgs {
+    /// Explain this rule.
+    pub id: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    pub shell: clap_complete::Shell,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::{AFTER_HELP, Cli};
+    use crate::cli::exit_status::ExitStatus;
+
+    #[test]
+    fn the_parser_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn help_carries_the_exit_code_table() {
+        assert!(AFTER_HELP.starts_with(ExitStatus::TABLE));
+    }
+}

@@ -1,0 +1,215 @@
+//! `codeinsight review`: collect the files, submit them as one run, follow it live, build the report, apply or show
+//! fixes, render every requested format and return the gate's exit status.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use crate::client::Subject;
+use crate::protocol::{RejectedFile, RunFile, RunOptions, RunRequest};
+
+use crate::cli::args::ReviewArgs;
+use crate::cli::config::Config;
+use crate::cli::connection::Connection;
+use crate::cli::exit_status::ExitStatus;
+use crate::cli::failure::Failure;
+use crate::cli::fixes;
+use crate::cli::inputs::{self, Inputs};
+use crate::cli::outcome::{Extras, build_report};
+use crate::cli::output::{Written, write_outputs};
+use crate::cli::printer::Printer;
+use crate::cli::progress::Progress;
+use crate::cli::settings::{GateSettings, ServerChoice};
+use crate::cli::waiting::wait_for;
+
+pub async fn review(
+    args: &ReviewArgs,
+    printer: &Printer,
+    cwd: &Path,
+) -> Result<ExitStatus, Failure> {
+    let started = Instant::now();
+    let deadline_base = tokio::time::Instant::now();
+    let config = Config::discover(cwd)?;
+    let settings = GateSettings::resolve(&args.gate, &config)?;
+    let choice = ServerChoice::resolve(&args.server, &config)?;
+    if args
+        .paths
+        .iter()
+        .filter(|path| path.as_str() == "-")
+        .count()
+        > 1
+    {
+        return Err(Failure::usage("`-` (stdin) can be given only once"));
+    }
+    let inputs = inputs::collect(&args.paths, args.stdin_filename.as_deref(), &config, cwd)?;
+    if inputs.files.is_empty() && inputs.skipped.is_empty() {
+        printer.warn("no files to review in the given paths");
+    }
+    let connection = Connection::open(&choice).await?;
+    let deadline = settings.timeout.map(|timeout| deadline_base + timeout);
+    let result = run_review(
+        args,
+        printer,
+        &settings,
+        &connection,
+        inputs,
+        deadline,
+        started,
+    )
+    .await;
+    connection.close().await;
+    result
+}
+
+async fn run_review(
+    args: &ReviewArgs,
+    printer: &Printer,
+    settings: &GateSettings,
+    connection: &Connection,
+    inputs: Inputs,
+    deadline: Option<tokio::time::Instant>,
+    started: Instant,
+) -> Result<ExitStatus, Failure> {
+    let Inputs { files, skipped } = inputs;
+    let total = files.len();
+    let request = RunRequest {
+        files: files
+            .iter()
+            .map(|file| RunFile {
+                path: file.display_path.clone(),
+                content: file.content.clone(),
+                language: None,
+            })
+            .collect(),
+        options: RunOptions {
+            no_cache: args.no_cache,
+        },
+        repo_id: None,
+        skipped: skipped
+            .iter()
+            .map(|file| RejectedFile {
+                file_path: file.path.clone(),
+                reason: file.reason.clone(),
+            })
+            .collect(),
+    };
+    let submit = connection.client.create_run(&request);
+    let created = match deadline {
+        Some(deadline) => match tokio::time::timeout_at(deadline, submit).await {
+            Ok(result) => result?,
+            Err(_) => {
+                return Err(Failure::timed_out(
+                    settings.timeout_seconds,
+                    "the run to be accepted",
+                    0,
+                    total,
+                ));
+            }
+        },
+        None => submit.await?,
+    };
+    let subject = Subject::Run(created.run_id.clone());
+    let hide_progress = settings.quiet || args.diff;
+    let mut progress = Progress::new(
+        *printer,
+        created.jobs.len(),
+        &format!("run {}", created.run_id),
+        hide_progress,
+    );
+    let waited = wait_for(
+        connection,
+        &subject,
+        &mut progress,
+        deadline,
+        settings.timeout_seconds,
+        created.jobs.len(),
+    )
+    .await;
+    let snapshot = match waited {
+        Ok(snapshot) => {
+            progress.finish();
+            snapshot
+        }
+        Err(failure) => {
+            drop(progress);
+            return Err(failure);
+        }
+    };
+    drop(progress);
+    let sources: HashMap<String, String> = files
+        .iter()
+        .map(|file| (file.display_path.clone(), file.content.clone()))
+        .collect();
+    let disk_paths: HashMap<String, PathBuf> = files
+        .iter()
+        .filter_map(|file| {
+            file.disk_path
+                .as_ref()
+                .map(|path| (file.display_path.clone(), path.clone()))
+        })
+        .collect();
+    let mut extras = Extras {
+        sources,
+        client_skipped: skipped,
+        elapsed: Some(started.elapsed()),
+        fixes: None,
+    };
+    if args.diff {
+        let plan = fixes::plan(&snapshot, &disk_paths, settings.threshold.report_min)?;
+        let (_, status) = build_report(&snapshot, settings.threshold, extras);
+        let styles = printer.stdout_styles();
+        let mut stdout = printer.stdout();
+        let mut write = || -> std::io::Result<()> {
+            for file in &plan.files {
+                crate::render::render_file_diff(
+                    &file.display_path,
+                    &file.original,
+                    &file.fixed,
+                    &styles,
+                    &mut stdout,
+                )?;
+            }
+            writeln!(
+                stdout,
+                "{} safe {} would be applied to {} {}",
+                plan.fix_count(),
+                if plan.fix_count() == 1 {
+                    "fix"
+                } else {
+                    "fixes"
+                },
+                plan.files.len(),
+                if plan.files.len() == 1 {
+                    "file"
+                } else {
+                    "files"
+                }
+            )?;
+            stdout.flush()
+        };
+        if let Err(error) = write() {
+            if error.kind() == std::io::ErrorKind::BrokenPipe {
+                return Ok(ExitStatus::Success);
+            }
+            return Err(Failure::usage(format!("cannot write to stdout: {error}")));
+        }
+        // Like `ruff --diff`: 1 when a fix would apply; otherwise clean, unless something was not reviewed.
+        return Ok(if !plan.files.is_empty() {
+            ExitStatus::GateFailed
+        } else if status == ExitStatus::Incomplete {
+            ExitStatus::Incomplete
+        } else {
+            ExitStatus::Success
+        });
+    }
+    if args.fix {
+        let plan = fixes::plan(&snapshot, &disk_paths, settings.threshold.report_min)?;
+        extras.fixes = Some(fixes::apply(&plan)?);
+    }
+    let (report, status) = build_report(&snapshot, settings.threshold, extras);
+    match write_outputs(&report, settings, printer)? {
+        Written::All => Ok(status),
+        Written::BrokenPipe => Ok(ExitStatus::Success),
+    }
+}

@@ -1,0 +1,107 @@
+//! `codeinsight rules [ID]`: the rules the server runs, as a table, or one rule's documentation; and
+//! `codeinsight completions SHELL`.
+
+use std::io::Write;
+use std::path::Path;
+
+use clap::CommandFactory;
+
+use crate::engine::RuleSet;
+use crate::protocol::Applicability;
+
+use crate::cli::args::{Cli, CompletionsArgs, RulesArgs};
+use crate::cli::config::Config;
+use crate::cli::exit_status::ExitStatus;
+use crate::cli::failure::Failure;
+use crate::cli::printer::Printer;
+
+pub fn rules(args: &RulesArgs, printer: &Printer, cwd: &Path) -> Result<ExitStatus, Failure> {
+    let config = Config::discover(cwd)?;
+    let user_rules = config
+        .file
+        .rules_dir
+        .as_ref()
+        .map(|dir| config.root.join(dir))
+        .or_else(|| {
+            let default = config.root.join(".codeinsight").join("rules");
+            default.is_dir().then_some(default)
+        });
+    let set = match &user_rules {
+        Some(dir) => RuleSet::with_user_rules(dir),
+        None => RuleSet::builtin(),
+    }
+    .map_err(|error| Failure::usage(format!("cannot load rules: {error}")))?;
+    let mut stdout = printer.stdout();
+    let written = match &args.id {
+        Some(id) => {
+            let Some(rule) = set.get(id) else {
+                return Err(Failure::usage(format!("no rule `{id}`"))
+                    .with_help("list the rules with `codeinsight rules`"));
+            };
+            (|| {
+                writeln!(stdout, "{}", rule.id)?;
+                writeln!(
+                    stdout,
+                    "language: {}  severity: {}  category: {}  fix: {}  source: {}",
+                    rule.language.map_or("any", |language| language.name()),
+                    rule.severity,
+                    rule.category,
+                    fix_label(rule.fix_safety),
+                    rule.origin
+                )?;
+                writeln!(stdout)?;
+                writeln!(stdout, "{}", rule.message)?;
+                writeln!(stdout)?;
+                writeln!(stdout, "{}", rule.docs.trim_end())
+            })()
+        }
+        None => (|| {
+            let width = set
+                .rules()
+                .iter()
+                .map(|rule| rule.id.len())
+                .max()
+                .unwrap_or(2)
+                .max(2);
+            writeln!(
+                stdout,
+                "{:<width$}  {:<10}  {:<8}  {:<15}  FIX",
+                "ID", "LANGUAGE", "SEVERITY", "CATEGORY"
+            )?;
+            for rule in set.rules() {
+                writeln!(
+                    stdout,
+                    "{:<width$}  {:<10}  {:<8}  {:<15}  {}",
+                    rule.id,
+                    rule.language.map_or("any", |language| language.name()),
+                    rule.severity.as_str(),
+                    rule.category,
+                    fix_label(rule.fix_safety)
+                )?;
+            }
+            Ok(())
+        })(),
+    };
+    match written {
+        Err(error) if error.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(Failure::usage(format!("cannot write to stdout: {error}")))
+        }
+        _ => Ok(ExitStatus::Success),
+    }
+}
+
+fn fix_label(safety: Option<Applicability>) -> &'static str {
+    match safety {
+        None => "-",
+        Some(Applicability::Safe) => "safe",
+        Some(Applicability::Unsafe) => "unsafe",
+        Some(Applicability::Suggestion) => "suggestion",
+    }
+}
+
+pub fn completions(args: &CompletionsArgs, printer: &Printer) -> ExitStatus {
+    let mut command = Cli::command();
+    let mut stdout = printer.stdout();
+    clap_complete::generate(args.shell, &mut command, "codeinsight", &mut stdout);
+    ExitStatus::Success
+}

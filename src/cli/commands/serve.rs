@@ -1,0 +1,116 @@
+//! `codeinsight serve`: run the review server in the foreground until interrupted, and `codeinsight token`: the
+//! server-side token administration that `serve` authenticates against.
+
+use std::io::Write;
+use std::net::SocketAddr;
+
+use crate::server::ServerConfig;
+
+use crate::cli::args::{ServeArgs, TokenCommand};
+use crate::cli::exit_status::ExitStatus;
+use crate::cli::failure::Failure;
+use crate::cli::printer::Printer;
+use crate::cli::settings::{data_dir, sqlite_url};
+
+pub async fn serve(args: &ServeArgs) -> Result<ExitStatus, Failure> {
+    let listen: SocketAddr = args.listen.parse().map_err(|error| {
+        Failure::usage(format!("invalid `--listen {}`: {error}", args.listen))
+            .with_help("give an address and port, e.g. `127.0.0.1:8080` or `0.0.0.0:8080`")
+    })?;
+    let database = database_url(args.database.as_deref())?;
+    let mut config = ServerConfig::new(listen, database);
+    if let Some(workers) = args.workers {
+        if workers == 0 {
+            return Err(Failure::usage("`--workers` must be at least 1"));
+        }
+        config.workers = workers;
+    }
+    config.rules_dir.clone_from(&args.rules_dir);
+    crate::server::serve(config)
+        .await
+        .map_err(|error| Failure::server(format!("the server stopped: {error:#}")))?;
+    Ok(ExitStatus::Success)
+}
+
+pub async fn token(command: &TokenCommand, printer: &Printer) -> Result<ExitStatus, Failure> {
+    let mut stdout = printer.stdout();
+    let written = match command {
+        TokenCommand::Create {
+            user,
+            admin,
+            database,
+        } => {
+            let database = database_url(database.as_deref())?;
+            let token = crate::store::create_token(&database, user, *admin)
+                .await
+                .map_err(|error| Failure::server(format!("cannot create a token: {error}")))?;
+            printer.status(&format!(
+                "created token `{}` for user `{}`{}; it is shown only once",
+                token.id,
+                token.user_id,
+                if token.admin { " (admin)" } else { "" }
+            ));
+            writeln!(stdout, "{}", token.token)
+        }
+        TokenCommand::List { database } => {
+            let database = database_url(database.as_deref())?;
+            let tokens = crate::store::list_tokens(&database)
+                .await
+                .map_err(|error| Failure::server(format!("cannot list tokens: {error}")))?;
+            (|| {
+                writeln!(
+                    stdout,
+                    "ID                USER              ADMIN  CREATED               STATE"
+                )?;
+                for token in tokens {
+                    writeln!(
+                        stdout,
+                        "{:<16}  {:<16}  {:<5}  {}   {}",
+                        token.id,
+                        token.user_id,
+                        if token.admin { "yes" } else { "no" },
+                        token.created_at.format("%Y-%m-%d %H:%M:%S"),
+                        if token.revoked_at.is_some() {
+                            "revoked"
+                        } else {
+                            "active"
+                        }
+                    )?;
+                }
+                Ok(())
+            })()
+        }
+        TokenCommand::Revoke { id, database } => {
+            let database = database_url(database.as_deref())?;
+            let revoked = crate::store::revoke_token(&database, id)
+                .await
+                .map_err(|error| Failure::server(format!("cannot revoke the token: {error}")))?;
+            if !revoked {
+                return Err(Failure::usage(format!("no active token `{id}`"))
+                    .with_help("list tokens with `codeinsight token list`"));
+            }
+            writeln!(stdout, "revoked token `{id}`")
+        }
+    };
+    match written {
+        Err(error) if error.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(Failure::usage(format!("cannot write to stdout: {error}")))
+        }
+        _ => Ok(ExitStatus::Success),
+    }
+}
+
+/// `--database`, or the SQLite file in the data directory (the one the embedded server uses).
+fn database_url(database: Option<&str>) -> Result<String, Failure> {
+    if let Some(url) = database.filter(|url| !url.is_empty()) {
+        return Ok(url.to_owned());
+    }
+    let dir = data_dir()?;
+    std::fs::create_dir_all(&dir).map_err(|error| {
+        Failure::usage(format!(
+            "cannot create the data directory `{}`: {error}",
+            dir.display()
+        ))
+    })?;
+    Ok(sqlite_url(&dir))
+}

@@ -1,0 +1,99 @@
+//! Reaching a server: either the remote one configured, or the embedded default, which is the real server started
+//! in-process on 127.0.0.1 with an ephemeral port, a random per-process token for the user `local` and its SQLite
+//! database in the data directory. Both give back the same [`ApiClient`], so both take the same HTTP and WebSocket
+//! path.
+
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+
+use crate::client::{ApiClient, ClientError};
+use crate::server::{EphemeralToken, RunningServer, ServerConfig};
+
+use super::failure::Failure;
+use super::settings::{ServerChoice, sqlite_url};
+
+/// The user the embedded server's token belongs to.
+pub const LOCAL_USER: &str = "local";
+
+pub struct Connection {
+    pub client: ApiClient,
+    pub user_id: String,
+    embedded: Option<RunningServer>,
+}
+
+impl Connection {
+    pub async fn open(choice: &ServerChoice) -> Result<Connection, Failure> {
+        match choice {
+            ServerChoice::Embedded {
+                data_dir,
+                rules_dir,
+            } => {
+                std::fs::create_dir_all(data_dir).map_err(|error| {
+                    Failure::usage(format!(
+                        "cannot create the data directory `{}`: {error}",
+                        data_dir.display()
+                    ))
+                    .with_help("set `CODEINSIGHT_DATA_DIR` to a writable directory")
+                })?;
+                let token = random_token()?;
+                let mut config =
+                    ServerConfig::new(SocketAddr::from(([127, 0, 0, 1], 0)), sqlite_url(data_dir));
+                config.ephemeral_tokens = vec![EphemeralToken {
+                    token: token.clone(),
+                    user_id: LOCAL_USER.to_owned(),
+                    admin: true,
+                }];
+                config.rules_dir.clone_from(rules_dir);
+                let running = crate::server::start(config).await.map_err(|error| {
+                    Failure::server(format!("cannot start the embedded server: {error:#}"))
+                })?;
+                let client = ApiClient::new(&running.base_url(), &token).map_err(Failure::from)?;
+                Ok(Connection {
+                    client,
+                    user_id: LOCAL_USER.to_owned(),
+                    embedded: Some(running),
+                })
+            }
+            ServerChoice::Remote { url, token, user } => {
+                let client = ApiClient::new(url, token).map_err(Failure::from)?;
+                let user_id = match user {
+                    Some(user) => user.clone(),
+                    None => match client.whoami().await {
+                        Ok(me) => me.user_id,
+                        Err(ClientError::NotFound { .. }) => {
+                            return Err(Failure::server(format!(
+                                "the server at `{url}` cannot say whom the token belongs to (no `/api/v1/whoami`)"
+                            ))
+                            .with_help("set `CODEINSIGHT_USER` or `user` in codeinsight.toml"));
+                        }
+                        Err(error) => return Err(error.into()),
+                    },
+                };
+                Ok(Connection {
+                    client,
+                    user_id,
+                    embedded: None,
+                })
+            }
+        }
+    }
+
+    /// Stops the embedded server, letting it finish writing.
+    pub async fn close(self) {
+        if let Some(running) = self.embedded {
+            running.shutdown().await;
+        }
+    }
+}
+
+/// 32 random bytes from the OS, hex-encoded.
+fn random_token() -> Result<String, Failure> {
+    let mut bytes = [0_u8; 32];
+    getrandom::fill(&mut bytes)
+        .map_err(|error| Failure::server(format!("cannot generate a token: {error}")))?;
+    let mut token = String::with_capacity(64);
+    for byte in bytes {
+        let _ = write!(token, "{byte:02x}");
+    }
+    Ok(token)
+}

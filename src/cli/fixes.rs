@@ -1,0 +1,146 @@
+//! `--fix` and `--diff`: safe fixes from a finished run, applied to the files that were reviewed and only when a
+//! file still has the content the server saw (its SHA-256 equals the job's `content_sha256`). Writes are atomic: a
+//! temporary file beside the original, then a rename.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use crate::client::Snapshot;
+use crate::engine::apply_fixes;
+use crate::protocol::{Applicability, Fix, JobStatus, Severity, sha256_hex};
+use crate::render::FixSummary;
+
+use super::failure::Failure;
+
+/// The fixes for one file, already applied in memory.
+pub struct FileFix {
+    pub display_path: String,
+    pub disk_path: PathBuf,
+    pub original: String,
+    pub fixed: String,
+    /// Fingerprints of the findings these fixes resolve.
+    pub fingerprints: Vec<String>,
+}
+
+pub struct FixPlan {
+    pub files: Vec<FileFix>,
+    pub changed_since_review: usize,
+}
+
+impl FixPlan {
+    pub fn fix_count(&self) -> usize {
+        self.files.iter().map(|file| file.fingerprints.len()).sum()
+    }
+}
+
+/// Works out which safe fixes would apply, without writing anything.
+pub fn plan(
+    snapshot: &Snapshot,
+    disk_paths: &HashMap<String, PathBuf>,
+    report_min: Severity,
+) -> Result<FixPlan, Failure> {
+    let mut plan = FixPlan {
+        files: Vec::new(),
+        changed_since_review: 0,
+    };
+    for job in &snapshot.jobs {
+        let (JobStatus::Completed, Some(results), Some(disk_path)) =
+            (job.status, &job.results, disk_paths.get(&job.file_path))
+        else {
+            continue;
+        };
+        let candidates: Vec<(&Fix, &str)> = results
+            .findings
+            .iter()
+            .filter(|finding| finding.severity >= report_min)
+            .filter_map(|finding| {
+                finding
+                    .fix
+                    .as_ref()
+                    .filter(|fix| fix.applicability == Applicability::Safe)
+                    .map(|fix| (fix, finding.fingerprint.as_str()))
+            })
+            .collect();
+        if candidates.is_empty() {
+            continue;
+        }
+        let bytes =
+            std::fs::read(disk_path).map_err(|error| Failure::unreadable(disk_path, &error))?;
+        if sha256_hex(&bytes) != job.content_sha256 {
+            plan.changed_since_review += 1;
+            continue;
+        }
+        let Ok(original) = String::from_utf8(bytes) else {
+            plan.changed_since_review += 1;
+            continue;
+        };
+        // Accept fixes one by one so that we know exactly which findings are resolved; an overlapping fix is left
+        // for the next run.
+        let mut accepted: Vec<&Fix> = Vec::new();
+        let mut fingerprints = Vec::new();
+        let mut fixed = original.clone();
+        for (fix, fingerprint) in candidates {
+            let mut trial = accepted.clone();
+            trial.push(fix);
+            if let Ok(outcome) = apply_fixes(&original, &trial) {
+                if outcome.applied == trial.len() {
+                    accepted = trial;
+                    fingerprints.push(fingerprint.to_owned());
+                    fixed = outcome.output;
+                }
+            }
+        }
+        if fixed != original {
+            plan.files.push(FileFix {
+                display_path: job.file_path.clone(),
+                disk_path: disk_path.clone(),
+                original,
+                fixed,
+                fingerprints,
+            });
+        }
+    }
+    Ok(plan)
+}
+
+/// Writes every planned file atomically and says what was done.
+pub fn apply(plan: &FixPlan) -> Result<(FixSummary, HashSet<String>), Failure> {
+    let mut resolved = HashSet::new();
+    for file in &plan.files {
+        write_atomically(&file.disk_path, file.fixed.as_bytes())
+            .map_err(|error| Failure::output(&file.disk_path, &error))?;
+        resolved.extend(file.fingerprints.iter().cloned());
+    }
+    Ok((
+        FixSummary {
+            applied: plan.fix_count(),
+            files: plan.files.len(),
+            files_changed_since_review: plan.changed_since_review,
+        },
+        resolved,
+    ))
+}
+
+/// Writes `bytes` to a temporary file in `path`'s directory, keeps `path`'s permissions, then renames over it.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let directory = path
+        .parent()
+        .filter(|parent| !parent.as_os_str().is_empty())
+        .unwrap_or_else(|| Path::new("."));
+    let name = path.file_name().map_or_else(
+        || "output".into(),
+        |name| name.to_string_lossy().into_owned(),
+    );
+    let temporary = directory.join(format!(".{name}.codeinsight-{}.tmp", std::process::id()));
+    let result = (|| {
+        std::fs::write(&temporary, bytes)?;
+        if let Ok(metadata) = std::fs::metadata(path) {
+            std::fs::set_permissions(&temporary, metadata.permissions())?;
+        }
+        std::fs::rename(&temporary, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temporary);
+    }
+    result
+}

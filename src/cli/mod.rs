@@ -1,0 +1,22 @@
+//! The command line: clap arguments, settings resolution (flags over environment over `codeinsight.toml`), the
+//! commands, the progress display, the printer that owns stdout and stderr, and the exit status. Analysis and
+//! protocol logic live below, in `client`, `server` and `engine`; rendering lives in `render`.
+
+mod args;
+mod commands;
+mod config;
+mod connection;
+mod entry;
+mod exit_status;
+mod failure;
+mod fixes;
+mod inputs;
+mod outcome;
+mod output;
+mod printer;
+mod progress;
+mod settings;
+mod waiting;
+
+pub use entry::main;
+pub use exit_status::ExitStatus;

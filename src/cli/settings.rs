@@ -1,0 +1,186 @@
+//! Raw flags, environment and `codeinsight.toml` resolved into the settings commands run with, in one step:
+//! flags win over the environment (clap reads `CODEINSIGHT_SERVER` and `CODEINSIGHT_TOKEN` into the flags), which
+//! wins over the file.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::protocol::Severity;
+use crate::render::{Format, Threshold};
+
+use super::args::{GateArgs, ServerArgs};
+use super::config::Config;
+use super::failure::Failure;
+
+/// Where reviews run.
+#[derive(Debug, Clone)]
+pub enum ServerChoice {
+    /// Start the server in-process.
+    Embedded {
+        data_dir: PathBuf,
+        rules_dir: Option<PathBuf>,
+    },
+    Remote {
+        url: String,
+        token: String,
+        /// The token's user id when configured; otherwise asked of the server.
+        user: Option<String>,
+    },
+}
+
+/// One `--format` target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutputTarget {
+    pub format: Format,
+    /// `None` writes to stdout.
+    pub path: Option<PathBuf>,
+}
+
+/// How a report is judged and shown.
+#[derive(Debug, Clone)]
+pub struct GateSettings {
+    pub threshold: Threshold,
+    pub outputs: Vec<OutputTarget>,
+    pub quiet: bool,
+    pub timeout: Option<Duration>,
+    pub timeout_seconds: f64,
+}
+
+impl GateSettings {
+    pub fn resolve(args: &GateArgs, config: &Config) -> Result<GateSettings, Failure> {
+        let fail_on = args
+            .fail_on
+            .as_deref()
+            .or(config.file.fail_on.as_deref())
+            .unwrap_or("major");
+        let fail_on = if fail_on == "never" {
+            None
+        } else {
+            Some(fail_on.parse::<Severity>().map_err(Failure::usage)?)
+        };
+        let report_min = args
+            .report_min
+            .as_deref()
+            .or(config.file.report_min.as_deref())
+            .unwrap_or("info")
+            .parse::<Severity>()
+            .map_err(Failure::usage)?;
+        let mut outputs = Vec::new();
+        for spec in &args.format {
+            let (name, path) = match spec.split_once('=') {
+                Some((name, path)) if !path.is_empty() => (name, Some(PathBuf::from(path))),
+                Some((name, _)) => (name, None),
+                None => (spec.as_str(), None),
+            };
+            let format = name
+                .parse::<Format>()
+                .map_err(|error| Failure::usage(format!("invalid `--format {spec}`: {error}")))?;
+            outputs.push(OutputTarget { format, path });
+        }
+        if !outputs.iter().any(|output| output.path.is_none()) {
+            outputs.insert(
+                0,
+                OutputTarget {
+                    format: Format::Human,
+                    path: None,
+                },
+            );
+        }
+        if outputs
+            .iter()
+            .filter(|output| output.path.is_none())
+            .count()
+            > 1
+        {
+            return Err(Failure::usage("more than one `--format` writes to stdout")
+                .with_help("give all but one a file, e.g. `--format json=report.json`"));
+        }
+        let timeout = match args.timeout {
+            None => None,
+            Some(seconds) if seconds.is_finite() && seconds > 0.0 => {
+                Some(Duration::from_secs_f64(seconds))
+            }
+            Some(seconds) => {
+                return Err(Failure::usage(format!(
+                    "`--timeout {seconds}` must be a positive number of seconds"
+                )));
+            }
+        };
+        Ok(GateSettings {
+            threshold: Threshold {
+                fail_on,
+                report_min,
+            },
+            outputs,
+            quiet: args.quiet,
+            timeout,
+            timeout_seconds: args.timeout.unwrap_or(0.0),
+        })
+    }
+}
+
+impl ServerChoice {
+    pub fn resolve(args: &ServerArgs, config: &Config) -> Result<ServerChoice, Failure> {
+        let url = args
+            .server
+            .clone()
+            .filter(|url| !url.is_empty())
+            .or_else(|| config.file.server.clone());
+        let Some(url) = url else {
+            let rules_dir = config
+                .file
+                .rules_dir
+                .as_ref()
+                .map(|dir| config.root.join(dir))
+                .or_else(|| {
+                    let default = config.root.join(".codeinsight").join("rules");
+                    default.is_dir().then_some(default)
+                });
+            return Ok(ServerChoice::Embedded {
+                data_dir: data_dir()?,
+                rules_dir,
+            });
+        };
+        let token = args
+            .token
+            .clone()
+            .filter(|token| !token.is_empty())
+            .or_else(|| {
+                config
+                    .file
+                    .token_env
+                    .as_ref()
+                    .and_then(|name| std::env::var(name).ok())
+            })
+            .or_else(|| config.file.token.clone());
+        let Some(token) = token else {
+            return Err(Failure::usage(format!("no API token for the server at `{url}`"))
+                .with_help("pass `--token`, set `CODEINSIGHT_TOKEN`, or set `token_env` in codeinsight.toml; create one with `codeinsight token create --user NAME`"));
+        };
+        Ok(ServerChoice::Remote {
+            url,
+            token,
+            user: std::env::var("CODEINSIGHT_USER")
+                .ok()
+                .or_else(|| config.file.user.clone()),
+        })
+    }
+}
+
+/// `CODEINSIGHT_DATA_DIR`, or the platform data directory's `codeinsight`.
+pub fn data_dir() -> Result<PathBuf, Failure> {
+    if let Some(dir) = std::env::var_os("CODEINSIGHT_DATA_DIR").filter(|dir| !dir.is_empty()) {
+        return Ok(PathBuf::from(dir));
+    }
+    dirs::data_dir()
+        .map(|dir| dir.join("codeinsight"))
+        .ok_or_else(|| {
+            Failure::usage("cannot find a data directory for the embedded server's database")
+                .with_help("set `CODEINSIGHT_DATA_DIR`")
+        })
+}
+
+/// The SQLite URL of the database in `data_dir`.
+pub fn sqlite_url(data_dir: &Path) -> String {
+    format!("sqlite://{}", data_dir.join("codeinsight.db").display())
+}

@@ -1,0 +1,391 @@
+//! The human report: findings grouped by file and sorted by line, each with a severity badge, the rule id, the
+//! message, a code frame with the span underlined and the suggested fix as a coloured diff with word-level
+//! highlights; then the files that were not reviewed, a summary, and the verdict as the last line.
+
+use std::io::{self, Write};
+
+use owo_colors::{OwoColorize, Style};
+use similar::{ChangeTag, TextDiff};
+
+use crate::engine::apply_fixes;
+use crate::protocol::{Applicability, Finding, Severity};
+
+use super::report::{FileReport, Outcome, Report};
+use super::styles::Styles;
+
+/// Lines of context shown around a finding's span.
+const CONTEXT_LINES: usize = 1;
+/// Longer spans show their first and last lines only.
+const MAX_SPAN_LINES: usize = 6;
+const TAB_WIDTH: usize = 4;
+
+#[derive(Debug, Clone, Copy)]
+pub struct HumanOptions {
+    pub styles: Styles,
+    /// Only findings and the verdict: no skipped list, no summary.
+    pub quiet: bool,
+}
+
+/// Writes the human report.
+pub fn render_human(
+    report: &Report,
+    options: &HumanOptions,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let styles = &options.styles;
+    for file in &report.files {
+        if file.findings.is_empty() && file.problem.is_none() {
+            continue;
+        }
+        render_file(file, styles, out)?;
+    }
+    if !options.quiet {
+        render_not_reviewed(report, styles, out)?;
+        render_summary(report, styles, out)?;
+    }
+    render_verdict(report, styles, out)
+}
+
+/// Writes only the verdict line (used when findings went elsewhere, e.g. with `--diff`).
+pub fn render_verdict(report: &Report, styles: &Styles, out: &mut dyn Write) -> io::Result<()> {
+    let style = match report.verdict.outcome {
+        Outcome::Pass => styles.pass,
+        Outcome::Fail => styles.fail,
+        Outcome::Incomplete => styles.incomplete,
+    };
+    writeln!(out, "{}", report.verdict.line().style(style))
+}
+
+fn render_file(file: &FileReport, styles: &Styles, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(out, "{}", file.path.style(styles.path))?;
+    if let Some(problem) = &file.problem {
+        writeln!(
+            out,
+            "  {} {problem}",
+            "not fully reviewed:".style(styles.incomplete)
+        )?;
+    }
+    for finding in &file.findings {
+        render_finding(file, finding, styles, out)?;
+    }
+    if file.findings.is_empty() {
+        writeln!(out)?;
+    }
+    Ok(())
+}
+
+fn badge(severity: Severity) -> String {
+    format!(" {} ", severity.as_str().to_ascii_uppercase())
+}
+
+fn render_finding(
+    file: &FileReport,
+    finding: &Finding,
+    styles: &Styles,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    writeln!(
+        out,
+        "{} {} {}",
+        badge(finding.severity).style(styles.severity(finding.severity)),
+        finding.rule_id.style(styles.rule_id),
+        finding.message
+    )?;
+    let location = format!("{}:{}:{}", file.path, finding.line, finding.column);
+    let lines: Vec<&str> = file
+        .source
+        .as_deref()
+        .map(|source| {
+            source
+                .split('\n')
+                .map(|line| line.trim_end_matches('\r'))
+                .collect()
+        })
+        .unwrap_or_default();
+    let gutter_width = (finding.end_line as usize + CONTEXT_LINES)
+        .min(lines.len().max(1))
+        .to_string()
+        .len()
+        .max(finding.line.to_string().len());
+    let pad = " ".repeat(gutter_width);
+    writeln!(out, "{pad}{} {location}", "-->".style(styles.gutter))?;
+    if lines.is_empty() || finding.line == 0 || finding.line as usize > lines.len() {
+        // No source to frame: show the snippet the server kept.
+        for line in finding.snippet.lines().take(MAX_SPAN_LINES) {
+            writeln!(
+                out,
+                "{pad} {} {}",
+                "|".style(styles.gutter),
+                expand_tabs(line).0
+            )?;
+        }
+    } else {
+        render_code_frame(&lines, finding, gutter_width, styles, out)?;
+    }
+    if let (Some(fix), Some(source)) = (&finding.fix, file.source.as_deref()) {
+        let safety = match fix.applicability {
+            Applicability::Safe => "safe fix",
+            Applicability::Unsafe => "unsafe fix",
+            Applicability::Suggestion => "suggestion",
+        };
+        writeln!(
+            out,
+            "{pad} {} {}: {}",
+            "=".style(styles.gutter),
+            safety.style(styles.heading),
+            fix.description
+        )?;
+        if let Ok(outcome) = apply_fixes(source, &[fix]) {
+            render_diff(source, &outcome.output, &format!("{pad} "), styles, out)?;
+        }
+    }
+    writeln!(out)
+}
+
+fn render_code_frame(
+    lines: &[&str],
+    finding: &Finding,
+    gutter_width: usize,
+    styles: &Styles,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let first = finding.line as usize;
+    let last = (finding.end_line as usize).clamp(first, lines.len());
+    let start = first.saturating_sub(CONTEXT_LINES).max(1);
+    let end = (last + CONTEXT_LINES).min(lines.len());
+    let pad = " ".repeat(gutter_width);
+    writeln!(out, "{pad} {}", "|".style(styles.gutter))?;
+    let mut elided = false;
+    for number in start..=end {
+        let in_span = (first..=last).contains(&number);
+        let span_len = last - first + 1;
+        if in_span && span_len > MAX_SPAN_LINES && number > first + 2 && number + 2 <= last {
+            if !elided {
+                writeln!(out, "{}", "...".style(styles.gutter))?;
+                elided = true;
+            }
+            continue;
+        }
+        let line = lines[number - 1];
+        let (display, offsets) = expand_tabs(line);
+        if !in_span && display.trim().is_empty() && (number == start || number == end) {
+            continue;
+        }
+        writeln!(
+            out,
+            "{} {} {}",
+            format!("{number:>gutter_width$}").style(styles.gutter),
+            "|".style(styles.gutter),
+            display.trim_end()
+        )?;
+        if in_span {
+            let char_count = line.chars().count();
+            let from = if number == first {
+                (finding.column as usize).saturating_sub(1)
+            } else {
+                line.chars().take_while(|c| c.is_whitespace()).count()
+            };
+            let to = if number == last {
+                (finding.end_column as usize).saturating_sub(1)
+            } else {
+                char_count
+            };
+            let from = from.min(char_count);
+            let to = to.clamp(from, char_count);
+            let start_col = offsets[from];
+            let end_col = offsets[to].max(start_col + 1);
+            writeln!(
+                out,
+                "{pad} {} {}{}",
+                "|".style(styles.gutter),
+                " ".repeat(start_col),
+                "^".repeat(end_col - start_col).style(styles.underline)
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// Expands tabs and returns, for every char index (plus one past the end), its display column.
+fn expand_tabs(line: &str) -> (String, Vec<usize>) {
+    let mut display = String::with_capacity(line.len());
+    let mut offsets = Vec::with_capacity(line.len() + 1);
+    let mut column = 0;
+    for character in line.chars() {
+        offsets.push(column);
+        if character == '\t' {
+            let width = TAB_WIDTH - column % TAB_WIDTH;
+            display.push_str(&" ".repeat(width));
+            column += width;
+        } else {
+            display.push(character);
+            column += 1;
+        }
+    }
+    offsets.push(column);
+    (display, offsets)
+}
+
+/// A whole file's fixes as a unified diff with `--- a/PATH` / `+++ b/PATH` headers (`review --diff`).
+pub fn render_file_diff(
+    path: &str,
+    old: &str,
+    new: &str,
+    styles: &Styles,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    writeln!(out, "{}", format!("--- a/{path}").style(styles.diff_header))?;
+    writeln!(out, "{}", format!("+++ b/{path}").style(styles.diff_header))?;
+    render_diff(old, new, "", styles, out)
+}
+
+/// A unified diff of `old` to `new` with one line of context, changed words emphasised; every line starts with
+/// `prefix`.
+fn render_diff(
+    old: &str,
+    new: &str,
+    prefix: &str,
+    styles: &Styles,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let diff = TextDiff::from_lines(old, new);
+    for group in diff.grouped_ops(1) {
+        let (Some(first), Some(last)) = (group.first(), group.last()) else {
+            continue;
+        };
+        let old_range = first.old_range().start..last.old_range().end;
+        let new_range = first.new_range().start..last.new_range().end;
+        writeln!(
+            out,
+            "{prefix}{}",
+            format!(
+                "@@ -{},{} +{},{} @@",
+                old_range.start + 1,
+                old_range.len(),
+                new_range.start + 1,
+                new_range.len()
+            )
+            .style(styles.diff_header)
+        )?;
+        for op in &group {
+            for change in diff.iter_inline_changes(op) {
+                let (sign, base, emphasis) = match change.tag() {
+                    ChangeTag::Delete => ("-", styles.removed, styles.removed_emphasis),
+                    ChangeTag::Insert => ("+", styles.added, styles.added_emphasis),
+                    ChangeTag::Equal => (" ", styles.dimmed, styles.dimmed),
+                };
+                write!(out, "{prefix}{}", sign.style(base))?;
+                for (emphasised, text) in change.iter_strings_lossy() {
+                    let text = text.trim_end_matches(['\n', '\r']);
+                    let style: Style = if emphasised { emphasis } else { base };
+                    write!(out, "{}", text.style(style))?;
+                }
+                writeln!(out)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn render_not_reviewed(report: &Report, styles: &Styles, out: &mut dyn Write) -> io::Result<()> {
+    if report.skipped.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "{}", "Not reviewed:".style(styles.heading))?;
+    for skipped in &report.skipped {
+        writeln!(
+            out,
+            "  {}: {}",
+            skipped.path.style(styles.path),
+            skipped.reason
+        )?;
+    }
+    writeln!(out)
+}
+
+fn render_summary(report: &Report, styles: &Styles, out: &mut dyn Write) -> io::Result<()> {
+    let counts = &report.counts;
+    let by_severity = Severity::ALL_DESCENDING
+        .iter()
+        .map(|&severity| {
+            let count = counts.of(severity);
+            let text = format!("{count} {severity}");
+            if count == 0 {
+                text.style(styles.dimmed).to_string()
+            } else {
+                text.style(styles.severity(severity)).to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let hidden = counts.total() - counts.shown;
+    let hidden_note = if hidden > 0 {
+        format!(
+            " ({hidden} below --report-min {} not shown)",
+            report.threshold.report_min
+        )
+    } else {
+        String::new()
+    };
+    writeln!(
+        out,
+        "{} {by_severity}{hidden_note}",
+        "Findings:".style(styles.heading)
+    )?;
+    writeln!(
+        out,
+        "{} {} reviewed, {} not reviewed, {} total",
+        "Files:   ".style(styles.heading),
+        counts.files_reviewed,
+        counts.files_not_reviewed,
+        counts.files_total
+    )?;
+    let mut time = format!(
+        "{} {:.2}s (server {:.2}s), {} cache {}",
+        "Time:    ".style(styles.heading),
+        report.timing.elapsed_seconds,
+        report.timing.server_seconds,
+        report.cache_hits,
+        if report.cache_hits == 1 {
+            "hit"
+        } else {
+            "hits"
+        }
+    );
+    if report.tokens_used > 0 {
+        time.push_str(&format!(
+            ", {} tokens (${:.4})",
+            report.tokens_used, report.estimated_cost
+        ));
+    }
+    writeln!(out, "{time}")?;
+    if let Some(fixes) = &report.fixes {
+        let mut line = format!(
+            "{} {} applied in {} {}",
+            "Fixes:   ".style(styles.heading),
+            fixes.applied,
+            fixes.files,
+            if fixes.files == 1 { "file" } else { "files" }
+        );
+        if fixes.files_changed_since_review > 0 {
+            line.push_str(&format!(
+                ", {} changed since review and left alone",
+                fixes.files_changed_since_review
+            ));
+        }
+        writeln!(out, "{line}")?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::expand_tabs;
+
+    #[test]
+    fn tabs_expand_to_the_next_stop() {
+        let (display, offsets) = expand_tabs("\ta\tb");
+        assert_eq!(display, "    a   b");
+        assert_eq!(offsets, vec![0, 4, 5, 8, 9]);
+    }
+}

@@ -1,0 +1,170 @@
+//! The one model every renderer reads: a review's files with their findings, the files that could not be
+//! reviewed and why, counts, timings, cache hits, the thresholds and the verdict. The CLI assembles it from a run
+//! and decides the verdict; renderers only turn it into text.
+
+use serde::Serialize;
+
+use crate::protocol::{Finding, Severity, StageReport};
+
+/// Bumped when a field is removed or changes meaning; adding fields keeps the version.
+pub const REPORT_SCHEMA_VERSION: u32 = 1;
+
+/// A finished (or re-read) review.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// The server's run id; `None` when a single job without a run is shown.
+    pub run_id: Option<String>,
+    /// Every file sent to the server, sorted by path.
+    pub files: Vec<FileReport>,
+    /// Files that were not reviewed at all: skipped by the client or rejected by the server.
+    pub skipped: Vec<SkippedFile>,
+    pub counts: Counts,
+    pub threshold: Threshold,
+    pub timing: Timing,
+    /// Files whose results came from the server's cache.
+    pub cache_hits: usize,
+    pub tokens_used: u64,
+    pub estimated_cost: f64,
+    /// Set when `--fix` ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fixes: Option<FixSummary>,
+    pub verdict: Verdict,
+}
+
+/// One file the server was asked to review.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileReport {
+    pub path: String,
+    pub language: String,
+    pub job_id: String,
+    /// `reviewed`, `failed` (the job failed) or `incomplete` (a required stage did not run).
+    pub status: FileStatus,
+    /// Why the file is not fully reviewed; `None` when `status` is `reviewed`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
+    pub cache_hit: bool,
+    pub elapsed_seconds: f64,
+    pub stages: Vec<StageReport>,
+    /// Findings at or above `--report-min`, sorted by line and column.
+    pub findings: Vec<Finding>,
+    /// Findings below `--report-min`, counted but not listed.
+    pub hidden_findings: usize,
+    /// The submitted text, for code frames and fix diffs; never serialized.
+    #[serde(skip)]
+    pub source: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FileStatus {
+    Reviewed,
+    Failed,
+    Incomplete,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SkippedFile {
+    pub path: String,
+    /// Short and readable: `binary`, `too large (2.1 MiB > 1 MiB)`, `generated (@generated header)`.
+    pub reason: String,
+}
+
+/// Finding and file counts. Severity counts include findings hidden by `--report-min`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    pub critical: usize,
+    pub major: usize,
+    pub minor: usize,
+    pub info: usize,
+    /// Findings listed (at or above `--report-min`).
+    pub shown: usize,
+    /// Findings at or above `--fail-on` (0 with `--fail-on never`).
+    pub failing: usize,
+    /// Findings below `--fail-on`.
+    pub below_threshold: usize,
+    /// Files requested: sent to the server plus skipped.
+    pub files_total: usize,
+    /// Files fully reviewed.
+    pub files_reviewed: usize,
+    /// Files with at least one finding at or above `--fail-on`.
+    pub files_failing: usize,
+    /// Files skipped, rejected, failed or incomplete.
+    pub files_not_reviewed: usize,
+}
+
+impl Counts {
+    pub fn of(&self, severity: Severity) -> usize {
+        match severity {
+            Severity::Critical => self.critical,
+            Severity::Major => self.major,
+            Severity::Minor => self.minor,
+            Severity::Info => self.info,
+        }
+    }
+
+    pub fn total(&self) -> usize {
+        self.critical + self.major + self.minor + self.info
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Threshold {
+    /// `None` means `--fail-on never`.
+    pub fail_on: Option<Severity>,
+    pub report_min: Severity,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Timing {
+    /// Wall time the client waited, or the run's span for a stored run.
+    pub elapsed_seconds: f64,
+    /// Sum of the server's per-file analysis times.
+    pub server_seconds: f64,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct FixSummary {
+    pub applied: usize,
+    pub files: usize,
+    /// Files whose fixes were not applied because they changed since submission.
+    pub files_changed_since_review: usize,
+}
+
+/// The conclusion, decided by the CLI and printed last.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Verdict {
+    pub outcome: Outcome,
+    pub exit_code: u8,
+    /// Why, e.g. `3 findings >= major in 2 of 41 files (12 below threshold)`.
+    pub summary: String,
+}
+
+impl Verdict {
+    /// `FAIL (exit 1): 3 findings >= major in 2 of 41 files`.
+    pub fn line(&self) -> String {
+        format!(
+            "{} (exit {}): {}",
+            self.outcome.label(),
+            self.exit_code,
+            self.summary
+        )
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    Pass,
+    Fail,
+    Incomplete,
+}
+
+impl Outcome {
+    pub fn label(self) -> &'static str {
+        match self {
+            Outcome::Pass => "PASS",
+            Outcome::Fail => "FAIL",
+            Outcome::Incomplete => "INCOMPLETE",
+        }
+    }
+}
