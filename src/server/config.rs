@@ -1,0 +1,85 @@
+//! What a server instance is configured with: where it listens, its database, its worker count, in-memory tokens
+//! for the embedded mode, user rules, timeouts and request limits.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Request limits; every refusal is a JSON error (whole request) or a `rejected` entry (one file of a run).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest file content accepted, in bytes (1 MiB).
+    pub max_file_bytes: usize,
+    /// Largest `POST /api/v1/runs` body, in bytes (32 MiB).
+    pub max_run_bytes: usize,
+    /// Most files in one run (10,000).
+    pub max_files_per_run: usize,
+    /// Longest file path, in bytes (4 KiB).
+    pub max_path_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_file_bytes: 1024 * 1024,
+            max_run_bytes: 32 * 1024 * 1024,
+            max_files_per_run: 10_000,
+            max_path_bytes: 4096,
+        }
+    }
+}
+
+/// A token that lives only in this process's memory (the CLI's embedded server uses a random one per process).
+#[derive(Clone)]
+pub struct EphemeralToken {
+    pub token: String,
+    pub user_id: String,
+    pub admin: bool,
+}
+
+impl fmt::Debug for EphemeralToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EphemeralToken")
+            .field("token", &"<redacted>")
+            .field("user_id", &self.user_id)
+            .field("admin", &self.admin)
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Port 0 picks a free port; [`crate::server::RunningServer::addr`] tells which.
+    pub listen: SocketAddr,
+    /// `sqlite://PATH`.
+    pub database_url: String,
+    /// Concurrent analyses.
+    pub workers: usize,
+    pub ephemeral_tokens: Vec<EphemeralToken>,
+    /// User rules (`.codeinsight/rules`), added to the built-in ones.
+    pub rules_dir: Option<PathBuf>,
+    /// A job's analysis that takes longer fails with a reason.
+    pub job_timeout: Duration,
+    pub cache_ttl: Duration,
+    pub limits: Limits,
+    /// How long a graceful shutdown waits for analyses in flight before handing their jobs back to the queue.
+    pub shutdown_grace: Duration,
+}
+
+impl ServerConfig {
+    /// Defaults: one worker per core, 60 s job timeout, 24 h cache, default limits, no ephemeral tokens.
+    pub fn new(listen: SocketAddr, database_url: impl Into<String>) -> ServerConfig {
+        ServerConfig {
+            listen,
+            database_url: database_url.into(),
+            workers: std::thread::available_parallelism().map_or(2, std::num::NonZero::get),
+            ephemeral_tokens: Vec::new(),
+            rules_dir: None,
+            job_timeout: Duration::from_secs(60),
+            cache_ttl: Duration::from_secs(24 * 60 * 60),
+            limits: Limits::default(),
+            shutdown_grace: Duration::from_secs(10),
+        }
+    }
+}

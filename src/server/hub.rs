@@ -1,0 +1,86 @@
+//! The WebSocket event hub: one broadcast channel per user with open sockets. An event is serialised once and
+//! shared by every socket of its user; each socket filters by its own subscriptions. Events for users with no
+//! open socket cost nothing (not even serialisation). A socket that falls behind the channel is told by
+//! `Lagged` and resynchronises from the database (see `websocket.rs`), so terminal events are never lost.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use axum::extract::ws::Utf8Bytes;
+use tokio::sync::broadcast;
+
+use crate::protocol::{JobUpdate, ServerMessage};
+
+/// Events buffered per user before a slow socket lags and resynchronises.
+const CHANNEL_CAPACITY: usize = 4096;
+
+/// One published `job_update`, already serialised.
+#[derive(Debug)]
+pub(crate) struct HubEvent {
+    pub(crate) job_id: String,
+    pub(crate) run_id: Option<String>,
+    pub(crate) terminal: bool,
+    pub(crate) text: Utf8Bytes,
+}
+
+#[derive(Default)]
+pub(crate) struct Hub {
+    users: Mutex<HashMap<String, broadcast::Sender<Arc<HubEvent>>>>,
+    connections: AtomicUsize,
+}
+
+impl Hub {
+    /// Registers a socket of `user_id` and returns its receiver; pair with [`Hub::leave`].
+    pub(crate) fn join(&self, user_id: &str) -> broadcast::Receiver<Arc<HubEvent>> {
+        self.connections.fetch_add(1, Ordering::Relaxed);
+        let mut users = self.users.lock().unwrap_or_else(PoisonError::into_inner);
+        users
+            .entry(user_id.to_owned())
+            .or_insert_with(|| broadcast::channel(CHANNEL_CAPACITY).0)
+            .subscribe()
+    }
+
+    /// Unregisters a socket whose receiver has been dropped.
+    pub(crate) fn leave(&self, user_id: &str) {
+        self.connections.fetch_sub(1, Ordering::Relaxed);
+        let mut users = self.users.lock().unwrap_or_else(PoisonError::into_inner);
+        if users
+            .get(user_id)
+            .is_some_and(|sender| sender.receiver_count() == 0)
+        {
+            users.remove(user_id);
+        }
+    }
+
+    pub(crate) fn connections(&self) -> usize {
+        self.connections.load(Ordering::Relaxed)
+    }
+
+    /// Sends `update` to the sockets of `user_id`, if any.
+    pub(crate) fn publish(&self, user_id: &str, run_id: Option<&str>, update: JobUpdate) {
+        let sender = {
+            let users = self.users.lock().unwrap_or_else(PoisonError::into_inner);
+            match users.get(user_id) {
+                Some(sender) if sender.receiver_count() > 0 => sender.clone(),
+                _ => return,
+            }
+        };
+        let terminal = update.status.is_terminal();
+        let job_id = update.job_id.clone();
+        let text = match serde_json::to_string(&ServerMessage::JobUpdate(update)) {
+            Ok(text) => text,
+            Err(error) => {
+                tracing::error!(error = %error, "serialising a job update failed");
+                return;
+            }
+        };
+        // A send error only means every socket closed meanwhile.
+        let _ = sender.send(Arc::new(HubEvent {
+            job_id,
+            run_id: run_id.map(str::to_owned),
+            terminal,
+            text: text.into(),
+        }));
+    }
+}

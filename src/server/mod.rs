@@ -1,0 +1,20 @@
+//! The review server behind `codeinsight serve` and the CLI's embedded mode: axum routes with per-user bearer
+//! tokens, the WebSocket hub, and the durable queue's workers that run the engine and publish job events.
+
+mod auth;
+mod config;
+mod error;
+mod events;
+mod extract;
+mod hub;
+mod lifecycle;
+mod pipeline;
+mod routes;
+mod state;
+mod websocket;
+
+pub use config::{EphemeralToken, Limits, ServerConfig};
+pub use error::{ApiError, ServerError};
+pub use lifecycle::{RunningServer, serve, start};
+pub use routes::app;
+pub use state::AppState;

@@ -1,0 +1,682 @@
+//! The queue's consumers. One claimer takes batches of jobs from the store (one atomic statement per batch),
+//! answers cache hits straight away and hands the rest to `workers` analysis tasks, which run the engine on the
+//! blocking pool under a per-job timeout. One writer commits finished jobs (and fresh cache entries) in batches,
+//! then publishes their terminal events, so a client that hears `completed` can already read the results. A
+//! heartbeat renews the leases of everything this instance holds; a killed instance's jobs are claimed again
+//! once their lease expires, or at once on the next start if its process is gone.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use tokio::sync::{Mutex, mpsc, watch};
+use tokio::task::JoinHandle;
+
+use super::AppState;
+use super::events::{JobRef, Terminal, stage_update, terminal_update};
+use super::state::{ENGINE_CONFIG, Metrics};
+use crate::engine::{Language, SourceFile, analyze};
+use crate::protocol::{
+    Finding, JobResults, JobStatus, JobType, LintResult, Severity, Stage, StageOutcome, StageReport,
+};
+use crate::store::{CacheEntry, ClaimedJob, JobOutcome, Store, cache_key};
+
+/// How long a claim holds without renewal; the heartbeat renews it every third of that.
+const LEASE: Duration = Duration::from_secs(30);
+/// How often an idle claimer looks for work nobody announced (expired leases, other instances).
+const POLL_INTERVAL: Duration = Duration::from_secs(2);
+/// Most jobs claimed per statement.
+const CLAIM_BATCH: usize = 64;
+/// Claimed jobs waiting for an analysis worker, per worker.
+const QUEUE_PER_WORKER: usize = 32;
+/// Most finished jobs written per transaction.
+const WRITE_BATCH: usize = 256;
+/// A job claimed this many times without finishing (its server died each time) fails instead of looping.
+const MAX_ATTEMPTS: i64 = 3;
+/// Findings listed in a job's markdown summary before "and N more".
+const SUMMARY_MAX_FINDINGS: usize = 100;
+
+fn now_micros() -> i64 {
+    Utc::now().timestamp_micros()
+}
+
+fn micros(duration: Duration) -> i64 {
+    i64::try_from(duration.as_micros()).unwrap_or(i64::MAX)
+}
+
+/// A claimed job on its way to an analysis worker.
+struct Work {
+    job: ClaimedJob,
+    cache_key: String,
+}
+
+/// A job that reached its end, on its way to the writer.
+struct Finished {
+    outcome: JobOutcome,
+    cache_entry: Option<CacheEntry>,
+    user_id: String,
+    run_id: Option<String>,
+    file_path: String,
+    findings: usize,
+    elapsed_time: f64,
+}
+
+/// The running consumer tasks of one server instance.
+pub(crate) struct Pipeline {
+    worker_id: String,
+    store: Store,
+    shutdown: watch::Sender<bool>,
+    claimer: JoinHandle<()>,
+    workers: Vec<JoinHandle<()>>,
+    writer: JoinHandle<()>,
+    heartbeat: JoinHandle<()>,
+}
+
+/// A worker id names its process so that a restarted server can tell a dead owner's leases from a live one's.
+pub(crate) fn new_worker_id() -> String {
+    let suffix = uuid::Uuid::new_v4().simple().to_string();
+    format!("pid-{}-{}", std::process::id(), &suffix[..12])
+}
+
+fn worker_pid(worker_id: &str) -> Option<u32> {
+    worker_id
+        .strip_prefix("pid-")?
+        .split('-')
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// Whether process `pid` exists on this machine. Where `/proc` is unavailable, every owner counts as alive and
+/// only lease expiry reclaims its jobs.
+fn process_alive(pid: u32) -> bool {
+    if !Path::new("/proc/self").exists() {
+        return true;
+    }
+    Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// Puts back in the queue the jobs held by workers whose process is gone (a killed server), so they restart
+/// now rather than when their leases expire. A `SQLite` database is only shared by processes on one machine.
+pub(crate) async fn reclaim_dead_workers(store: &Store) {
+    let holders = match store.lease_holders().await {
+        Ok(holders) => holders,
+        Err(error) => {
+            tracing::warn!(error = %error, "listing lease holders failed");
+            return;
+        }
+    };
+    for holder in holders {
+        let Some(pid) = worker_pid(&holder) else {
+            continue;
+        };
+        if process_alive(pid) {
+            continue;
+        }
+        match store.reclaim_from(&holder, now_micros()).await {
+            Ok(count) => {
+                tracing::info!(worker = %holder, jobs = count, "requeued jobs of a stopped server");
+            }
+            Err(error) => {
+                tracing::warn!(error = %error, worker = %holder, "requeueing jobs failed");
+            }
+        }
+    }
+}
+
+impl Pipeline {
+    pub(crate) fn spawn(state: &AppState, worker_id: String) -> Pipeline {
+        let workers = state.inner.workers;
+        let (shutdown, shutdown_receiver) = watch::channel(false);
+        let (work_sender, work_receiver) = mpsc::channel::<Work>(workers * QUEUE_PER_WORKER);
+        let (finished_sender, finished_receiver) = mpsc::unbounded_channel::<Finished>();
+        let work_receiver = Arc::new(Mutex::new(work_receiver));
+
+        let claimer = tokio::spawn(claim_loop(
+            state.clone(),
+            worker_id.clone(),
+            work_sender,
+            finished_sender.clone(),
+            shutdown_receiver.clone(),
+        ));
+        let analysis = (0..workers)
+            .map(|_| {
+                tokio::spawn(analysis_loop(
+                    state.clone(),
+                    Arc::clone(&work_receiver),
+                    finished_sender.clone(),
+                    shutdown_receiver.clone(),
+                ))
+            })
+            .collect();
+        drop(finished_sender);
+        let writer = tokio::spawn(write_loop(
+            state.clone(),
+            worker_id.clone(),
+            finished_receiver,
+        ));
+        let heartbeat = tokio::spawn(heartbeat_loop(state.inner.store.clone(), worker_id.clone()));
+        Pipeline {
+            worker_id,
+            store: state.inner.store.clone(),
+            shutdown,
+            claimer,
+            workers: analysis,
+            writer,
+            heartbeat,
+        }
+    }
+
+    /// Stops claiming, lets analyses in flight finish within `grace` and writes them, then hands every job this
+    /// instance still holds back to the queue.
+    pub(crate) async fn shutdown(self, grace: Duration) {
+        let _ = self.shutdown.send(true);
+        let deadline = tokio::time::Instant::now() + grace;
+        if tokio::time::timeout_at(deadline, self.claimer)
+            .await
+            .is_err()
+        {
+            tracing::warn!("the claimer did not stop in time");
+        }
+        for worker in self.workers {
+            let abort = worker.abort_handle();
+            if tokio::time::timeout_at(deadline, worker).await.is_err() {
+                tracing::warn!(
+                    "an analysis did not finish before the shutdown deadline; its job goes back to the queue"
+                );
+                abort.abort();
+            }
+        }
+        let abort = self.writer.abort_handle();
+        if tokio::time::timeout_at(deadline + Duration::from_secs(5), self.writer)
+            .await
+            .is_err()
+        {
+            tracing::warn!("writing the last results did not finish in time");
+            abort.abort();
+        }
+        self.heartbeat.abort();
+        match self
+            .store
+            .release_leases(&self.worker_id, now_micros())
+            .await
+        {
+            Ok(0) => {}
+            Ok(count) => tracing::info!(jobs = count, "handed unfinished jobs back to the queue"),
+            Err(error) => {
+                tracing::warn!(error = %error, "releasing leases failed; they will expire");
+            }
+        }
+    }
+}
+
+async fn claim_loop(
+    state: AppState,
+    worker_id: String,
+    work: mpsc::Sender<Work>,
+    finished: mpsc::UnboundedSender<Finished>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let shared = &state.inner;
+    loop {
+        if *shutdown.borrow() {
+            break;
+        }
+        // Claim only what the workers have room for, so leases are not held by jobs nobody is working on.
+        let free = tokio::select! {
+            biased;
+            _ = shutdown.changed() => break,
+            permit = work.reserve() => match permit {
+                Ok(permit) => {
+                    drop(permit);
+                    work.capacity()
+                }
+                Err(_) => break,
+            },
+        };
+        let limit = u32::try_from(free.clamp(1, CLAIM_BATCH)).unwrap_or(1);
+        let now = now_micros();
+        let claimed = match shared
+            .store
+            .claim_jobs(&worker_id, now + micros(LEASE), now, limit)
+            .await
+        {
+            Ok(claimed) => claimed,
+            Err(error) => {
+                tracing::error!(error = %error, source = ?std::error::Error::source(&error), "claiming jobs failed");
+                tokio::select! {
+                    _ = shutdown.changed() => break,
+                    () = tokio::time::sleep(POLL_INTERVAL) => continue,
+                }
+            }
+        };
+        if claimed.is_empty() {
+            tokio::select! {
+                _ = shutdown.changed() => break,
+                () = shared.queue.notified() => {}
+                () = tokio::time::sleep(POLL_INTERVAL) => {}
+            }
+            continue;
+        }
+        if dispatch(&state, claimed, &work, &finished).await.is_err() {
+            break;
+        }
+    }
+}
+
+/// Sends claimed jobs on: poisoned ones fail, cache hits finish at once, the rest go to the analysis workers.
+async fn dispatch(
+    state: &AppState,
+    claimed: Vec<ClaimedJob>,
+    work: &mpsc::Sender<Work>,
+    finished: &mpsc::UnboundedSender<Finished>,
+) -> Result<(), ()> {
+    let shared = &state.inner;
+    let rules_version = shared.rules.version().to_owned();
+    let mut pending = Vec::with_capacity(claimed.len());
+    for job in claimed {
+        let failure = if job.attempts > MAX_ATTEMPTS {
+            Some(format!(
+                "abandoned after {MAX_ATTEMPTS} attempts: the server stopped each time while reviewing this file"
+            ))
+        } else if job.job_type.parse::<JobType>().is_err() {
+            Some(format!("unsupported job_type `{}`", job.job_type))
+        } else {
+            None
+        };
+        if let Some(reason) = failure {
+            finished.send(failed(&job, reason, 0.0)).map_err(drop)?;
+            continue;
+        }
+        let key = cache_key(
+            &job.content_sha256,
+            &job.file_path,
+            &job.language,
+            &rules_version,
+            ENGINE_CONFIG,
+        );
+        pending.push(Work {
+            job,
+            cache_key: key,
+        });
+    }
+    let lookup_keys = pending
+        .iter()
+        .filter(|item| !item.job.no_cache)
+        .map(|item| item.cache_key.clone())
+        .collect::<Vec<_>>();
+    let mut hits = if lookup_keys.is_empty() {
+        std::collections::HashMap::new()
+    } else {
+        match shared.store.cache_lookup(&lookup_keys, now_micros()).await {
+            Ok(hits) => hits,
+            Err(error) => {
+                tracing::warn!(error = %error, "cache lookup failed; analysing instead");
+                std::collections::HashMap::new()
+            }
+        }
+    };
+    for item in pending {
+        if !item.job.no_cache {
+            if let Some(findings) = hits.remove(&item.cache_key) {
+                Metrics::add(&shared.metrics.cache_hits, 1);
+                finished
+                    .send(completed(&item.job, findings, 0.0, true, None))
+                    .map_err(drop)?;
+                continue;
+            }
+            Metrics::add(&shared.metrics.cache_misses, 1);
+        }
+        work.send(item).await.map_err(drop)?;
+    }
+    Ok(())
+}
+
+async fn analysis_loop(
+    state: AppState,
+    work: Arc<Mutex<mpsc::Receiver<Work>>>,
+    finished: mpsc::UnboundedSender<Finished>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let shared = &state.inner;
+    loop {
+        if *shutdown.borrow() {
+            break;
+        }
+        let item = {
+            let mut receiver = work.lock().await;
+            tokio::select! {
+                biased;
+                _ = shutdown.changed() => None,
+                item = receiver.recv() => item,
+            }
+        };
+        let Some(Work { mut job, cache_key }) = item else {
+            break;
+        };
+        let reference = JobRef {
+            job_id: &job.job_id,
+            run_id: job.run_id.as_deref(),
+            file_path: &job.file_path,
+        };
+        shared.hub.publish(
+            &job.user_id,
+            job.run_id.as_deref(),
+            stage_update(reference, Stage::Analysing),
+        );
+
+        let started = Instant::now();
+        let rules = Arc::clone(&shared.rules);
+        let path = job.file_path.clone();
+        let language = job.language.clone();
+        let content = std::mem::take(&mut job.file_content);
+        let analysis = tokio::task::spawn_blocking(move || {
+            let file = SourceFile {
+                path: &path,
+                content: &content,
+                language: Language::from_name(&language),
+            };
+            analyze(&file, &rules)
+        });
+        let outcome = tokio::time::timeout(shared.job_timeout, analysis).await;
+        let elapsed = started.elapsed();
+        Metrics::add(
+            &shared.metrics.analysis_micros,
+            u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
+        );
+        let result = match outcome {
+            Ok(Ok(findings)) => {
+                let entry = CacheEntry {
+                    key: cache_key,
+                    findings: findings.clone(),
+                    expires_at: now_micros() + micros(shared.cache_ttl),
+                };
+                completed(&job, findings, elapsed.as_secs_f64(), false, Some(entry))
+            }
+            Ok(Err(error)) => {
+                tracing::error!(job_id = %job.job_id, error = %error, "the analysis engine crashed");
+                failed(
+                    &job,
+                    "the analysis engine crashed on this file".to_owned(),
+                    elapsed.as_secs_f64(),
+                )
+            }
+            Err(_) => failed(
+                &job,
+                format!(
+                    "analysis timed out after {} s",
+                    shared.job_timeout.as_secs_f64()
+                ),
+                elapsed.as_secs_f64(),
+            ),
+        };
+        let reference = JobRef {
+            job_id: &job.job_id,
+            run_id: job.run_id.as_deref(),
+            file_path: &job.file_path,
+        };
+        shared.hub.publish(
+            &job.user_id,
+            job.run_id.as_deref(),
+            stage_update(reference, Stage::Storing),
+        );
+        if finished.send(result).is_err() {
+            break;
+        }
+    }
+}
+
+fn completed(
+    job: &ClaimedJob,
+    findings: Vec<Finding>,
+    elapsed_time: f64,
+    cache_hit: bool,
+    cache_entry: Option<CacheEntry>,
+) -> Finished {
+    let language = Language::from_name(&job.language);
+    let count = findings.len();
+    let results = review_results(&job.file_path, language, findings, elapsed_time, cache_hit);
+    Finished {
+        outcome: JobOutcome {
+            job_id: job.job_id.clone(),
+            status: JobStatus::Completed,
+            results: Some(results),
+            error: None,
+            cache_hit,
+        },
+        cache_entry,
+        user_id: job.user_id.clone(),
+        run_id: job.run_id.clone(),
+        file_path: job.file_path.clone(),
+        findings: count,
+        elapsed_time,
+    }
+}
+
+fn failed(job: &ClaimedJob, reason: String, elapsed_time: f64) -> Finished {
+    Finished {
+        outcome: JobOutcome {
+            job_id: job.job_id.clone(),
+            status: JobStatus::Failed,
+            results: None,
+            error: Some(reason),
+            cache_hit: false,
+        },
+        cache_entry: None,
+        user_id: job.user_id.clone(),
+        run_id: job.run_id.clone(),
+        file_path: job.file_path.clone(),
+        findings: 0,
+        elapsed_time,
+    }
+}
+
+async fn write_loop(
+    state: AppState,
+    worker_id: String,
+    mut finished: mpsc::UnboundedReceiver<Finished>,
+) {
+    // Whatever arrives while a batch commits forms the next batch, so batches grow with load.
+    while let Some(first) = finished.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < WRITE_BATCH {
+            match finished.try_recv() {
+                Ok(item) => batch.push(item),
+                Err(_) => break,
+            }
+        }
+        write_batch(&state, &worker_id, batch).await;
+    }
+}
+
+async fn write_batch(state: &AppState, worker_id: &str, batch: Vec<Finished>) {
+    let shared = &state.inner;
+    let outcomes = batch
+        .iter()
+        .map(|item| item.outcome.clone())
+        .collect::<Vec<_>>();
+    let entries = batch
+        .iter()
+        .filter_map(|item| item.cache_entry.clone())
+        .collect::<Vec<_>>();
+    let mut delay = Duration::from_millis(100);
+    let mut attempt = 1;
+    let (applied, now) = loop {
+        let now = Utc::now();
+        match shared
+            .store
+            .finish_jobs(worker_id, &outcomes, &entries, now.timestamp_micros())
+            .await
+        {
+            Ok(applied) => break (applied, now),
+            Err(error) if attempt < 4 => {
+                tracing::warn!(error = %error, attempt, "writing results failed; retrying");
+                tokio::time::sleep(delay).await;
+                delay *= 4;
+                attempt += 1;
+            }
+            Err(error) => {
+                tracing::error!(error = %error, jobs = batch.len(),
+                    "writing results failed; the jobs return to the queue when their leases expire");
+                return;
+            }
+        }
+    };
+    for (item, applied) in batch.iter().zip(applied) {
+        if !applied {
+            tracing::warn!(job_id = %item.outcome.job_id, "lease lost before the result was written; discarded");
+            continue;
+        }
+        let counter = if item.outcome.status == JobStatus::Completed {
+            &shared.metrics.jobs_completed
+        } else {
+            &shared.metrics.jobs_failed
+        };
+        Metrics::add(counter, 1);
+        let update = terminal_update(&Terminal {
+            job: JobRef {
+                job_id: &item.outcome.job_id,
+                run_id: item.run_id.as_deref(),
+                file_path: &item.file_path,
+            },
+            status: item.outcome.status,
+            findings: item.findings,
+            cache_hit: item.outcome.cache_hit,
+            error: item.outcome.error.as_deref(),
+            elapsed_time: item.elapsed_time,
+            timestamp: now,
+        });
+        shared
+            .hub
+            .publish(&item.user_id, item.run_id.as_deref(), update);
+    }
+}
+
+async fn heartbeat_loop(store: Store, worker_id: String) {
+    const PURGE_EVERY: Duration = Duration::from_secs(600);
+    let mut ticker = tokio::time::interval(LEASE / 3);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_purge = Instant::now();
+    loop {
+        ticker.tick().await;
+        if let Err(error) = store
+            .renew_leases(&worker_id, now_micros() + micros(LEASE))
+            .await
+        {
+            tracing::warn!(error = %error, "renewing leases failed");
+        }
+        if last_purge.elapsed() >= PURGE_EVERY {
+            last_purge = Instant::now();
+            match store.cache_purge_expired(now_micros()).await {
+                Ok(0) => {}
+                Ok(count) => tracing::debug!(entries = count, "purged expired cache entries"),
+                Err(error) => tracing::warn!(error = %error, "purging the cache failed"),
+            }
+        }
+    }
+}
+
+/// The job document's `results` for a finished analysis.
+fn review_results(
+    path: &str,
+    language: Option<Language>,
+    findings: Vec<Finding>,
+    elapsed_time: f64,
+    cached: bool,
+) -> JobResults {
+    let rules_stage = match language {
+        Some(_) => StageReport {
+            name: "rules".to_owned(),
+            outcome: StageOutcome::Ok,
+            reason: None,
+            required: false,
+        },
+        None => StageReport {
+            name: "rules".to_owned(),
+            outcome: StageOutcome::Skipped,
+            reason: Some("no built-in rules for this file's language".to_owned()),
+            required: false,
+        },
+    };
+    let secrets_stage = StageReport {
+        name: "secrets".to_owned(),
+        outcome: StageOutcome::Ok,
+        reason: None,
+        required: true,
+    };
+    JobResults {
+        content: summary_markdown(path, language, &findings, cached),
+        lint_result: LintResult::from_findings(&findings),
+        findings,
+        stages: vec![rules_stage, secrets_stage],
+        cached,
+        model: None,
+        elapsed_time,
+    }
+}
+
+/// The readable summary the original's job page renders as `results.content`.
+fn summary_markdown(
+    path: &str,
+    language: Option<Language>,
+    findings: &[Finding],
+    cached: bool,
+) -> String {
+    use std::fmt::Write;
+    let mut text = format!("# Review of `{path}`\n\n");
+    let engines = match language {
+        Some(language) => format!(
+            "the built-in {} rules and the secrets scan",
+            language.name()
+        ),
+        None => "the secrets scan (no built-in rules for this file's language)".to_owned(),
+    };
+    if findings.is_empty() {
+        let _ = writeln!(text, "No issues found by {engines}.");
+    } else {
+        let counts = Severity::ALL_DESCENDING
+            .iter()
+            .filter_map(|severity| {
+                let count = findings
+                    .iter()
+                    .filter(|finding| finding.severity == *severity)
+                    .count();
+                (count > 0).then(|| format!("{count} {severity}"))
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let _ = writeln!(
+            text,
+            "Found {} issue(s) ({counts}) with {engines}.",
+            findings.len()
+        );
+        for severity in Severity::ALL_DESCENDING {
+            let mut listed = findings
+                .iter()
+                .filter(|finding| finding.severity == severity)
+                .peekable();
+            if listed.peek().is_none() {
+                continue;
+            }
+            let mut heading = severity.as_str().to_owned();
+            heading[..1].make_ascii_uppercase();
+            let _ = writeln!(text, "\n## {heading}\n");
+            for finding in listed.by_ref().take(SUMMARY_MAX_FINDINGS) {
+                let _ = writeln!(
+                    text,
+                    "- Line {}, column {}: `{}` {}",
+                    finding.line, finding.column, finding.rule_id, finding.message
+                );
+            }
+            let more = listed.count();
+            if more > 0 {
+                let _ = writeln!(text, "- and {more} more");
+            }
+        }
+    }
+    if cached {
+        let _ = writeln!(text, "\n_Served from the result cache._");
+    }
+    text
+}

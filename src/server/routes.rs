@@ -1,0 +1,557 @@
+//! The HTTP routes of DESIGN.md section 5 and the run API. Every route but `GET /health` requires a bearer token
+//! (see `auth.rs`); the user always comes from the token. Another user's job, run, history or socket answers
+//! 404 exactly like a missing one, so existence is never revealed; a request body whose `user_id` differs from
+//! the token's user answers 403.
+
+use std::fmt::Write as _;
+
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Deserialize;
+use serde_json::json;
+use tower_http::trace::TraceLayer;
+
+use super::auth::AuthUser;
+use super::extract::{ApiJson, ApiQuery};
+use super::state::Metrics;
+use super::{ApiError, AppState, websocket};
+use crate::engine::Language;
+use crate::protocol::{
+    EnqueueRequest, EnqueueResponse, Job, JobList, JobStatus, JobType, RejectedFile, Run,
+    RunCreated, RunJobRef, RunRequest, sha256_hex,
+};
+use crate::store::{HistoryCursor, HistoryFilter, NewJob, NewRun};
+
+/// Default and largest page of `GET /jobs/user/{user_id}`.
+const DEFAULT_PAGE: u32 = 50;
+const MAX_PAGE: u32 = 500;
+
+/// The router over `state`, for tests through `tower::ServiceExt::oneshot`: its `WebSocket`s are never told to
+/// close by a shutdown (a running server's router closes them, see [`crate::server::start`]).
+pub fn app(state: AppState) -> Router {
+    let (_never_fires, receiver) = tokio::sync::watch::channel(false);
+    router(state, receiver)
+}
+
+pub(crate) fn router(state: AppState, shutdown: websocket::ShutdownSignal) -> Router {
+    let limits = state.inner.limits;
+    // A single-file body: the file itself plus JSON escaping and the other fields.
+    let enqueue_limit = limits
+        .max_file_bytes
+        .saturating_mul(2)
+        .saturating_add(64 * 1024);
+    Router::new()
+        .route(
+            "/jobs/enqueue",
+            post(enqueue).layer(DefaultBodyLimit::max(enqueue_limit)),
+        )
+        .route("/jobs/{job_id}", get(get_job))
+        .route("/jobs/user/{user_id}", get(list_jobs))
+        .route("/ws/{user_id}", get(websocket::upgrade))
+        .route("/health", get(health))
+        .route("/stats", get(stats))
+        .route("/metrics", get(metrics))
+        .route("/cache/stats", get(cache_stats))
+        .route("/cache/clear", post(cache_clear))
+        .route(
+            "/api/v1/runs",
+            post(create_run).layer(DefaultBodyLimit::max(limits.max_run_bytes)),
+        )
+        .route("/api/v1/runs/{run_id}", get(get_run))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::Extension(shutdown))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::NotFound("Not Found".into())
+}
+
+async fn method_not_allowed() -> Response {
+    (
+        StatusCode::METHOD_NOT_ALLOWED,
+        Json(json!({"detail": "Method Not Allowed"})),
+    )
+        .into_response()
+}
+
+fn now() -> DateTime<Utc> {
+    Utc::now()
+}
+
+/// Why one file cannot be reviewed, if it cannot.
+fn refuse_file(path: &str, content: &str, limits: super::Limits) -> Option<String> {
+    if path.trim().is_empty() {
+        return Some("empty file path".into());
+    }
+    if path.len() > limits.max_path_bytes {
+        return Some(format!(
+            "file path too long: {} bytes (limit {})",
+            path.len(),
+            limits.max_path_bytes
+        ));
+    }
+    if content.len() > limits.max_file_bytes {
+        return Some(format!(
+            "file too large: {} bytes (limit {} bytes)",
+            content.len(),
+            limits.max_file_bytes
+        ));
+    }
+    if content.contains('\0') {
+        return Some("binary content (contains NUL bytes): only UTF-8 text is reviewed".into());
+    }
+    None
+}
+
+/// The language name stored with a job: the client's, normalised when known, else detected, else `unknown`.
+fn resolve_language(path: &str, content: &str, requested: Option<&str>) -> String {
+    match requested.map(str::trim).filter(|name| !name.is_empty()) {
+        Some(name) => Language::from_name(name).map_or_else(
+            || name.to_ascii_lowercase(),
+            |language| language.name().to_owned(),
+        ),
+        None => Language::detect(path, content).map_or_else(
+            || "unknown".to_owned(),
+            |language| language.name().to_owned(),
+        ),
+    }
+}
+
+async fn enqueue(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    ApiJson(request): ApiJson<EnqueueRequest>,
+) -> Result<Json<EnqueueResponse>, ApiError> {
+    let shared = &state.inner;
+    if request.user_id != auth.user_id {
+        return Err(ApiError::Forbidden(
+            "`user_id` does not match the token's user".into(),
+        ));
+    }
+    let job_type: JobType = request.job_type.parse().map_err(ApiError::BadRequest)?;
+    let content = request
+        .file_content
+        .ok_or_else(|| ApiError::BadRequest("`file_content` is required".into()))?;
+    let file_path = request
+        .file_path
+        .filter(|path| !path.trim().is_empty())
+        .unwrap_or_else(|| "untitled".to_owned());
+    if let Some(reason) = refuse_file(&file_path, &content, shared.limits) {
+        return Err(if content.len() > shared.limits.max_file_bytes {
+            ApiError::PayloadTooLarge(reason)
+        } else {
+            ApiError::BadRequest(reason)
+        });
+    }
+    let language = resolve_language(&file_path, &content, request.language.as_deref());
+    let job = NewJob {
+        job_id: uuid::Uuid::new_v4().to_string(),
+        user_id: auth.user_id,
+        run_id: None,
+        job_type,
+        file_path,
+        language,
+        repo_id: request.repo_id,
+        content_sha256: sha256_hex(content.as_bytes()),
+        file_content: content,
+        error_log: request.error_log,
+        no_cache: false,
+        metadata: serde_json::Map::new(),
+    };
+    shared
+        .store
+        .insert_job(&job, now().timestamp_micros())
+        .await?;
+    Metrics::add(&shared.metrics.jobs_submitted, 1);
+    shared.queue.notify_one();
+    Ok(Json(EnqueueResponse {
+        success: true,
+        job_id: job.job_id,
+        status: JobStatus::Pending,
+    }))
+}
+
+async fn get_job(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Path(job_id): Path<String>,
+) -> Result<Json<Job>, ApiError> {
+    match state.inner.store.get_job(&job_id).await? {
+        Some(job) if job.user_id == auth.user_id => Ok(Json(job)),
+        _ => Err(ApiError::NotFound("Job not found".into())),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct HistoryQuery {
+    limit: Option<String>,
+    status: Option<String>,
+    #[serde(rename = "type")]
+    job_type: Option<String>,
+    language: Option<String>,
+    search: Option<String>,
+    since: Option<String>,
+    cursor: Option<String>,
+}
+
+fn parse_since(text: &str) -> Option<DateTime<Utc>> {
+    if let Ok(time) = DateTime::parse_from_rfc3339(text) {
+        return Some(time.with_timezone(&Utc));
+    }
+    let date = NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()?;
+    Some(date.and_hms_opt(0, 0, 0)?.and_utc())
+}
+
+fn history_filter(query: HistoryQuery) -> Result<HistoryFilter, ApiError> {
+    let nonempty = |value: Option<String>| value.filter(|value| !value.trim().is_empty());
+    let limit = match nonempty(query.limit) {
+        None => DEFAULT_PAGE,
+        Some(text) => text
+            .trim()
+            .parse::<u32>()
+            .map_err(|_| {
+                ApiError::BadRequest(format!(
+                    "invalid `limit` `{text}`: expected a positive integer"
+                ))
+            })?
+            .clamp(1, MAX_PAGE),
+    };
+    let status = nonempty(query.status)
+        .map(|text| text.parse::<JobStatus>())
+        .transpose()
+        .map_err(ApiError::BadRequest)?;
+    let job_type = nonempty(query.job_type)
+        .map(|text| text.parse::<JobType>())
+        .transpose()
+        .map_err(ApiError::BadRequest)?;
+    let since = nonempty(query.since)
+        .map(|text| {
+            parse_since(&text).ok_or_else(|| {
+                ApiError::BadRequest(format!(
+                    "invalid `since` `{text}`: expected an RFC 3339 time or a YYYY-MM-DD date"
+                ))
+            })
+        })
+        .transpose()?;
+    let cursor = nonempty(query.cursor)
+        .map(|text| {
+            HistoryCursor::decode(&text)
+                .ok_or_else(|| ApiError::BadRequest(format!("invalid `cursor` `{text}`")))
+        })
+        .transpose()?;
+    Ok(HistoryFilter {
+        status,
+        job_type,
+        language: nonempty(query.language),
+        search: nonempty(query.search),
+        since,
+        cursor,
+        limit,
+    })
+}
+
+async fn list_jobs(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Path(user_id): Path<String>,
+    ApiQuery(query): ApiQuery<HistoryQuery>,
+) -> Result<Json<JobList>, ApiError> {
+    if user_id != auth.user_id {
+        return Err(ApiError::NotFound("User not found".into()));
+    }
+    let filter = history_filter(query)?;
+    let (jobs, next) = state.inner.store.list_jobs(&user_id, &filter).await?;
+    Ok(Json(JobList {
+        count: jobs.len(),
+        jobs,
+        next_cursor: next.map(HistoryCursor::encode),
+    }))
+}
+
+async fn create_run(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    ApiJson(request): ApiJson<RunRequest>,
+) -> Result<(StatusCode, Json<RunCreated>), ApiError> {
+    let shared = &state.inner;
+    if request.files.is_empty() {
+        return Err(ApiError::BadRequest(
+            "a run needs at least one file in `files`".into(),
+        ));
+    }
+    if request.files.len() > shared.limits.max_files_per_run {
+        return Err(ApiError::PayloadTooLarge(format!(
+            "too many files: {} (limit {} per run)",
+            request.files.len(),
+            shared.limits.max_files_per_run
+        )));
+    }
+    let run_id = uuid::Uuid::new_v4().to_string();
+    let mut jobs = Vec::with_capacity(request.files.len());
+    let mut rejected = Vec::new();
+    for file in request.files {
+        if let Some(reason) = refuse_file(&file.path, &file.content, shared.limits) {
+            rejected.push(RejectedFile {
+                file_path: file.path,
+                reason,
+            });
+            continue;
+        }
+        let language = resolve_language(&file.path, &file.content, file.language.as_deref());
+        jobs.push(NewJob {
+            job_id: uuid::Uuid::new_v4().to_string(),
+            user_id: auth.user_id.clone(),
+            run_id: Some(run_id.clone()),
+            job_type: JobType::Review,
+            content_sha256: sha256_hex(file.content.as_bytes()),
+            file_path: file.path,
+            language,
+            repo_id: request.repo_id.clone(),
+            file_content: file.content,
+            error_log: None,
+            no_cache: request.options.no_cache,
+            metadata: serde_json::Map::new(),
+        });
+    }
+    let run = NewRun {
+        run_id: run_id.clone(),
+        user_id: auth.user_id.clone(),
+        repo_id: request.repo_id,
+        rejected: rejected.clone(),
+    };
+    shared
+        .store
+        .insert_run(&run, &jobs, now().timestamp_micros())
+        .await?;
+    Metrics::add(&shared.metrics.runs_submitted, 1);
+    Metrics::add(&shared.metrics.jobs_submitted, jobs.len() as u64);
+    Metrics::add(&shared.metrics.files_rejected, rejected.len() as u64);
+    if !jobs.is_empty() {
+        shared.queue.notify_one();
+    }
+    // Nobody can be subscribed to a run that did not exist a moment ago, so `queued` is not published here; a
+    // subscriber learns where each job stands when it subscribes.
+    let jobs = jobs
+        .into_iter()
+        .map(|job| RunJobRef {
+            job_id: job.job_id,
+            file_path: job.file_path,
+        })
+        .collect();
+    Ok((
+        StatusCode::CREATED,
+        Json(RunCreated {
+            run_id,
+            jobs,
+            rejected,
+        }),
+    ))
+}
+
+async fn get_run(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Path(run_id): Path<String>,
+) -> Result<Json<Run>, ApiError> {
+    match state.inner.store.get_run(&run_id).await? {
+        Some(run) if run.user_id == auth.user_id => Ok(Json(run)),
+        _ => Err(ApiError::NotFound("Run not found".into())),
+    }
+}
+
+/// Unauthenticated on purpose, for load balancers and the CLI's start-up probe; it reveals only liveness.
+async fn health(State(state): State<AppState>) -> Response {
+    match state.inner.store.queue_counts().await {
+        Ok(_) => Json(json!({
+            "status": "healthy",
+            "service": "codeinsight",
+            "version": env!("CARGO_PKG_VERSION"),
+        }))
+        .into_response(),
+        Err(error) => {
+            tracing::error!(error = %error, "health check: database unavailable");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({"status": "unhealthy", "service": "codeinsight"})),
+            )
+                .into_response()
+        }
+    }
+}
+
+async fn cache_stats_value(state: &AppState) -> Result<serde_json::Value, ApiError> {
+    let shared = &state.inner;
+    let hits = Metrics::get(&shared.metrics.cache_hits);
+    let misses = Metrics::get(&shared.metrics.cache_misses);
+    let total = hits + misses;
+    let rate = if total == 0 {
+        0.0
+    } else {
+        (hits as f64 * 10_000.0 / total as f64).round() / 100.0
+    };
+    let entries = shared.store.cache_entry_count().await?;
+    Ok(json!({
+        "hits": hits,
+        "misses": misses,
+        "total_requests": total,
+        "hit_rate_percent": rate,
+        "entries": entries,
+        "ttl_seconds": shared.cache_ttl.as_secs(),
+    }))
+}
+
+async fn cache_stats(
+    State(state): State<AppState>,
+    _auth: AuthUser,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    Ok(Json(cache_stats_value(&state).await?))
+}
+
+async fn cache_clear(
+    State(state): State<AppState>,
+    auth: AuthUser,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    if !auth.admin {
+        return Err(ApiError::Forbidden(
+            "clearing the cache needs an admin token".into(),
+        ));
+    }
+    let deleted = state.inner.store.cache_clear().await?;
+    tracing::info!(user = %auth.user_id, entries = deleted, "cache cleared");
+    Ok(Json(json!({
+        "success": true,
+        "deleted_count": deleted,
+        "message": format!("Cleared {deleted} cached entries"),
+    })))
+}
+
+async fn stats(
+    State(state): State<AppState>,
+    _auth: AuthUser,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let shared = &state.inner;
+    let queue = shared.store.queue_counts().await?;
+    let cache = cache_stats_value(&state).await?;
+    Ok(Json(json!({
+        "service": "codeinsight",
+        "version": env!("CARGO_PKG_VERSION"),
+        "status": "healthy",
+        "uptime_seconds": shared.started_at.elapsed().as_secs(),
+        "workers": shared.workers,
+        "queue": queue,
+        "cache": cache,
+        "websocket": {"connections": shared.hub.connections()},
+        "rules": {"count": shared.rules.rules().len(), "version": shared.rules.version()},
+    })))
+}
+
+async fn metrics(State(state): State<AppState>, _auth: AuthUser) -> Result<Response, ApiError> {
+    let shared = &state.inner;
+    let queue = shared.store.queue_counts().await?;
+    let counters = &shared.metrics;
+    let mut text = String::new();
+    let mut metric = |name: &str, kind: &str, help: &str, samples: &[(&str, String)]| {
+        let _ = writeln!(text, "# HELP {name} {help}\n# TYPE {name} {kind}");
+        for (labels, value) in samples {
+            let _ = writeln!(text, "{name}{labels} {value}");
+        }
+    };
+    metric(
+        "codeinsight_jobs",
+        "gauge",
+        "Jobs in the database by status.",
+        &[
+            ("{status=\"pending\"}", queue.pending.to_string()),
+            ("{status=\"processing\"}", queue.processing.to_string()),
+            ("{status=\"completed\"}", queue.completed.to_string()),
+            ("{status=\"failed\"}", queue.failed.to_string()),
+        ],
+    );
+    metric(
+        "codeinsight_jobs_submitted_total",
+        "counter",
+        "Jobs accepted since start.",
+        &[("", Metrics::get(&counters.jobs_submitted).to_string())],
+    );
+    metric(
+        "codeinsight_runs_submitted_total",
+        "counter",
+        "Runs accepted since start.",
+        &[("", Metrics::get(&counters.runs_submitted).to_string())],
+    );
+    metric(
+        "codeinsight_files_rejected_total",
+        "counter",
+        "Files refused at submission since start.",
+        &[("", Metrics::get(&counters.files_rejected).to_string())],
+    );
+    metric(
+        "codeinsight_jobs_finished_total",
+        "counter",
+        "Jobs finished by this instance since start.",
+        &[
+            (
+                "{status=\"completed\"}",
+                Metrics::get(&counters.jobs_completed).to_string(),
+            ),
+            (
+                "{status=\"failed\"}",
+                Metrics::get(&counters.jobs_failed).to_string(),
+            ),
+        ],
+    );
+    metric(
+        "codeinsight_cache_requests_total",
+        "counter",
+        "Result cache lookups since start.",
+        &[
+            (
+                "{result=\"hit\"}",
+                Metrics::get(&counters.cache_hits).to_string(),
+            ),
+            (
+                "{result=\"miss\"}",
+                Metrics::get(&counters.cache_misses).to_string(),
+            ),
+        ],
+    );
+    metric(
+        "codeinsight_analysis_seconds_total",
+        "counter",
+        "Time spent analysing files since start.",
+        &[(
+            "",
+            format!(
+                "{:.6}",
+                Metrics::get(&counters.analysis_micros) as f64 / 1e6
+            ),
+        )],
+    );
+    metric(
+        "codeinsight_websocket_connections",
+        "gauge",
+        "Open WebSocket connections.",
+        &[("", shared.hub.connections().to_string())],
+    );
+    metric(
+        "codeinsight_uptime_seconds",
+        "gauge",
+        "Seconds since the server started.",
+        &[("", shared.started_at.elapsed().as_secs().to_string())],
+    );
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        text,
+    )
+        .into_response())
+}

@@ -1,0 +1,123 @@
+//! The state every handler and worker shares: the store, the compiled rules, the event hub, the queue's wake-up
+//! signal, limits and counters. Cloning an [`AppState`] clones one `Arc`.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::sync::Notify;
+
+use super::ServerError;
+use super::config::{Limits, ServerConfig};
+use super::hub::Hub;
+use crate::engine::RuleSet;
+use crate::protocol::sha256_hex;
+use crate::store::Store;
+
+/// Names everything besides the content, path, language and rules that changes the engine's findings; part of
+/// every cache key, so a new engine never serves an old engine's results.
+pub(crate) const ENGINE_CONFIG: &str =
+    concat!("codeinsight-", env!("CARGO_PKG_VERSION"), ";rules+secrets");
+
+#[derive(Clone)]
+pub struct AppState {
+    pub(crate) inner: Arc<Shared>,
+}
+
+pub(crate) struct Shared {
+    pub(crate) store: Store,
+    pub(crate) rules: Arc<RuleSet>,
+    pub(crate) hub: Hub,
+    /// Woken on every enqueue so that idle workers start at once instead of at their next poll.
+    pub(crate) queue: Notify,
+    pub(crate) limits: Limits,
+    pub(crate) cache_ttl: Duration,
+    pub(crate) job_timeout: Duration,
+    pub(crate) workers: usize,
+    /// SHA-256 of each in-memory token, with its owner.
+    pub(crate) ephemeral_tokens: Vec<EphemeralTokenHash>,
+    /// When each stored token's `last_used_at` was last written, to write it at most once a minute.
+    pub(crate) token_touches: Mutex<HashMap<String, Instant>>,
+    pub(crate) metrics: Metrics,
+    pub(crate) started_at: Instant,
+}
+
+pub(crate) struct EphemeralTokenHash {
+    pub(crate) token_sha256: String,
+    pub(crate) user_id: String,
+    pub(crate) admin: bool,
+}
+
+/// Counters since start, for `/stats`, `/cache/stats` and `/metrics`.
+#[derive(Default)]
+pub(crate) struct Metrics {
+    pub(crate) jobs_submitted: AtomicU64,
+    pub(crate) runs_submitted: AtomicU64,
+    pub(crate) files_rejected: AtomicU64,
+    pub(crate) jobs_completed: AtomicU64,
+    pub(crate) jobs_failed: AtomicU64,
+    pub(crate) cache_hits: AtomicU64,
+    pub(crate) cache_misses: AtomicU64,
+    pub(crate) analysis_micros: AtomicU64,
+}
+
+impl Metrics {
+    pub(crate) fn add(counter: &AtomicU64, amount: u64) {
+        counter.fetch_add(amount, Ordering::Relaxed);
+    }
+
+    pub(crate) fn get(counter: &AtomicU64) -> u64 {
+        counter.load(Ordering::Relaxed)
+    }
+}
+
+impl AppState {
+    /// Opens the database (applying migrations) and compiles the rules, without starting workers or a listener:
+    /// enough for route tests through [`crate::server::app`]. [`crate::server::start`] builds its state this way.
+    pub async fn open(config: &ServerConfig) -> Result<AppState, ServerError> {
+        let store = Store::connect(&config.database_url).await?;
+        let rules_dir = config.rules_dir.clone();
+        let rules = tokio::task::spawn_blocking(move || match rules_dir {
+            Some(dir) => RuleSet::with_user_rules(&dir),
+            None => RuleSet::builtin(),
+        })
+        .await
+        .map_err(ServerError::RulesTask)??;
+        Ok(AppState::new(store, Arc::new(rules), config))
+    }
+
+    /// Assembles the state from an open store and compiled rules.
+    pub fn new(store: Store, rules: Arc<RuleSet>, config: &ServerConfig) -> AppState {
+        let ephemeral_tokens = config
+            .ephemeral_tokens
+            .iter()
+            .map(|token| EphemeralTokenHash {
+                token_sha256: sha256_hex(token.token.as_bytes()),
+                user_id: token.user_id.clone(),
+                admin: token.admin,
+            })
+            .collect();
+        AppState {
+            inner: Arc::new(Shared {
+                store,
+                rules,
+                hub: Hub::default(),
+                queue: Notify::new(),
+                limits: config.limits,
+                cache_ttl: config.cache_ttl,
+                job_timeout: config.job_timeout,
+                workers: config.workers.max(1),
+                ephemeral_tokens,
+                token_touches: Mutex::new(HashMap::new()),
+                metrics: Metrics::default(),
+                started_at: Instant::now(),
+            }),
+        }
+    }
+
+    /// The database handle, for tests and tools that inspect what the server stored.
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+}

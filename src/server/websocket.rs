@@ -1,0 +1,348 @@
+//! `WS /ws/{user_id}`: the seed's subscribe/unsubscribe/ping protocol over the hub. A socket only ever receives
+//! its own user's events; it forwards those matching a subscribed job or run, each event once even when both
+//! match. Subscribing replays where the job stands (a job that finished before the subscription still gets its
+//! terminal event), and a socket that lagged behind the hub replays terminal events from the database, so a
+//! client waiting on a terminal event never hangs.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::extract::{Path, State};
+use axum::response::Response;
+use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::watch;
+
+use super::auth::AuthUser;
+use super::events::current_update;
+use super::hub::HubEvent;
+use super::{ApiError, AppState};
+use crate::protocol::{ClientMessage, Job, JobUpdate, ServerMessage};
+
+/// Server-initiated WebSocket pings keep proxies from closing idle sockets and detect dead peers.
+const PING_INTERVAL: Duration = Duration::from_secs(20);
+
+/// The shutdown signal sockets watch, so that a stopping server closes them cleanly.
+pub(crate) type ShutdownSignal = watch::Receiver<bool>;
+
+pub(crate) async fn upgrade(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Path(user_id): Path<String>,
+    axum::Extension(shutdown): axum::Extension<ShutdownSignal>,
+    upgrade: WebSocketUpgrade,
+) -> Result<Response, ApiError> {
+    if auth.user_id != user_id {
+        return Err(ApiError::NotFound("User not found".into()));
+    }
+    Ok(upgrade.on_upgrade(move |socket| session(socket, state, user_id, shutdown)))
+}
+
+/// One socket's subscriptions and what it has already been told.
+#[derive(Default)]
+struct Subscriptions {
+    jobs: HashSet<String>,
+    runs: HashSet<String>,
+    /// Jobs whose terminal event this socket already got; later events about them are dropped.
+    terminal_sent: HashSet<String>,
+}
+
+impl Subscriptions {
+    fn wants(&self, job_id: &str, run_id: Option<&str>) -> bool {
+        self.jobs.contains(job_id) || run_id.is_some_and(|run| self.runs.contains(run))
+    }
+
+    /// Whether an event about `job_id` should go out now, recording terminal ones.
+    fn admit(&mut self, job_id: &str, terminal: bool) -> bool {
+        if terminal {
+            self.terminal_sent.insert(job_id.to_owned())
+        } else {
+            !self.terminal_sent.contains(job_id)
+        }
+    }
+}
+
+async fn session(
+    mut socket: WebSocket,
+    state: AppState,
+    user_id: String,
+    mut shutdown: ShutdownSignal,
+) {
+    let hub = &state.inner.hub;
+    let mut events = hub.join(&user_id);
+    let mut subscriptions = Subscriptions::default();
+    let mut ping =
+        tokio::time::interval_at(tokio::time::Instant::now() + PING_INTERVAL, PING_INTERVAL);
+    // A router built by `app` for tests has no shutdown signal: its sender is gone from the start.
+    let mut shutdown_armed = true;
+    loop {
+        let keep_going = tokio::select! {
+            changed = shutdown.changed(), if shutdown_armed => {
+                if changed.is_ok() && *shutdown.borrow() {
+                    let _ = socket.send(Message::Close(None)).await;
+                    false
+                } else {
+                    shutdown_armed = changed.is_ok();
+                    true
+                }
+            }
+            incoming = socket.recv() => match incoming {
+                Some(Ok(Message::Text(text))) => {
+                    handle_client_message(&mut socket, &state, &user_id, &mut subscriptions, &text).await
+                }
+                Some(Ok(Message::Binary(_))) => {
+                    send(&mut socket, &ServerMessage::Error {
+                        message: "binary frames are not supported: send JSON text".into(),
+                    }).await
+                }
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => true,
+                Some(Ok(Message::Close(_)) | Err(_)) | None => false,
+            },
+            event = events.recv() => match event {
+                Ok(event) => forward(&mut socket, &mut subscriptions, &event).await,
+                Err(RecvError::Lagged(missed)) => {
+                    tracing::debug!(missed, "a WebSocket lagged behind; replaying from the database");
+                    resync(&mut socket, &state, &mut subscriptions).await
+                }
+                Err(RecvError::Closed) => false,
+            },
+            _ = ping.tick() => socket.send(Message::Ping(axum::body::Bytes::new())).await.is_ok(),
+        };
+        if !keep_going {
+            break;
+        }
+    }
+    drop(events);
+    hub.leave(&user_id);
+}
+
+async fn forward(
+    socket: &mut WebSocket,
+    subscriptions: &mut Subscriptions,
+    event: &Arc<HubEvent>,
+) -> bool {
+    if !subscriptions.wants(&event.job_id, event.run_id.as_deref())
+        || !subscriptions.admit(&event.job_id, event.terminal)
+    {
+        return true;
+    }
+    socket.send(Message::Text(event.text.clone())).await.is_ok()
+}
+
+async fn send(socket: &mut WebSocket, message: &ServerMessage) -> bool {
+    match serde_json::to_string(message) {
+        Ok(text) => socket
+            .send(Message::Text(Utf8Bytes::from(text)))
+            .await
+            .is_ok(),
+        Err(error) => {
+            tracing::error!(error = %error, "serialising a WebSocket message failed");
+            true
+        }
+    }
+}
+
+/// Sends the event describing `job`'s current state, unless this socket already got its terminal event.
+async fn send_current(
+    socket: &mut WebSocket,
+    subscriptions: &mut Subscriptions,
+    job: &Job,
+) -> bool {
+    if !subscriptions.admit(&job.job_id, job.status.is_terminal()) {
+        return true;
+    }
+    let update: JobUpdate = current_update(job);
+    send(socket, &ServerMessage::JobUpdate(update)).await
+}
+
+async fn handle_client_message(
+    socket: &mut WebSocket,
+    state: &AppState,
+    user_id: &str,
+    subscriptions: &mut Subscriptions,
+    text: &str,
+) -> bool {
+    let message = match serde_json::from_str::<ClientMessage>(text) {
+        Ok(message) => message,
+        Err(error) => {
+            return send(socket, &ServerMessage::Error {
+                message: format!(
+                    "invalid message ({error}): expected {{\"type\":\"subscribe\"|\"unsubscribe\",\"job_id\"|\"run_id\":...}} or {{\"type\":\"ping\"}}"
+                ),
+            })
+            .await;
+        }
+    };
+    match message {
+        ClientMessage::Ping => send(socket, &ServerMessage::Pong).await,
+        ClientMessage::Subscribe { job_id, run_id } => {
+            if job_id.as_deref().is_none_or(str::is_empty)
+                && run_id.as_deref().is_none_or(str::is_empty)
+            {
+                return send(
+                    socket,
+                    &ServerMessage::Error {
+                        message: "subscribe needs a `job_id` or a `run_id`".into(),
+                    },
+                )
+                .await;
+            }
+            if let Some(job_id) = job_id.filter(|id| !id.is_empty())
+                && !subscribe_job(socket, state, user_id, subscriptions, job_id).await
+            {
+                return false;
+            }
+            if let Some(run_id) = run_id.filter(|id| !id.is_empty())
+                && !subscribe_run(socket, state, user_id, subscriptions, run_id).await
+            {
+                return false;
+            }
+            true
+        }
+        ClientMessage::Unsubscribe { job_id, run_id } => {
+            if let Some(job_id) = &job_id {
+                subscriptions.jobs.remove(job_id);
+            }
+            if let Some(run_id) = &run_id {
+                subscriptions.runs.remove(run_id);
+            }
+            send(socket, &ServerMessage::Unsubscribed { job_id, run_id }).await
+        }
+    }
+}
+
+async fn subscribe_job(
+    socket: &mut WebSocket,
+    state: &AppState,
+    user_id: &str,
+    subscriptions: &mut Subscriptions,
+    job_id: String,
+) -> bool {
+    // Subscribe before reading the job, so an event published meanwhile waits in the channel rather than being
+    // missed; the socket only receives its own user's events, so this leaks nothing about other users' jobs.
+    let newly = subscriptions.jobs.insert(job_id.clone());
+    let job = match state.inner.store.get_job(&job_id).await {
+        Ok(job) => job.filter(|job| job.user_id == user_id),
+        Err(error) => {
+            tracing::error!(error = %error, "reading a job for a subscription failed");
+            if newly {
+                subscriptions.jobs.remove(&job_id);
+            }
+            return send(
+                socket,
+                &ServerMessage::Error {
+                    message: "internal error; try again".into(),
+                },
+            )
+            .await;
+        }
+    };
+    let Some(job) = job else {
+        if newly {
+            subscriptions.jobs.remove(&job_id);
+        }
+        return send(
+            socket,
+            &ServerMessage::Error {
+                message: format!("job `{job_id}` not found"),
+            },
+        )
+        .await;
+    };
+    if !send(
+        socket,
+        &ServerMessage::Subscribed {
+            job_id: Some(job_id),
+            run_id: None,
+        },
+    )
+    .await
+    {
+        return false;
+    }
+    send_current(socket, subscriptions, &job).await
+}
+
+async fn subscribe_run(
+    socket: &mut WebSocket,
+    state: &AppState,
+    user_id: &str,
+    subscriptions: &mut Subscriptions,
+    run_id: String,
+) -> bool {
+    let newly = subscriptions.runs.insert(run_id.clone());
+    let owned = match state.inner.store.run_owner(&run_id).await {
+        Ok(owner) => owner.as_deref() == Some(user_id),
+        Err(error) => {
+            tracing::error!(error = %error, "reading a run for a subscription failed");
+            false
+        }
+    };
+    if !owned {
+        if newly {
+            subscriptions.runs.remove(&run_id);
+        }
+        return send(
+            socket,
+            &ServerMessage::Error {
+                message: format!("run `{run_id}` not found"),
+            },
+        )
+        .await;
+    }
+    if !send(
+        socket,
+        &ServerMessage::Subscribed {
+            job_id: None,
+            run_id: Some(run_id.clone()),
+        },
+    )
+    .await
+    {
+        return false;
+    }
+    let jobs = match state.inner.store.run_jobs(&run_id).await {
+        Ok(jobs) => jobs,
+        Err(error) => {
+            tracing::error!(error = %error, "reading a run's jobs failed");
+            return true;
+        }
+    };
+    // Jobs already finished get their terminal event now; the others will be followed live.
+    for job in jobs.iter().filter(|job| job.status.is_terminal()) {
+        if !send_current(socket, subscriptions, job).await {
+            return false;
+        }
+    }
+    true
+}
+
+/// After missing events, replays the terminal events of every subscribed job and run member that finished.
+async fn resync(
+    socket: &mut WebSocket,
+    state: &AppState,
+    subscriptions: &mut Subscriptions,
+) -> bool {
+    let store = &state.inner.store;
+    let mut jobs = Vec::new();
+    for run_id in subscriptions.runs.clone() {
+        match store.run_jobs(&run_id).await {
+            Ok(run_jobs) => jobs.extend(run_jobs),
+            Err(error) => tracing::error!(error = %error, "replaying a run failed"),
+        }
+    }
+    for job_id in subscriptions.jobs.clone() {
+        match store.get_job(&job_id).await {
+            Ok(Some(job)) => jobs.push(job),
+            Ok(None) => {}
+            Err(error) => tracing::error!(error = %error, "replaying a job failed"),
+        }
+    }
+    for job in jobs.iter().filter(|job| job.status.is_terminal()) {
+        if !send_current(socket, subscriptions, job).await {
+            return false;
+        }
+    }
+    true
+}

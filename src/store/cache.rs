@@ -1,0 +1,94 @@
+//! The result cache: findings keyed by SHA-256 over everything that determines them (the content's hash, its
+//! path and language, the rule set's version and the engine configuration). A cached value is derived only from
+//! that input, never copied from someone's job document, so serving it to another user discloses nothing.
+
+use std::collections::HashMap;
+
+use sqlx::{QueryBuilder, Row, Sqlite};
+
+use super::{Store, StoreError};
+use crate::protocol::{Finding, sha256_hex};
+
+/// Findings to cache under `key` until `expires_at` (Unix µs).
+#[derive(Debug, Clone)]
+pub struct CacheEntry {
+    pub key: String,
+    pub findings: Vec<Finding>,
+    pub expires_at: i64,
+}
+
+/// The cache key of one file's analysis. The path is part of it because findings carry the path and a
+/// path-derived fingerprint; `engine_config` names everything else that changes results (engine version,
+/// enabled stages; later the model and prompt version).
+pub fn cache_key(
+    content_sha256: &str,
+    path: &str,
+    language: &str,
+    rules_version: &str,
+    engine_config: &str,
+) -> String {
+    let canonical = serde_json::json!({
+        "content_sha256": content_sha256,
+        "path": path,
+        "language": language,
+        "rules_version": rules_version,
+        "engine": engine_config,
+    });
+    sha256_hex(canonical.to_string().as_bytes())
+}
+
+/// Keys per `SELECT ... IN (...)`.
+const LOOKUP_CHUNK: usize = 500;
+
+impl Store {
+    /// The unexpired cached findings for each of `keys` that has some.
+    pub async fn cache_lookup(
+        &self,
+        keys: &[String],
+        now: i64,
+    ) -> Result<HashMap<String, Vec<Finding>>, StoreError> {
+        let mut found = HashMap::new();
+        for chunk in keys.chunks(LOOKUP_CHUNK) {
+            let mut query = QueryBuilder::<Sqlite>::new(
+                "SELECT cache_key, findings FROM cache_entries WHERE expires_at > ",
+            );
+            query.push_bind(now).push(" AND cache_key IN (");
+            let mut separated = query.separated(", ");
+            for key in chunk {
+                separated.push_bind(key);
+            }
+            query.push(")");
+            for row in query.build().fetch_all(self.sqlite()).await? {
+                let key: String = row.try_get("cache_key")?;
+                let findings: String = row.try_get("findings")?;
+                found.insert(key, serde_json::from_str(&findings)?);
+            }
+        }
+        Ok(found)
+    }
+
+    /// Deletes every cache entry; returns how many there were.
+    pub async fn cache_clear(&self) -> Result<u64, StoreError> {
+        let result = sqlx::query("DELETE FROM cache_entries")
+            .execute(self.sqlite())
+            .await?;
+        Ok(result.rows_affected())
+    }
+
+    /// Deletes expired entries; returns how many.
+    pub async fn cache_purge_expired(&self, now: i64) -> Result<u64, StoreError> {
+        let result = sqlx::query("DELETE FROM cache_entries WHERE expires_at <= $1")
+            .bind(now)
+            .execute(self.sqlite())
+            .await?;
+        Ok(result.rows_affected())
+    }
+
+    /// How many entries the cache holds (expired ones not yet purged included).
+    pub async fn cache_entry_count(&self) -> Result<i64, StoreError> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM cache_entries")
+            .fetch_one(self.sqlite())
+            .await?;
+        Ok(row.try_get("n")?)
+    }
+}

@@ -1,0 +1,87 @@
+//! The [`Store`] handle: which backend a database URL names, opening it, and applying the embedded migrations.
+//! Every other file of this module adds methods to `Store` for one kind of record.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+use super::StoreError;
+
+/// Migrations for the `SQLite` backend, embedded in the binary and applied by [`Store::connect`].
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+
+/// A cheap-to-clone handle on the server's database.
+#[derive(Debug, Clone)]
+pub struct Store {
+    backend: Backend,
+}
+
+/// The databases the store can talk to. `PostgreSQL` will be a second variant with the same statements.
+#[derive(Debug, Clone)]
+enum Backend {
+    Sqlite(SqlitePool),
+}
+
+impl Store {
+    /// Opens the database named by `database_url` (`sqlite://PATH`, created if missing, with its directory) and
+    /// applies pending migrations; applying none is a single indexed read, so this is cheap on every start.
+    pub async fn connect(database_url: &str) -> Result<Store, StoreError> {
+        if database_url.starts_with("postgres://") || database_url.starts_with("postgresql://") {
+            return Err(StoreError::PostgresNotYetSupported);
+        }
+        if !database_url.starts_with("sqlite:") {
+            return Err(StoreError::UnsupportedUrl(database_url.to_owned()));
+        }
+        let options = SqliteConnectOptions::from_str(database_url)
+            .map_err(|_| StoreError::UnsupportedUrl(database_url.to_owned()))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // FULL: a job acknowledged over HTTP survives a power cut, not only a killed process. Writes are
+            // batched (a run is one transaction, results are written in groups) so the fsyncs stay few.
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        if let Some(parent) = options.get_filename().parent()
+            && !parent.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(parent).map_err(|source| StoreError::CreateDirectory {
+                path: parent.display().to_string(),
+                source,
+            })?;
+        }
+        let pool = SqlitePoolOptions::new()
+            .min_connections(1)
+            .max_connections(8)
+            .connect_with(options)
+            .await?;
+        SQLITE_MIGRATIONS.run(&pool).await?;
+        Ok(Store {
+            backend: Backend::Sqlite(pool),
+        })
+    }
+
+    /// The `SQLite` pool; the only backend for now.
+    pub(super) fn sqlite(&self) -> &SqlitePool {
+        let Backend::Sqlite(pool) = &self.backend;
+        pool
+    }
+
+    /// Closes every connection, waiting for queries in flight.
+    pub async fn close(&self) {
+        self.sqlite().close().await;
+    }
+}
+
+/// The current time as stored: Unix microseconds.
+pub(crate) fn now_micros() -> i64 {
+    Utc::now().timestamp_micros()
+}
+
+pub(super) fn from_micros(micros: i64) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::from_timestamp_micros(micros)
+        .ok_or_else(|| StoreError::Corrupt(format!("timestamp {micros} out of range")))
+}

@@ -1,0 +1,474 @@
+//! Jobs and the durable queue. A job is inserted `pending`; a worker claims a batch with one atomic
+//! `UPDATE ... WHERE id IN (SELECT ... LIMIT n) RETURNING` that sets a lease (`worker`, `lease_until`); the owner
+//! renews its leases while it works and finishes the job with a guarded update (`status = 'processing' AND
+//! worker = me`), so a job reclaimed by someone else after its lease expired is never written twice.
+
+use chrono::{DateTime, Utc};
+use sqlx::sqlite::SqliteRow;
+use sqlx::{AssertSqlSafe, QueryBuilder, Row, Sqlite};
+
+use super::cache::CacheEntry;
+use super::database::from_micros;
+use super::{Store, StoreError};
+use crate::protocol::{Job, JobResults, JobStatus, JobType, TokensUsed};
+
+/// A job to insert, already validated by the server.
+#[derive(Debug, Clone)]
+pub struct NewJob {
+    pub job_id: String,
+    pub user_id: String,
+    pub run_id: Option<String>,
+    pub job_type: JobType,
+    pub file_path: String,
+    pub language: String,
+    pub repo_id: Option<String>,
+    pub file_content: String,
+    pub content_sha256: String,
+    pub error_log: Option<String>,
+    pub no_cache: bool,
+    pub metadata: serde_json::Map<String, serde_json::Value>,
+}
+
+/// A job a worker holds a lease on.
+#[derive(Debug, Clone)]
+pub struct ClaimedJob {
+    pub id: i64,
+    pub job_id: String,
+    pub user_id: String,
+    pub run_id: Option<String>,
+    pub job_type: String,
+    pub file_path: String,
+    pub language: String,
+    pub file_content: String,
+    pub content_sha256: String,
+    pub no_cache: bool,
+    /// How many times the job has been claimed, this claim included.
+    pub attempts: i64,
+}
+
+/// How a claimed job ended.
+#[derive(Debug, Clone)]
+pub struct JobOutcome {
+    pub job_id: String,
+    /// `Completed` or `Failed`.
+    pub status: JobStatus,
+    pub results: Option<JobResults>,
+    pub error: Option<String>,
+    pub cache_hit: bool,
+}
+
+/// Position after the last item of a history page: `created_at` (µs) and the queue id break ties.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HistoryCursor {
+    pub created_at: i64,
+    pub id: i64,
+}
+
+impl HistoryCursor {
+    /// The opaque string clients pass back as `cursor`.
+    pub fn encode(self) -> String {
+        format!("{}-{}", self.created_at, self.id)
+    }
+
+    pub fn decode(text: &str) -> Option<HistoryCursor> {
+        let (created_at, id) = text.split_once('-')?;
+        Some(HistoryCursor {
+            created_at: created_at.parse().ok()?,
+            id: id.parse().ok()?,
+        })
+    }
+}
+
+/// Server-side filters of `GET /jobs/user/{user_id}`.
+#[derive(Debug, Clone, Default)]
+pub struct HistoryFilter {
+    pub status: Option<JobStatus>,
+    pub job_type: Option<JobType>,
+    pub language: Option<String>,
+    /// Case-insensitive substring of the file path, job id or language.
+    pub search: Option<String>,
+    pub since: Option<DateTime<Utc>>,
+    pub cursor: Option<HistoryCursor>,
+    pub limit: u32,
+}
+
+/// Number of jobs in each status.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct QueueCounts {
+    pub pending: i64,
+    pub processing: i64,
+    pub completed: i64,
+    pub failed: i64,
+}
+
+const SUMMARY_COLUMNS: &str = "id, job_id, user_id, run_id, job_type, status, file_path, language, repo_id, \
+     content_sha256, results, error, cache_hit, metadata, created_at, updated_at, completed_at";
+
+/// Rows per multi-row `INSERT` (14 parameters each, well under the `SQLite` limit of 32,766).
+const INSERT_CHUNK: usize = 500;
+
+impl Store {
+    /// Inserts one job (`POST /jobs/enqueue`), committed before this returns.
+    pub async fn insert_job(&self, job: &NewJob, now: i64) -> Result<(), StoreError> {
+        let mut transaction = self.sqlite().begin().await?;
+        insert_jobs(&mut transaction, std::slice::from_ref(job), now).await?;
+        transaction.commit().await?;
+        Ok(())
+    }
+
+    /// Claims up to `limit` jobs for `worker`: pending ones, and processing ones whose lease expired (their
+    /// worker died). One statement, so two workers never claim the same job.
+    pub async fn claim_jobs(
+        &self,
+        worker: &str,
+        lease_until: i64,
+        now: i64,
+        limit: u32,
+    ) -> Result<Vec<ClaimedJob>, StoreError> {
+        let rows = sqlx::query(
+            "UPDATE jobs SET status = 'processing', worker = $1, lease_until = $2, \
+                 attempts = attempts + 1, updated_at = $3 \
+             WHERE id IN (SELECT id FROM jobs \
+                 WHERE status IN ('pending', 'processing') \
+                   AND (status = 'pending' OR lease_until < $3) \
+                 ORDER BY id LIMIT $4) \
+             RETURNING id, job_id, user_id, run_id, job_type, file_path, language, file_content, \
+                 content_sha256, no_cache, attempts",
+        )
+        .bind(worker)
+        .bind(lease_until)
+        .bind(now)
+        .bind(i64::from(limit))
+        .fetch_all(self.sqlite())
+        .await?;
+        let mut jobs = rows
+            .iter()
+            .map(|row| {
+                Ok(ClaimedJob {
+                    id: row.try_get("id")?,
+                    job_id: row.try_get("job_id")?,
+                    user_id: row.try_get("user_id")?,
+                    run_id: row.try_get("run_id")?,
+                    job_type: row.try_get("job_type")?,
+                    file_path: row.try_get("file_path")?,
+                    language: row.try_get("language")?,
+                    file_content: row.try_get("file_content")?,
+                    content_sha256: row.try_get("content_sha256")?,
+                    no_cache: row.try_get("no_cache")?,
+                    attempts: row.try_get("attempts")?,
+                })
+            })
+            .collect::<Result<Vec<_>, sqlx::Error>>()?;
+        jobs.sort_by_key(|job| job.id);
+        Ok(jobs)
+    }
+
+    /// Extends every lease `worker` holds; returns how many jobs it holds.
+    pub async fn renew_leases(&self, worker: &str, lease_until: i64) -> Result<u64, StoreError> {
+        let result = sqlx::query(
+            "UPDATE jobs SET lease_until = $1 WHERE status = 'processing' AND worker = $2",
+        )
+        .bind(lease_until)
+        .bind(worker)
+        .execute(self.sqlite())
+        .await?;
+        Ok(result.rows_affected())
+    }
+
+    /// Gives the jobs `worker` still holds back to the queue (graceful shutdown). The claim did not finish, so
+    /// it does not count as an attempt.
+    pub async fn release_leases(&self, worker: &str, now: i64) -> Result<u64, StoreError> {
+        let result = sqlx::query(
+            "UPDATE jobs SET status = 'pending', worker = NULL, lease_until = NULL, \
+                 attempts = MAX(attempts - 1, 0), updated_at = $1 \
+             WHERE status = 'processing' AND worker = $2",
+        )
+        .bind(now)
+        .bind(worker)
+        .execute(self.sqlite())
+        .await?;
+        Ok(result.rows_affected())
+    }
+
+    /// The workers that currently hold leases, to find those whose process is gone.
+    pub async fn lease_holders(&self) -> Result<Vec<String>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT DISTINCT worker FROM jobs WHERE status = 'processing' AND worker IS NOT NULL",
+        )
+        .fetch_all(self.sqlite())
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|row| row.try_get("worker"))
+            .collect::<Result<Vec<String>, sqlx::Error>>()?)
+    }
+
+    /// Puts the jobs of a dead `worker` back in the queue at once instead of waiting for their leases to expire.
+    /// The interrupted claim counts as an attempt, so a job that kills its server cannot loop forever.
+    pub async fn reclaim_from(&self, worker: &str, now: i64) -> Result<u64, StoreError> {
+        let result = sqlx::query(
+            "UPDATE jobs SET status = 'pending', worker = NULL, lease_until = NULL, updated_at = $1 \
+             WHERE status = 'processing' AND worker = $2",
+        )
+        .bind(now)
+        .bind(worker)
+        .execute(self.sqlite())
+        .await?;
+        Ok(result.rows_affected())
+    }
+
+    /// Writes the outcomes of claimed jobs and the cache entries they produced in one transaction. Returns, per
+    /// outcome, whether it was applied: `false` means `worker` had lost the lease and someone else owns the job.
+    pub async fn finish_jobs(
+        &self,
+        worker: &str,
+        outcomes: &[JobOutcome],
+        cache_entries: &[CacheEntry],
+        now: i64,
+    ) -> Result<Vec<bool>, StoreError> {
+        let mut transaction = self.sqlite().begin_with("BEGIN IMMEDIATE").await?;
+        let mut applied = Vec::with_capacity(outcomes.len());
+        for outcome in outcomes {
+            let results = outcome
+                .results
+                .as_ref()
+                .map(serde_json::to_string)
+                .transpose()?;
+            let result = sqlx::query(
+                "UPDATE jobs SET status = $1, results = $2, error = $3, cache_hit = $4, updated_at = $5, \
+                     completed_at = $5, worker = NULL, lease_until = NULL \
+                 WHERE job_id = $6 AND status = 'processing' AND worker = $7",
+            )
+            .bind(outcome.status.as_str())
+            .bind(results)
+            .bind(outcome.error.as_deref())
+            .bind(outcome.cache_hit)
+            .bind(now)
+            .bind(&outcome.job_id)
+            .bind(worker)
+            .execute(&mut *transaction)
+            .await?;
+            applied.push(result.rows_affected() == 1);
+        }
+        for entry in cache_entries {
+            sqlx::query(
+                "INSERT INTO cache_entries (cache_key, findings, created_at, expires_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (cache_key) DO UPDATE SET findings = excluded.findings, \
+                     created_at = excluded.created_at, expires_at = excluded.expires_at",
+            )
+            .bind(&entry.key)
+            .bind(serde_json::to_string(&entry.findings)?)
+            .bind(now)
+            .bind(entry.expires_at)
+            .execute(&mut *transaction)
+            .await?;
+        }
+        transaction.commit().await?;
+        Ok(applied)
+    }
+
+    /// The full job document, `file_content` included.
+    pub async fn get_job(&self, job_id: &str) -> Result<Option<Job>, StoreError> {
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {SUMMARY_COLUMNS}, file_content FROM jobs WHERE job_id = $1"
+        )))
+        .bind(job_id)
+        .fetch_optional(self.sqlite())
+        .await?;
+        row.map(|row| job_from_row(&row, true)).transpose()
+    }
+
+    /// Who owns `job_id`, if it exists.
+    pub async fn job_owner(&self, job_id: &str) -> Result<Option<String>, StoreError> {
+        let row = sqlx::query("SELECT user_id FROM jobs WHERE job_id = $1")
+            .bind(job_id)
+            .fetch_optional(self.sqlite())
+            .await?;
+        Ok(row.map(|row| row.try_get("user_id")).transpose()?)
+    }
+
+    /// One page of a user's jobs, newest first, without `file_content`; the cursor of the next page if any.
+    pub async fn list_jobs(
+        &self,
+        user_id: &str,
+        filter: &HistoryFilter,
+    ) -> Result<(Vec<Job>, Option<HistoryCursor>), StoreError> {
+        let mut query = QueryBuilder::<Sqlite>::new(format!(
+            "SELECT {SUMMARY_COLUMNS} FROM jobs WHERE user_id = "
+        ));
+        query.push_bind(user_id);
+        if let Some(status) = filter.status {
+            query.push(" AND status = ").push_bind(status.as_str());
+        }
+        if let Some(job_type) = filter.job_type {
+            query.push(" AND job_type = ").push_bind(job_type.as_str());
+        }
+        if let Some(language) = &filter.language {
+            query
+                .push(" AND language = ")
+                .push_bind(language.to_ascii_lowercase());
+        }
+        if let Some(search) = filter.search.as_deref().filter(|search| !search.is_empty()) {
+            let pattern = format!("%{}%", escape_like(search));
+            query
+                .push(" AND (file_path LIKE ")
+                .push_bind(pattern.clone())
+                .push(" ESCAPE '\\' OR job_id LIKE ")
+                .push_bind(pattern.clone())
+                .push(" ESCAPE '\\' OR language LIKE ")
+                .push_bind(pattern)
+                .push(" ESCAPE '\\')");
+        }
+        if let Some(since) = filter.since {
+            query
+                .push(" AND created_at >= ")
+                .push_bind(since.timestamp_micros());
+        }
+        if let Some(cursor) = filter.cursor {
+            query
+                .push(" AND (created_at < ")
+                .push_bind(cursor.created_at)
+                .push(" OR (created_at = ")
+                .push_bind(cursor.created_at)
+                .push(" AND id < ")
+                .push_bind(cursor.id)
+                .push("))");
+        }
+        query
+            .push(" ORDER BY created_at DESC, id DESC LIMIT ")
+            .push_bind(i64::from(filter.limit) + 1);
+        let rows = query.build().fetch_all(self.sqlite()).await?;
+        let mut jobs = Vec::with_capacity(rows.len());
+        let mut positions = Vec::with_capacity(rows.len());
+        for row in &rows {
+            positions.push(HistoryCursor {
+                created_at: row.try_get("created_at")?,
+                id: row.try_get("id")?,
+            });
+            jobs.push(job_from_row(row, false)?);
+        }
+        let limit = filter.limit as usize;
+        let next = if jobs.len() > limit {
+            jobs.truncate(limit);
+            positions.get(limit.saturating_sub(1)).copied()
+        } else {
+            None
+        };
+        Ok((jobs, next))
+    }
+
+    /// The jobs of a run in submission order, without `file_content`.
+    pub async fn run_jobs(&self, run_id: &str) -> Result<Vec<Job>, StoreError> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {SUMMARY_COLUMNS} FROM jobs WHERE run_id = $1 ORDER BY id"
+        )))
+        .bind(run_id)
+        .fetch_all(self.sqlite())
+        .await?;
+        rows.iter().map(|row| job_from_row(row, false)).collect()
+    }
+
+    /// How many jobs are in each status.
+    pub async fn queue_counts(&self) -> Result<QueueCounts, StoreError> {
+        let rows = sqlx::query("SELECT status, COUNT(*) AS n FROM jobs GROUP BY status")
+            .fetch_all(self.sqlite())
+            .await?;
+        let mut counts = QueueCounts::default();
+        for row in &rows {
+            let status: String = row.try_get("status")?;
+            let n: i64 = row.try_get("n")?;
+            match status.as_str() {
+                "pending" => counts.pending = n,
+                "processing" => counts.processing = n,
+                "completed" => counts.completed = n,
+                "failed" => counts.failed = n,
+                _ => {}
+            }
+        }
+        Ok(counts)
+    }
+}
+
+/// Inserts jobs inside an open transaction with multi-row statements.
+pub(super) async fn insert_jobs(
+    transaction: &mut sqlx::Transaction<'static, Sqlite>,
+    jobs: &[NewJob],
+    now: i64,
+) -> Result<(), StoreError> {
+    for chunk in jobs.chunks(INSERT_CHUNK) {
+        let mut metadata = Vec::with_capacity(chunk.len());
+        for job in chunk {
+            metadata.push(serde_json::to_string(&job.metadata)?);
+        }
+        let mut query = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO jobs (job_id, user_id, run_id, job_type, status, file_path, language, repo_id, \
+             file_content, content_sha256, error_log, no_cache, metadata, created_at, updated_at) ",
+        );
+        query.push_values(chunk.iter().zip(metadata), |mut row, (job, metadata)| {
+            row.push_bind(&job.job_id)
+                .push_bind(&job.user_id)
+                .push_bind(job.run_id.as_deref())
+                .push_bind(job.job_type.as_str())
+                .push_bind("pending")
+                .push_bind(&job.file_path)
+                .push_bind(&job.language)
+                .push_bind(job.repo_id.as_deref())
+                .push_bind(&job.file_content)
+                .push_bind(&job.content_sha256)
+                .push_bind(job.error_log.as_deref())
+                .push_bind(job.no_cache)
+                .push_bind(metadata)
+                .push_bind(now)
+                .push_bind(now);
+        });
+        query.build().execute(&mut **transaction).await?;
+    }
+    Ok(())
+}
+
+fn escape_like(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for character in text.chars() {
+        if matches!(character, '%' | '_' | '\\') {
+            escaped.push('\\');
+        }
+        escaped.push(character);
+    }
+    escaped
+}
+
+fn job_from_row(row: &SqliteRow, with_content: bool) -> Result<Job, StoreError> {
+    let job_type: String = row.try_get("job_type")?;
+    let status: String = row.try_get("status")?;
+    let results: Option<String> = row.try_get("results")?;
+    let metadata: String = row.try_get("metadata")?;
+    let completed_at: Option<i64> = row.try_get("completed_at")?;
+    let results = results
+        .map(|text| serde_json::from_str::<JobResults>(&text))
+        .transpose()?;
+    Ok(Job {
+        job_id: row.try_get("job_id")?,
+        user_id: row.try_get("user_id")?,
+        run_id: row.try_get("run_id")?,
+        job_type: job_type.parse().map_err(StoreError::Corrupt)?,
+        status: status.parse().map_err(StoreError::Corrupt)?,
+        file_path: row.try_get("file_path")?,
+        language: row.try_get("language")?,
+        repo_id: row.try_get("repo_id")?,
+        file_content: if with_content {
+            Some(row.try_get("file_content")?)
+        } else {
+            None
+        },
+        content_sha256: row.try_get("content_sha256")?,
+        results,
+        error: row.try_get("error")?,
+        tokens_used: TokensUsed::default(),
+        estimated_cost: 0.0,
+        cache_hit: row.try_get("cache_hit")?,
+        metadata: serde_json::from_str(&metadata)?,
+        created_at: from_micros(row.try_get("created_at")?)?,
+        updated_at: from_micros(row.try_get("updated_at")?)?,
+        completed_at: completed_at.map(from_micros).transpose()?,
+    })
+}
