@@ -1,0 +1,312 @@
+//! `analyze`: parse one file, run the compiled rules for its language in a single pass, run the secrets scanner,
+//! apply suppressions, and return sorted, deduplicated findings with stable fingerprints.
+
+use std::collections::HashMap;
+
+use ast_grep_config::CombinedScan;
+use ast_grep_language::LanguageExt;
+
+use super::language::Language;
+use super::rules::RuleSet;
+use super::{secrets, suppression};
+use crate::protocol::{Edit, Finding, Fix, Severity};
+
+/// The most lines of matched source a finding carries as its snippet.
+const SNIPPET_MAX_LINES: usize = 8;
+const SNIPPET_MAX_BYTES: usize = 600;
+
+/// One file to analyse. `language` is usually [`Language::detect`]'s answer; `None` runs only the secrets scan.
+#[derive(Debug, Clone, Copy)]
+pub struct SourceFile<'a> {
+    pub path: &'a str,
+    pub content: &'a str,
+    pub language: Option<Language>,
+}
+
+/// Analyses one file with the given rules. Never fails: a file that does not parse is still scanned (tree-sitter
+/// recovers from errors), and an unknown language still gets the secrets scan.
+pub fn analyze(file: &SourceFile<'_>, rules: &RuleSet) -> Vec<Finding> {
+    let index = LineIndex::new(file.content);
+    let mut findings = Vec::new();
+    if let Some(language) = file.language {
+        run_rules(file, language, rules, &index, &mut findings);
+    }
+    for secret in secrets::scan(file.content) {
+        let masked = secrets::mask(&file.content[secret.range.clone()]);
+        findings.push(finding_at(
+            file,
+            &index,
+            secret.range.clone(),
+            FindingHead {
+                rule_id: secret.rule_id.to_owned(),
+                source: "codeinsight".to_owned(),
+                severity: Severity::Critical,
+                category: "security".to_owned(),
+                message: format!("{} `{masked}` committed in source", secret.what),
+            },
+            None,
+        ));
+    }
+    let suppressions = suppression::parse(file.content);
+    let today = chrono::Utc::now().date_naive();
+    let mut findings = suppression::apply(
+        findings,
+        &suppressions,
+        |id| rules.get(id).is_some(),
+        file.path,
+        today,
+    );
+    for finding in &mut findings {
+        if let std::borrow::Cow::Owned(masked) = secrets::mask_secrets(&finding.snippet) {
+            finding.snippet = masked;
+        }
+    }
+    finalize(&mut findings);
+    findings
+}
+
+fn run_rules(
+    file: &SourceFile<'_>,
+    language: Language,
+    rules: &RuleSet,
+    index: &LineIndex,
+    findings: &mut Vec<Finding>,
+) {
+    let compiled = rules.compiled_for(language);
+    if compiled.is_empty() {
+        return;
+    }
+    let info_by_id: HashMap<&str, usize> = compiled
+        .iter()
+        .map(|rule| (rule.config.id.as_str(), rule.info))
+        .collect();
+    let root = language.grammar().ast_grep(file.content);
+    let scan = CombinedScan::new(compiled.iter().map(|rule| &rule.config).collect());
+    let result = scan.scan(&root, false);
+    for (config, matches) in result.matches {
+        let Some(&info_index) = info_by_id.get(config.id.as_str()) else {
+            continue;
+        };
+        let info = rules.info(info_index);
+        for node_match in matches {
+            let fix = match (config.fixer.first(), info.fix_safety) {
+                (Some(fixer), Some(applicability)) => {
+                    let edit = node_match.make_edit(&config.matcher, fixer);
+                    String::from_utf8(edit.inserted_text)
+                        .ok()
+                        .map(|replacement| Fix {
+                            description: fixer.title().map_or_else(
+                                || format!("apply the fix for `{}`", info.id),
+                                str::to_owned,
+                            ),
+                            applicability,
+                            edits: vec![Edit {
+                                start: edit.position,
+                                end: edit.position + edit.deleted_length,
+                                replacement,
+                            }],
+                        })
+                }
+                _ => None,
+            };
+            findings.push(finding_at(
+                file,
+                index,
+                node_match.range(),
+                FindingHead {
+                    rule_id: info.id.clone(),
+                    source: info.source.clone(),
+                    severity: info.severity,
+                    category: info.category.clone(),
+                    message: config.get_message(&node_match),
+                },
+                fix,
+            ));
+        }
+    }
+}
+
+struct FindingHead {
+    rule_id: String,
+    /// `codeinsight` for built-in rules and scanners, `user` for a user's rule file.
+    source: String,
+    severity: Severity,
+    category: String,
+    message: String,
+}
+
+fn finding_at(
+    file: &SourceFile<'_>,
+    index: &LineIndex,
+    range: std::ops::Range<usize>,
+    head: FindingHead,
+    fix: Option<Fix>,
+) -> Finding {
+    let (line, column) = index.position(file.content, range.start);
+    let (end_line, end_column) = index.position(file.content, range.end);
+    Finding {
+        rule_id: head.rule_id,
+        source: head.source,
+        severity: head.severity,
+        category: head.category,
+        message: head.message,
+        path: file.path.to_owned(),
+        line,
+        column,
+        end_line,
+        end_column,
+        snippet: clip_snippet(&file.content[range]),
+        fingerprint: String::new(),
+        fix,
+    }
+}
+
+fn clip_snippet(text: &str) -> String {
+    let mut end = text.len().min(SNIPPET_MAX_BYTES);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let mut clipped: String = text[..end]
+        .lines()
+        .take(SNIPPET_MAX_LINES)
+        .collect::<Vec<_>>()
+        .join("\n");
+    if clipped.len() < text.trim_end().len() {
+        clipped.push_str(" …");
+    }
+    clipped
+}
+
+/// Sorts by position, drops exact duplicates (same rule, same span), and computes fingerprints.
+fn finalize(findings: &mut Vec<Finding>) {
+    findings.sort_by(|a, b| {
+        (a.line, a.column, &a.rule_id, a.end_line, a.end_column).cmp(&(
+            b.line,
+            b.column,
+            &b.rule_id,
+            b.end_line,
+            b.end_column,
+        ))
+    });
+    findings.dedup_by(|later, earlier| {
+        later.rule_id == earlier.rule_id
+            && later.line == earlier.line
+            && later.column == earlier.column
+            && later.end_line == earlier.end_line
+            && later.end_column == earlier.end_column
+    });
+    let mut occurrences: HashMap<(String, String), u32> = HashMap::new();
+    for finding in findings.iter_mut() {
+        let normalised = finding
+            .snippet
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        let occurrence = occurrences
+            .entry((finding.rule_id.clone(), normalised.clone()))
+            .or_insert(0);
+        let key = format!(
+            "{}\0{}\0{}\0{}",
+            finding.rule_id, finding.path, normalised, occurrence
+        );
+        *occurrence += 1;
+        finding.fingerprint = crate::protocol::sha256_hex(key.as_bytes())[..32].to_owned();
+    }
+}
+
+/// Byte offset → 1-based line and character column.
+struct LineIndex {
+    line_starts: Vec<usize>,
+}
+
+impl LineIndex {
+    fn new(content: &str) -> Self {
+        let mut line_starts = vec![0];
+        line_starts.extend(content.match_indices('\n').map(|(at, _)| at + 1));
+        LineIndex { line_starts }
+    }
+
+    fn position(&self, content: &str, offset: usize) -> (u32, u32) {
+        let offset = offset.min(content.len());
+        let line = self.line_starts.partition_point(|&start| start <= offset) - 1;
+        let start = self.line_starts[line];
+        let column = content
+            .get(start..offset)
+            .map_or(offset - start, |prefix| prefix.chars().count());
+        (line as u32 + 1, column as u32 + 1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positions_are_one_based_and_count_characters() {
+        let content = "ab\né x\n";
+        let index = LineIndex::new(content);
+        assert_eq!(index.position(content, 0), (1, 1));
+        assert_eq!(index.position(content, 3), (2, 1));
+        // `x` sits after a two-byte `é` and a space.
+        assert_eq!(index.position(content, 6), (2, 3));
+    }
+
+    #[test]
+    fn unknown_languages_still_get_the_secrets_scan() {
+        let rules = RuleSet::builtin().unwrap();
+        let file = SourceFile {
+            path: "config.ini",
+            content: "[aws]\nkey = AKIAIOSFODNN7EXAMPLQ\n",
+            language: None,
+        };
+        let findings = analyze(&file, &rules);
+        assert_eq!(findings.len(), 1);
+        assert_eq!(findings[0].rule_id, "secrets/aws-access-key");
+        assert_eq!(findings[0].line, 2);
+        assert!(!findings[0].snippet.contains("IOSFODNN"));
+        assert!(!findings[0].message.contains("IOSFODNN"));
+    }
+
+    #[test]
+    fn suppressions_remove_findings_and_report_unused_ones() {
+        let rules = RuleSet::builtin().unwrap();
+        let content = "k1 = 'AKIAIOSFODNN7EXAMPLQ' # codeinsight-ignore: secrets/aws-access-key reason=\"test key\"\n\
+                       # codeinsight-ignore: secrets/jwt\nx = 1\n# codeinsight-ignore: no/such-rule\n";
+        let file = SourceFile {
+            path: "a.py",
+            content,
+            language: None,
+        };
+        let ids: Vec<_> = analyze(&file, &rules)
+            .into_iter()
+            .map(|finding| (finding.rule_id, finding.line))
+            .collect();
+        assert_eq!(
+            ids,
+            [
+                ("codeinsight/unused-suppression".to_owned(), 2),
+                ("codeinsight/unknown-rule-in-suppression".to_owned(), 4)
+            ]
+        );
+    }
+
+    #[test]
+    fn fingerprints_survive_moved_lines() {
+        let rules = RuleSet::builtin().unwrap();
+        let before = "token = 'ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789'\n";
+        let after = format!("import os\n\n{before}");
+        let fingerprint = |content: &str| {
+            analyze(
+                &SourceFile {
+                    path: "a.py",
+                    content,
+                    language: None,
+                },
+                &rules,
+            )[0]
+            .fingerprint
+            .clone()
+        };
+        assert_eq!(fingerprint(before), fingerprint(&after));
+    }
+}

@@ -1,0 +1,315 @@
+//! Rule sets: the built-in rules embedded at build time plus a user's `.codeinsight/rules/*.yml`, all in
+//! ast-grep's YAML rule format with CodeInsight's severity, category and fix safety under `metadata`. Rules are
+//! compiled once per language and shared read-only across threads.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt::Write as _;
+use std::fs;
+use std::path::Path;
+
+use ast_grep_config::{GlobalRules, RuleConfig, SerializableRuleConfig};
+use ast_grep_core::Matcher as _;
+use ast_grep_language::SupportLang;
+
+use super::language::Language;
+use super::secrets;
+use super::suppression;
+use crate::protocol::{Applicability, Severity};
+
+include!(concat!(env!("OUT_DIR"), "/builtin_rules.rs"));
+
+/// Bumped whenever the engine's behaviour changes in a way that changes findings, so caches keyed on
+/// [`RuleSet::version`] are invalidated.
+const ENGINE_VERSION: &str = "engine-1";
+
+/// What a user sees about a rule (`codeinsight rules`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleInfo {
+    pub id: String,
+    /// `None` for language-agnostic rules (the secrets scanner, suppression checks).
+    pub language: Option<Language>,
+    pub severity: Severity,
+    pub category: String,
+    pub message: String,
+    /// Markdown: what it flags, why it matters, an example, the fix.
+    pub docs: String,
+    /// `Some` when the rule carries a fix, with how far it can be trusted.
+    pub fix_safety: Option<Applicability>,
+    /// `codeinsight` for built-in rules, `user` for rule files loaded from a directory.
+    pub source: String,
+    /// The file the rule came from (`rules/python/eval-input.yml`), or `built-in` for code rules.
+    pub origin: String,
+}
+
+/// A rule file that could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum RuleLoadError {
+    #[error("invalid rule file `{file}`: {message}")]
+    Invalid { file: String, message: String },
+    #[error("reading rule directory `{dir}`")]
+    Io {
+        dir: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+pub(crate) struct CompiledRule {
+    pub(crate) info: usize,
+    pub(crate) config: RuleConfig<SupportLang>,
+}
+
+/// Compiled rules, grouped by the language of the files they run on.
+pub struct RuleSet {
+    infos: Vec<RuleInfo>,
+    by_language: HashMap<Language, Vec<CompiledRule>>,
+    index_by_id: HashMap<String, usize>,
+    version: String,
+}
+
+impl RuleSet {
+    /// The built-in rules only.
+    pub fn builtin() -> Result<RuleSet, RuleLoadError> {
+        let mut builder = Builder::default();
+        for (path, yaml) in BUILTIN_RULE_FILES {
+            builder.add_file(path, yaml, "codeinsight")?;
+        }
+        Ok(builder.finish())
+    }
+
+    /// The built-in rules plus every `*.yml`/`*.yaml` file in `dir` (a missing directory adds nothing).
+    pub fn with_user_rules(dir: &Path) -> Result<RuleSet, RuleLoadError> {
+        let mut builder = Builder::default();
+        for (path, yaml) in BUILTIN_RULE_FILES {
+            builder.add_file(path, yaml, "codeinsight")?;
+        }
+        if dir.is_dir() {
+            let io_error = |source| RuleLoadError::Io {
+                dir: dir.display().to_string(),
+                source,
+            };
+            let mut paths = fs::read_dir(dir)
+                .map_err(io_error)?
+                .filter_map(Result::ok)
+                .map(|entry| entry.path())
+                .filter(|path| {
+                    path.extension()
+                        .is_some_and(|ext| ext == "yml" || ext == "yaml")
+                })
+                .collect::<Vec<_>>();
+            paths.sort();
+            for path in paths {
+                let display = path.display().to_string();
+                let yaml = fs::read_to_string(&path).map_err(|error| RuleLoadError::Invalid {
+                    file: display.clone(),
+                    message: error.to_string(),
+                })?;
+                builder.add_file(&display, &yaml, "user")?;
+            }
+        }
+        Ok(builder.finish())
+    }
+
+    /// Every rule, built-in code rules included, sorted by id.
+    pub fn rules(&self) -> &[RuleInfo] {
+        &self.infos
+    }
+
+    pub fn get(&self, id: &str) -> Option<&RuleInfo> {
+        self.index_by_id.get(id).map(|&index| &self.infos[index])
+    }
+
+    /// A hash of the engine version and every rule's source: part of every cache key.
+    pub fn version(&self) -> &str {
+        &self.version
+    }
+
+    pub(crate) fn compiled_for(&self, language: Language) -> &[CompiledRule] {
+        self.by_language.get(&language).map_or(&[], Vec::as_slice)
+    }
+
+    pub(crate) fn info(&self, index: usize) -> &RuleInfo {
+        &self.infos[index]
+    }
+}
+
+#[derive(Default)]
+struct Builder {
+    infos: Vec<RuleInfo>,
+    by_language: HashMap<Language, Vec<CompiledRule>>,
+    sources: BTreeMap<String, String>,
+    seen_ids: HashSet<String>,
+}
+
+impl Builder {
+    fn add_file(&mut self, file: &str, yaml: &str, source: &str) -> Result<(), RuleLoadError> {
+        let invalid = |message: String| RuleLoadError::Invalid {
+            file: file.to_owned(),
+            message,
+        };
+        let documents: Vec<SerializableRuleConfig<SupportLang>> =
+            ast_grep_config::from_multiple(yaml).map_err(|error| invalid(error.to_string()))?;
+        if documents.is_empty() {
+            return Err(invalid("the file holds no rule".into()));
+        }
+        for document in documents {
+            self.add_rule(file, document, source)
+                .map_err(|message| invalid(message))?;
+        }
+        self.sources.insert(file.to_owned(), yaml.to_owned());
+        Ok(())
+    }
+
+    fn add_rule(
+        &mut self,
+        file: &str,
+        document: SerializableRuleConfig<SupportLang>,
+        source: &str,
+    ) -> Result<(), String> {
+        let id = document.id.trim().to_owned();
+        if id.is_empty() {
+            return Err("rule has no `id`".into());
+        }
+        if !self.seen_ids.insert(id.clone()) {
+            return Err(format!("rule id `{id}` is defined twice"));
+        }
+        let language = Language::from_grammar(document.language).ok_or_else(|| {
+            format!(
+                "rule `{id}`: language `{}` is not supported by CodeInsight",
+                document.language
+            )
+        })?;
+        let metadata = document
+            .metadata
+            .as_ref()
+            .map(serde_json::to_value)
+            .transpose()
+            .map_err(|error| format!("rule `{id}`: unreadable `metadata`: {error}"))?
+            .unwrap_or(serde_json::Value::Null);
+        let severity = match metadata.get("severity").and_then(|value| value.as_str()) {
+            Some(text) => text
+                .parse::<Severity>()
+                .map_err(|error| format!("rule `{id}`: metadata.severity: {error}"))?,
+            None => match document.severity {
+                ast_grep_config::Severity::Error => Severity::Major,
+                ast_grep_config::Severity::Warning => Severity::Minor,
+                _ => Severity::Info,
+            },
+        };
+        if matches!(document.severity, ast_grep_config::Severity::Off) {
+            return Ok(());
+        }
+        let category = metadata
+            .get("category")
+            .and_then(|value| value.as_str())
+            .unwrap_or("correctness")
+            .to_owned();
+        let fix_safety = if document.fix.is_some() {
+            Some(
+                match metadata.get("fix-safety").and_then(|value| value.as_str()) {
+                    Some("safe") => Applicability::Safe,
+                    Some("unsafe") | None => Applicability::Unsafe,
+                    Some(other) => {
+                        return Err(format!(
+                            "rule `{id}`: metadata.fix-safety must be `safe` or `unsafe`, not `{other}`"
+                        ));
+                    }
+                },
+            )
+        } else {
+            None
+        };
+        let info_index = self.infos.len();
+        self.infos.push(RuleInfo {
+            id: id.clone(),
+            language: Some(language),
+            severity,
+            category,
+            message: document.message.clone(),
+            docs: document.note.clone().unwrap_or_default(),
+            fix_safety,
+            source: source.to_owned(),
+            origin: file.to_owned(),
+        });
+        let globals = GlobalRules::default();
+        for &target in std::iter::once(&language).chain(language.rule_also_applies_to()) {
+            let mut variant = document.clone();
+            variant.language = target.grammar();
+            let config = RuleConfig::try_from(variant, &globals).map_err(|error| {
+                let mut message = format!("rule `{id}`");
+                if target != language {
+                    let _ = write!(message, " (compiled for {target})");
+                }
+                let _ = write!(message, ": {}", error_chain(&error));
+                message
+            })?;
+            if config.matcher.potential_kinds().is_none() {
+                return Err(format!(
+                    "rule `{id}`: the rule must name the node kinds it matches (add a `kind` or a `pattern`)"
+                ));
+            }
+            self.by_language
+                .entry(target)
+                .or_default()
+                .push(CompiledRule {
+                    info: info_index,
+                    config,
+                });
+        }
+        Ok(())
+    }
+
+    fn finish(mut self) -> RuleSet {
+        for info in secrets::rule_infos()
+            .into_iter()
+            .chain(suppression::rule_infos())
+        {
+            self.infos.push(info);
+        }
+        // Sort infos by id and remap the compiled rules' indices.
+        let mut order: Vec<usize> = (0..self.infos.len()).collect();
+        order.sort_by(|&a, &b| self.infos[a].id.cmp(&self.infos[b].id));
+        let mut new_index = vec![0; order.len()];
+        for (new, &old) in order.iter().enumerate() {
+            new_index[old] = new;
+        }
+        let mut infos = Vec::with_capacity(order.len());
+        for &old in &order {
+            infos.push(self.infos[old].clone());
+        }
+        for rules in self.by_language.values_mut() {
+            for rule in rules.iter_mut() {
+                rule.info = new_index[rule.info];
+            }
+        }
+        let index_by_id = infos
+            .iter()
+            .enumerate()
+            .map(|(index, info)| (info.id.clone(), index))
+            .collect();
+        let mut hashed = String::from(ENGINE_VERSION);
+        for (file, yaml) in &self.sources {
+            hashed.push('\0');
+            hashed.push_str(file);
+            hashed.push('\0');
+            hashed.push_str(yaml);
+        }
+        RuleSet {
+            infos,
+            by_language: self.by_language,
+            index_by_id,
+            version: crate::protocol::sha256_hex(hashed.as_bytes())[..16].to_owned(),
+        }
+    }
+}
+
+/// ast-grep's errors put the useful part in their sources ("Fail to parse yaml as Rule." → why).
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut message = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let _ = write!(message, ": {cause}");
+        source = cause.source();
+    }
+    message
+}

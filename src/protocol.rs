@@ -1,0 +1,640 @@
+//! Wire and domain types shared by every layer: findings and fixes as the engine produces them, jobs and runs as
+//! the server stores and serves them, and the WebSocket messages that follow them. This module depends on nothing
+//! but serde and small value crates so that the client, the server and the renderers agree on one vocabulary.
+//!
+//! The job document keeps the field names of the original CodeInsight protocol (`job_id`, `results.lint_result`,
+//! `tokens_used`, ...) so that its web app and extension keep working; everything CodeInsight adds is additive.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// One scale everywhere, lowest first so that `Ord` compares by importance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Minor,
+    Major,
+    Critical,
+}
+
+impl Severity {
+    /// Every severity, most important first (the order reports use).
+    pub const ALL_DESCENDING: [Severity; 4] = [
+        Severity::Critical,
+        Severity::Major,
+        Severity::Minor,
+        Severity::Info,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Minor => "minor",
+            Severity::Major => "major",
+            Severity::Critical => "critical",
+        }
+    }
+
+    /// The original protocol's three-level `lint_result` vocabulary.
+    pub fn lint_level(self) -> &'static str {
+        match self {
+            Severity::Critical | Severity::Major => "error",
+            Severity::Minor => "warning",
+            Severity::Info => "info",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Severity {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "info" => Ok(Severity::Info),
+            "minor" => Ok(Severity::Minor),
+            "major" => Ok(Severity::Major),
+            "critical" => Ok(Severity::Critical),
+            other => Err(format!(
+                "unknown severity `{other}` (expected critical, major, minor or info)"
+            )),
+        }
+    }
+}
+
+/// How far a fix can be trusted without a human looking at it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Applicability {
+    /// Preserves behaviour; `--fix` applies it.
+    Safe,
+    /// Likely right but may change behaviour; shown as a diff, never applied automatically.
+    Unsafe,
+    /// A proposal (for example from a model) that needs review.
+    Suggestion,
+}
+
+/// One replacement of the byte range `start..end` of the original source.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Edit {
+    pub start: usize,
+    pub end: usize,
+    pub replacement: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Fix {
+    /// What the fix does, e.g. "use `yaml.safe_load`".
+    pub description: String,
+    pub applicability: Applicability,
+    pub edits: Vec<Edit>,
+}
+
+/// A problem found at one place in one file.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Finding {
+    /// `python/subprocess-shell-true`, `secrets/aws-access-key`, `ruff/F401`.
+    pub rule_id: String,
+    /// Which engine produced it: `codeinsight` for built-in rules and the secrets scanner, `user` for a user's rule
+    /// file, or the linter's name.
+    pub source: String,
+    pub severity: Severity,
+    /// security, correctness, performance, maintainability or style.
+    pub category: String,
+    pub message: String,
+    pub path: String,
+    /// 1-based, inclusive start; `end_column` is exclusive (one past the last character), columns count characters.
+    pub line: u32,
+    pub column: u32,
+    pub end_line: u32,
+    pub end_column: u32,
+    /// The matched source text (secrets masked), at most a few lines.
+    pub snippet: String,
+    /// Stable across unrelated edits: rule + path + normalised snippet (+ an occurrence index for repeats).
+    pub fingerprint: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fix: Option<Fix>,
+}
+
+/// Job kinds the server accepts. Anything else is refused at submission.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JobType {
+    Review,
+    Debug,
+}
+
+impl JobType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobType::Review => "review",
+            JobType::Debug => "debug",
+        }
+    }
+}
+
+impl FromStr for JobType {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "review" => Ok(JobType::Review),
+            "debug" => Ok(JobType::Debug),
+            other => Err(format!(
+                "unsupported job_type `{other}` (expected review or debug)"
+            )),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JobStatus {
+    Pending,
+    Processing,
+    Completed,
+    Failed,
+}
+
+impl JobStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::Pending => "pending",
+            JobStatus::Processing => "processing",
+            JobStatus::Completed => "completed",
+            JobStatus::Failed => "failed",
+        }
+    }
+
+    pub fn is_terminal(self) -> bool {
+        matches!(self, JobStatus::Completed | JobStatus::Failed)
+    }
+}
+
+impl fmt::Display for JobStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for JobStatus {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "pending" => Ok(JobStatus::Pending),
+            "processing" => Ok(JobStatus::Processing),
+            "completed" => Ok(JobStatus::Completed),
+            "failed" => Ok(JobStatus::Failed),
+            other => Err(format!(
+                "unknown status `{other}` (expected pending, processing, completed or failed)"
+            )),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokensUsed {
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+    pub total_tokens: u64,
+}
+
+/// The original protocol's linter issue: kept for its web app, derived from `findings`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LintIssue {
+    pub line: u32,
+    pub column: u32,
+    /// `error`, `warning` or `info`.
+    pub severity: String,
+    pub message: String,
+    pub rule: String,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LintSeverityCounts {
+    pub error: u32,
+    pub warning: u32,
+    pub info: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LintResult {
+    pub success: bool,
+    pub issues: Vec<LintIssue>,
+    pub summary: String,
+    pub severity_counts: LintSeverityCounts,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl LintResult {
+    /// Builds the seed-compatible summary of a list of findings.
+    pub fn from_findings(findings: &[Finding]) -> Self {
+        let mut counts = LintSeverityCounts::default();
+        let issues = findings
+            .iter()
+            .map(|finding| {
+                let level = finding.severity.lint_level();
+                match level {
+                    "error" => counts.error += 1,
+                    "warning" => counts.warning += 1,
+                    _ => counts.info += 1,
+                }
+                LintIssue {
+                    line: finding.line,
+                    column: finding.column,
+                    severity: level.to_owned(),
+                    message: finding.message.clone(),
+                    rule: finding.rule_id.clone(),
+                }
+            })
+            .collect::<Vec<_>>();
+        LintResult {
+            success: true,
+            summary: format!("Found {} issue(s)", issues.len()),
+            issues,
+            severity_counts: counts,
+            skipped: None,
+            error: None,
+        }
+    }
+}
+
+/// What happened to one stage of the pipeline for one file. A stage that did not run is never silent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StageOutcome {
+    Ok,
+    Skipped,
+    Failed,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StageReport {
+    /// `rules`, `secrets`, or a linter or model name.
+    pub name: String,
+    pub outcome: StageOutcome,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Whether a non-`ok` outcome makes the review incomplete (exit 5).
+    #[serde(default)]
+    pub required: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobResults {
+    /// A readable markdown summary of the review (the original's job page renders it).
+    pub content: String,
+    pub lint_result: LintResult,
+    pub findings: Vec<Finding>,
+    #[serde(default)]
+    pub stages: Vec<StageReport>,
+    pub cached: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    pub elapsed_time: f64,
+}
+
+/// The job document of `GET /jobs/{job_id}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Job {
+    pub job_id: String,
+    pub user_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_id: Option<String>,
+    #[serde(rename = "type")]
+    pub job_type: JobType,
+    pub status: JobStatus,
+    pub file_path: String,
+    pub language: String,
+    #[serde(default)]
+    pub repo_id: Option<String>,
+    /// Omitted from list responses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_content: Option<String>,
+    /// SHA-256 of the submitted content, hex; lets a client check a file is unchanged before applying fixes.
+    pub content_sha256: String,
+    pub results: Option<JobResults>,
+    pub error: Option<String>,
+    pub tokens_used: TokensUsed,
+    pub estimated_cost: f64,
+    pub cache_hit: bool,
+    #[serde(default)]
+    pub metadata: serde_json::Map<String, serde_json::Value>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub completed_at: Option<DateTime<Utc>>,
+}
+
+/// `POST /jobs/enqueue`, the original's single-file submission.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EnqueueRequest {
+    pub user_id: String,
+    pub job_type: String,
+    #[serde(default)]
+    pub file_path: Option<String>,
+    #[serde(default)]
+    pub file_content: Option<String>,
+    #[serde(default)]
+    pub language: Option<String>,
+    #[serde(default)]
+    pub repo_id: Option<String>,
+    #[serde(default)]
+    pub error_log: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EnqueueResponse {
+    pub success: bool,
+    pub job_id: String,
+    pub status: JobStatus,
+}
+
+/// `GET /jobs/user/{user_id}`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct JobList {
+    pub jobs: Vec<Job>,
+    pub count: usize,
+    /// Pass back as `cursor` for the next page; absent on the last page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+/// One file of a run submission.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunFile {
+    pub path: String,
+    pub content: String,
+    /// Overrides detection by extension and shebang.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct RunOptions {
+    /// Ignore cached results (fresh results still refresh the cache).
+    #[serde(default)]
+    pub no_cache: bool,
+}
+
+/// `POST /api/v1/runs`: many files reviewed as one run, followed by one subscription.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunRequest {
+    pub files: Vec<RunFile>,
+    #[serde(default)]
+    pub options: RunOptions,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repo_id: Option<String>,
+    /// Files the client chose not to send (binary, generated, too large), with why. The server stores them with the
+    /// run's `rejected` list so that `codeinsight show RUN_ID` reports them exactly as `review` did.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<RejectedFile>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunJobRef {
+    pub job_id: String,
+    pub file_path: String,
+}
+
+/// A file the server refused to review, with why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RejectedFile {
+    pub file_path: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunCreated {
+    pub run_id: String,
+    pub jobs: Vec<RunJobRef>,
+    pub rejected: Vec<RejectedFile>,
+}
+
+/// `GET /api/v1/runs/{run_id}`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Run {
+    pub run_id: String,
+    pub user_id: String,
+    pub created_at: DateTime<Utc>,
+    pub total: usize,
+    pub completed: usize,
+    pub failed: usize,
+    /// Refused at submission; stored with the run so that `show` reports them like `review` did.
+    pub rejected: Vec<RejectedFile>,
+    /// Full job documents without `file_content`.
+    pub jobs: Vec<Job>,
+}
+
+/// Where a job is in the pipeline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Stage {
+    Queued,
+    Analysing,
+    Linting,
+    Reviewing,
+    Storing,
+    Done,
+    Failed,
+}
+
+impl Stage {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Queued => "queued",
+            Stage::Analysing => "analysing",
+            Stage::Linting => "linting",
+            Stage::Reviewing => "reviewing",
+            Stage::Storing => "storing",
+            Stage::Done => "done",
+            Stage::Failed => "failed",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobEventData {
+    pub message: String,
+    pub stage: Stage,
+    /// 0.0 to 1.0 within this job.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub progress: Option<f32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_path: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub findings: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_hit: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokens_used: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub estimated_cost: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub elapsed_time: Option<f64>,
+}
+
+/// The seed's `job_update` push, with a real timestamp.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobUpdate {
+    pub job_id: String,
+    pub status: JobStatus,
+    pub timestamp: DateTime<Utc>,
+    pub data: JobEventData,
+}
+
+/// Client → server WebSocket messages.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientMessage {
+    Subscribe {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        job_id: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        run_id: Option<String>,
+    },
+    Unsubscribe {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        job_id: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        run_id: Option<String>,
+    },
+    Ping,
+}
+
+/// Server → client WebSocket messages.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerMessage {
+    Subscribed {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        job_id: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        run_id: Option<String>,
+    },
+    Unsubscribed {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        job_id: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        run_id: Option<String>,
+    },
+    Pong,
+    JobUpdate(JobUpdate),
+    /// A message the server could not act on; the socket stays open.
+    Error {
+        message: String,
+    },
+}
+
+/// `GET /api/v1/whoami`: who the bearer token belongs to, so that a client can build `/jobs/user/{user_id}` and
+/// `/ws/{user_id}` paths without being told its user id separately.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WhoAmI {
+    pub user_id: String,
+    pub admin: bool,
+}
+
+/// The JSON body of every API error.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiErrorBody {
+    pub detail: String,
+}
+
+/// Hex SHA-256, the content hash used by jobs, the cache and `--fix`'s unchanged-file check.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    use std::fmt::Write;
+    let digest = sha2::Sha256::digest(bytes);
+    let mut hex = String::with_capacity(64);
+    for byte in digest {
+        let _ = write!(hex, "{byte:02x}");
+    }
+    hex
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn severities_order_by_importance() {
+        assert!(Severity::Critical > Severity::Major);
+        assert!(Severity::Major > Severity::Minor);
+        assert!(Severity::Minor > Severity::Info);
+        assert_eq!("MAJOR".parse::<Severity>(), Ok(Severity::Major));
+        assert!("warning".parse::<Severity>().is_err());
+    }
+
+    #[test]
+    fn client_messages_keep_the_seed_shape() {
+        let message: ClientMessage =
+            serde_json::from_str(r#"{"type":"subscribe","job_id":"j1"}"#).unwrap();
+        assert_eq!(
+            message,
+            ClientMessage::Subscribe {
+                job_id: Some("j1".into()),
+                run_id: None
+            }
+        );
+        let ping: ClientMessage = serde_json::from_str(r#"{"type":"ping"}"#).unwrap();
+        assert_eq!(ping, ClientMessage::Ping);
+        assert_eq!(
+            serde_json::to_string(&ServerMessage::Pong).unwrap(),
+            r#"{"type":"pong"}"#
+        );
+    }
+
+    #[test]
+    fn job_update_is_flat_with_a_type_tag() {
+        let update = ServerMessage::JobUpdate(JobUpdate {
+            job_id: "j1".into(),
+            status: JobStatus::Completed,
+            timestamp: DateTime::parse_from_rfc3339("2026-01-02T03:04:05Z")
+                .unwrap()
+                .with_timezone(&Utc),
+            data: JobEventData {
+                message: "done".into(),
+                stage: Stage::Done,
+                progress: Some(1.0),
+                run_id: None,
+                file_path: None,
+                findings: Some(2),
+                cache_hit: Some(true),
+                error: None,
+                tokens_used: None,
+                estimated_cost: None,
+                elapsed_time: None,
+            },
+        });
+        let json: serde_json::Value = serde_json::to_value(&update).unwrap();
+        assert_eq!(json["type"], "job_update");
+        assert_eq!(json["job_id"], "j1");
+        assert_eq!(json["status"], "completed");
+        assert_eq!(json["timestamp"], "2026-01-02T03:04:05Z");
+        assert_eq!(json["data"]["stage"], "done");
+    }
+
+    #[test]
+    fn sha256_is_hex() {
+        assert_eq!(
+            sha256_hex(b""),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+    }
+}
