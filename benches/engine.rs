@@ -1,0 +1,88 @@
+//! Engine benchmark: analyses every source file under the given directories with the built-in rules, using all
+//! cores (rayon), and prints files, bytes, findings and wall time. `scripts/bench-engine.sh` runs it beside
+//! `ast-grep scan` on the same files with the same rule YAMLs.
+//!
+//! Usage: `cargo bench --bench engine -- DIR...`
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use codeinsight::engine::{Language, RuleSet, SourceFile, analyze};
+use rayon::prelude::*;
+
+fn main() {
+    let dirs: Vec<PathBuf> = std::env::args()
+        .skip(1)
+        .filter(|arg| !arg.starts_with("--"))
+        .map(PathBuf::from)
+        .collect();
+    if dirs.is_empty() {
+        eprintln!("usage: cargo bench --bench engine -- DIR...");
+        std::process::exit(2);
+    }
+    let started = Instant::now();
+    let rules = match RuleSet::builtin() {
+        Ok(rules) => rules,
+        Err(error) => {
+            eprintln!("error: {error}");
+            std::process::exit(2);
+        }
+    };
+    let load = started.elapsed();
+    let mut paths = Vec::new();
+    for dir in &dirs {
+        walk(dir, &mut paths);
+    }
+    let files: Vec<(String, String)> = paths
+        .into_iter()
+        .filter_map(|path| {
+            let content = std::fs::read_to_string(&path).ok()?;
+            Some((path.to_string_lossy().into_owned(), content))
+        })
+        .collect();
+    let bytes: usize = files.iter().map(|(_, content)| content.len()).sum();
+    let analysing = Instant::now();
+    let findings: usize = files
+        .par_iter()
+        .map(|(path, content)| {
+            let language = Language::detect(path, content);
+            analyze(
+                &SourceFile {
+                    path,
+                    content,
+                    language,
+                },
+                &rules,
+            )
+            .len()
+        })
+        .sum();
+    let analysis = analysing.elapsed();
+    println!(
+        "files={} bytes={} findings={} rules_load_ms={:.1} analysis_ms={:.1} total_ms={:.1} threads={}",
+        files.len(),
+        bytes,
+        findings,
+        load.as_secs_f64() * 1000.0,
+        analysis.as_secs_f64() * 1000.0,
+        started.elapsed().as_secs_f64() * 1000.0,
+        rayon::current_num_threads()
+    );
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        if dir.is_file() {
+            out.push(dir.to_path_buf());
+        }
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            walk(&path, out);
+        } else if Language::detect(&path.to_string_lossy(), "").is_some() {
+            out.push(path);
+        }
+    }
+}
