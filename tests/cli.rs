@@ -2,9 +2,12 @@
 //! a separate `codeinsight serve` process), temp directories for the project and the data directory. Every exit
 //! code of the table in README.md is produced here by the situation it documents.
 
+// Test helpers panic on setup failures on purpose: a panic is a test failure with a backtrace.
+#![allow(clippy::unwrap_used)]
+
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
@@ -26,12 +29,7 @@ impl Project {
             root: tempfile::tempdir().unwrap(),
             data: tempfile::tempdir().unwrap(),
         };
-        let examples = project.root.path().join("examples");
-        std::fs::create_dir(&examples).unwrap();
-        for entry in std::fs::read_dir(EXAMPLES).unwrap() {
-            let entry = entry.unwrap();
-            std::fs::copy(entry.path(), examples.join(entry.file_name())).unwrap();
-        }
+        copy_tree(Path::new(EXAMPLES), &project.root.path().join("examples"));
         project
     }
 
@@ -63,6 +61,18 @@ impl Project {
 
     fn run(&self, args: &[&str]) -> Outcome {
         Outcome::of(&self.command(args).output().unwrap())
+    }
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &to.join(entry.file_name()));
+        } else {
+            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+        }
     }
 }
 
@@ -143,7 +153,7 @@ fn review_of_the_examples_in_embedded_mode_shows_findings_and_fails_the_gate() {
         outcome.stdout
     );
     assert!(
-        outcome.stdout.contains("examples/inventory.py:"),
+        outcome.stdout.contains("examples/python/inventory.py:"),
         "{}",
         outcome.stdout
     );
@@ -171,8 +181,8 @@ fn human_output_snapshot_without_colour() {
     let project = Project::new();
     let outcome = project.run(&[
         "review",
-        "examples/inventory.py",
-        "examples/cart.js",
+        "examples/python/inventory.py",
+        "examples/javascript/cart.js",
         "--color",
         "never",
     ]);
@@ -185,7 +195,7 @@ fn human_output_snapshot_without_colour() {
 #[test]
 fn human_output_snapshot_with_colour() {
     let project = Project::new();
-    let outcome = project.run(&["review", "examples/report.rs", "--color", "always"]);
+    let outcome = project.run(&["review", "examples/rust/report.rs", "--color", "always"]);
     assert!(matches!(outcome.code, 0 | 1), "{}", outcome.stderr);
     assert!(outcome.stdout.contains("\x1b["), "colours expected");
     insta::with_settings!({ filters => snapshot_filters() }, {
@@ -198,7 +208,7 @@ fn no_color_turns_colours_off_even_when_forced_by_auto() {
     let project = Project::new();
     let outcome = Outcome::of(
         &project
-            .command(&["review", "examples/inventory.py"])
+            .command(&["review", "examples/python/inventory.py"])
             .env("NO_COLOR", "1")
             .output()
             .unwrap(),
@@ -212,7 +222,7 @@ fn json_output_snapshot_and_file_target() {
     let project = Project::new();
     let outcome = project.run(&[
         "review",
-        "examples/inventory.py",
+        "examples/python/inventory.py",
         "--format",
         "json",
         "--format",
@@ -223,7 +233,7 @@ fn json_output_snapshot_and_file_target() {
     std::fs::create_dir(project.path("out")).unwrap();
     let outcome = project.run(&[
         "review",
-        "examples/inventory.py",
+        "examples/python/inventory.py",
         "--format",
         "json",
         "--format",
@@ -248,7 +258,7 @@ fn human_to_stdout_and_json_to_a_file() {
     let project = Project::new();
     let outcome = project.run(&[
         "review",
-        "examples/inventory.py",
+        "examples/python/inventory.py",
         "--format",
         "json=report.json",
         "--color",
@@ -267,7 +277,7 @@ fn report_min_hides_findings_without_changing_the_gate() {
     let project = Project::new();
     let outcome = project.run(&[
         "review",
-        "examples/inventory.py",
+        "examples/python/inventory.py",
         "--report-min",
         "critical",
         "--format",
@@ -293,7 +303,12 @@ fn report_min_hides_findings_without_changing_the_gate() {
 #[test]
 fn a_clean_file_passes() {
     let project = Project::new();
-    let outcome = project.run(&["review", "examples/clean.py", "--color", "never"]);
+    let outcome = project.run(&[
+        "review",
+        "examples/clean/temperatures.py",
+        "--color",
+        "never",
+    ]);
     outcome.expect_code(0);
     assert!(
         outcome
@@ -309,7 +324,7 @@ fn fail_on_never_passes_with_findings() {
     let project = Project::new();
     let outcome = project.run(&[
         "review",
-        "examples/inventory.py",
+        "examples/python/inventory.py",
         "--fail-on",
         "never",
         "--color",
@@ -363,7 +378,7 @@ fn a_missing_path_is_a_usage_error() {
 fn an_invalid_config_is_a_usage_error_naming_the_file() {
     let project = Project::new();
     project.write("codeinsight.toml", "fail_on = \"sometimes\"\n");
-    let outcome = project.run(&["review", "examples/clean.py"]);
+    let outcome = project.run(&["review", "examples/clean/temperatures.py"]);
     outcome.expect_code(2);
     assert!(
         outcome.stderr.contains("codeinsight.toml"),
@@ -378,10 +393,15 @@ fn config_file_sets_the_gate_and_flags_override_it() {
     let project = Project::new();
     project.write("codeinsight.toml", "fail_on = \"never\"\n");
     project
-        .run(&["review", "examples/inventory.py"])
+        .run(&["review", "examples/python/inventory.py"])
         .expect_code(0);
     project
-        .run(&["review", "examples/inventory.py", "--fail-on", "major"])
+        .run(&[
+            "review",
+            "examples/python/inventory.py",
+            "--fail-on",
+            "major",
+        ])
         .expect_code(1);
 }
 
@@ -401,7 +421,7 @@ fn an_unreachable_server_is_exit_3() {
     let project = Project::new();
     let outcome = project.run(&[
         "review",
-        "examples/clean.py",
+        "examples/clean/temperatures.py",
         "--server",
         "http://127.0.0.1:1",
         "--token",
@@ -438,7 +458,7 @@ fn a_binary_file_makes_an_otherwise_clean_review_incomplete() {
     let project = Project::new();
     project.write(
         "mixed/clean.py",
-        std::fs::read(project.path("examples/clean.py")).unwrap(),
+        std::fs::read(project.path("examples/clean/temperatures.py")).unwrap(),
     );
     project.write("mixed/blob.py", b"\x00\x01\x02binary\x00");
     let outcome = project.run(&["review", "mixed", "--color", "never"]);
@@ -464,7 +484,7 @@ fn a_too_large_file_makes_an_otherwise_clean_review_incomplete() {
     project.write("big/huge.py", big);
     project.write(
         "big/clean.py",
-        std::fs::read(project.path("examples/clean.py")).unwrap(),
+        std::fs::read(project.path("examples/clean/temperatures.py")).unwrap(),
     );
     let outcome = project.run(&["review", "big", "--color", "never"]);
     outcome.expect_code(5);
@@ -482,7 +502,7 @@ fn findings_still_fail_the_gate_when_a_file_is_skipped() {
     let outcome = project.run(&[
         "review",
         "mixed",
-        "examples/inventory.py",
+        "examples/python/inventory.py",
         "--color",
         "never",
     ]);
@@ -499,11 +519,17 @@ fn findings_still_fail_the_gate_when_a_file_is_skipped() {
 #[test]
 fn diff_shows_safe_fixes_without_writing() {
     let project = Project::new();
-    let before = std::fs::read_to_string(project.path("examples/report.rs")).unwrap();
-    let outcome = project.run(&["review", "examples/report.rs", "--diff", "--color", "never"]);
+    let before = std::fs::read_to_string(project.path("examples/rust/report.rs")).unwrap();
+    let outcome = project.run(&[
+        "review",
+        "examples/rust/report.rs",
+        "--diff",
+        "--color",
+        "never",
+    ]);
     outcome.expect_code(1);
     assert!(
-        outcome.stdout.contains("--- a/examples/report.rs"),
+        outcome.stdout.contains("--- a/examples/rust/report.rs"),
         "{}",
         outcome.stdout
     );
@@ -515,7 +541,7 @@ fn diff_shows_safe_fixes_without_writing() {
         outcome.stdout
     );
     assert_eq!(
-        std::fs::read_to_string(project.path("examples/report.rs")).unwrap(),
+        std::fs::read_to_string(project.path("examples/rust/report.rs")).unwrap(),
         before
     );
 }
@@ -523,8 +549,14 @@ fn diff_shows_safe_fixes_without_writing() {
 #[test]
 fn fix_applies_safe_fixes_only() {
     let project = Project::new();
-    let outcome = project.run(&["review", "examples/report.rs", "--fix", "--color", "never"]);
-    let after = std::fs::read_to_string(project.path("examples/report.rs")).unwrap();
+    let outcome = project.run(&[
+        "review",
+        "examples/rust/report.rs",
+        "--fix",
+        "--color",
+        "never",
+    ]);
+    let after = std::fs::read_to_string(project.path("examples/rust/report.rs")).unwrap();
     assert!(
         after.contains("let label = customer.to_string();"),
         "{after}"
@@ -534,7 +566,13 @@ fn fix_applies_safe_fixes_only() {
     assert!(after.contains(".unwrap()"), "{after}");
     assert!(outcome.stdout.contains("Fixes:"), "{}", outcome.stdout);
     // A second run has nothing left to fix.
-    let again = project.run(&["review", "examples/report.rs", "--diff", "--color", "never"]);
+    let again = project.run(&[
+        "review",
+        "examples/rust/report.rs",
+        "--diff",
+        "--color",
+        "never",
+    ]);
     assert!(!again.stdout.contains("--- a/"), "{}", again.stdout);
 }
 
@@ -542,7 +580,7 @@ fn fix_applies_safe_fixes_only() {
 fn diff_on_a_file_without_safe_fixes_exits_by_completeness() {
     let project = Project::new();
     project
-        .run(&["review", "examples/clean.py", "--diff"])
+        .run(&["review", "examples/clean/temperatures.py", "--diff"])
         .expect_code(0);
 }
 
@@ -565,7 +603,7 @@ fn history_lists_jobs_with_server_side_filters() {
     table.expect_code(0);
     assert!(table.stdout.starts_with("ID "), "{}", table.stdout);
     assert!(
-        table.stdout.contains("examples/inventory.py"),
+        table.stdout.contains("examples/python/inventory.py"),
         "{}",
         table.stdout
     );
@@ -629,7 +667,7 @@ fn show_of_a_skipped_file_run_keeps_the_verdict() {
     let project = Project::new();
     project.write(
         "mixed/clean.py",
-        std::fs::read(project.path("examples/clean.py")).unwrap(),
+        std::fs::read(project.path("examples/clean/temperatures.py")).unwrap(),
     );
     project.write("mixed/blob.py", b"\x00binary");
     let (run_id, review) = run_id_of(&project, &["review", "mixed"]);
@@ -646,13 +684,13 @@ fn show_of_a_skipped_file_run_keeps_the_verdict() {
 #[test]
 fn show_of_a_job_and_of_an_unknown_id() {
     let project = Project::new();
-    let (_, review) = run_id_of(&project, &["review", "examples/inventory.py"]);
+    let (_, review) = run_id_of(&project, &["review", "examples/python/inventory.py"]);
     let report: serde_json::Value = serde_json::from_str(&review.stdout).unwrap();
     let job_id = report["files"][0]["job_id"].as_str().unwrap().to_owned();
     let shown = project.run(&["show", &job_id, "--color", "never"]);
     shown.expect_code(1);
     assert!(
-        shown.stdout.contains("examples/inventory.py"),
+        shown.stdout.contains("examples/python/inventory.py"),
         "{}",
         shown.stdout
     );
@@ -787,7 +825,7 @@ fn review_history_and_show_against_a_real_serve_process() {
         &project
             .command(&[
                 "review",
-                "examples/clean.py",
+                "examples/clean/temperatures.py",
                 "--server",
                 &server.url,
                 "--token",
@@ -936,7 +974,7 @@ fn gitignored_and_codeinsight_ignored_files_are_not_reviewed() {
     );
     project.write(
         "tree/ok.py",
-        std::fs::read(project.path("examples/clean.py")).unwrap(),
+        std::fs::read(project.path("examples/clean/temperatures.py")).unwrap(),
     );
     let outcome = project.run(&["review", "tree", "--format", "json"]);
     outcome.expect_code(0);

@@ -27,7 +27,7 @@ const AFTER_HELP: &str = concat!(
     propagate_version = true
 )]
 pub struct Cli {
-    /// When to use colours: auto (a terminal without NO_COLOR), always or never.
+    /// When to use colours: auto (a terminal without `NO_COLOR`), always or never.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
     pub color: ColorChoice,
 

@@ -1,5 +1,5 @@
 //! Reaching a server: either the remote one configured, or the embedded default, which is the real server started
-//! in-process on 127.0.0.1 with an ephemeral port, a random per-process token for the user `local` and its SQLite
+//! in-process on 127.0.0.1 with an ephemeral port, a random per-process token for the user `local` and its `SQLite`
 //! database in the data directory. Both give back the same [`ApiClient`], so both take the same HTTP and WebSocket
 //! path.
 

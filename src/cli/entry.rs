@@ -27,7 +27,7 @@ pub fn main() -> ExitCode {
         }
     };
     let printer = Printer::new(cli.color);
-    let status = match run(cli, &printer) {
+    let status = match run(&cli, printer) {
         Ok(status) => status,
         Err(failure) => {
             printer.error(&failure);
@@ -37,7 +37,7 @@ pub fn main() -> ExitCode {
     status.into()
 }
 
-fn run(cli: Cli, printer: &Printer) -> Result<ExitStatus, Failure> {
+fn run(cli: &Cli, printer: Printer) -> Result<ExitStatus, Failure> {
     init_tracing(matches!(cli.command, Command::Serve(_)));
     let cwd = std::env::current_dir()
         .map_err(|error| Failure::usage(format!("cannot read the working directory: {error}")))?;

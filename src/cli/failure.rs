@@ -3,7 +3,7 @@
 //! command that produced them.
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::Path;
 
 use crate::client::ClientError;
 
@@ -45,11 +45,11 @@ impl Failure {
         )
     }
 
-    pub fn unreadable(path: &std::path::Path, error: &std::io::Error) -> Self {
+    pub fn unreadable(path: &Path, error: &std::io::Error) -> Self {
         Failure::usage(format!("cannot read `{}`: {error}", path.display()))
     }
 
-    pub fn invalid_config(path: &std::path::Path, error: impl fmt::Display) -> Self {
+    pub fn invalid_config(path: &Path, error: impl fmt::Display) -> Self {
         Failure::usage(format!(
             "invalid configuration in `{}`: {error}",
             path.display()
@@ -70,7 +70,7 @@ impl Failure {
         }
     }
 
-    pub fn output(path: &PathBuf, error: &std::io::Error) -> Self {
+    pub fn output(path: &Path, error: &std::io::Error) -> Self {
         Failure::usage(format!("cannot write `{}`: {error}", path.display()))
     }
 }

@@ -20,7 +20,7 @@ pub enum Written {
 pub fn write_outputs(
     report: &Report,
     settings: &GateSettings,
-    printer: &Printer,
+    printer: Printer,
 ) -> Result<Written, Failure> {
     let human = HumanOptions {
         styles: printer.stdout_styles(),

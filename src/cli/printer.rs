@@ -39,7 +39,7 @@ impl Printer {
     }
 
     /// Styles for reports written to stdout.
-    pub fn stdout_styles(&self) -> Styles {
+    pub fn stdout_styles(self) -> Styles {
         if self.stdout_color {
             Styles::colored()
         } else {
@@ -48,33 +48,37 @@ impl Printer {
     }
 
     /// Whether a progress bar may be drawn (stderr is a terminal).
-    pub fn stderr_is_terminal(&self) -> bool {
+    pub fn stderr_is_terminal(self) -> bool {
         self.stderr_is_terminal
     }
 
-    pub fn stdout(&self) -> io::StdoutLock<'static> {
+    // The stream methods take `self` although they need none of its fields, so that every write to the
+    // terminal goes through the printer.
+    #[allow(clippy::unused_self)]
+    pub fn stdout(self) -> io::StdoutLock<'static> {
         io::stdout().lock()
     }
 
     /// `error: message` and `help: ...` on stderr.
-    pub fn error(&self, failure: &Failure) {
+    pub fn error(self, failure: &Failure) {
         self.message("error", Style::new().bold().red(), &failure.message);
         if let Some(help) = &failure.help {
             self.message("help", Style::new().bold().cyan(), help);
         }
     }
 
-    pub fn warn(&self, message: &str) {
+    pub fn warn(self, message: &str) {
         self.message("warning", Style::new().bold().yellow(), message);
     }
 
     /// A plain status line on stderr (progress in CI, notes).
-    pub fn status(&self, line: &str) {
+    #[allow(clippy::unused_self)]
+    pub fn status(self, line: &str) {
         let mut stderr = io::stderr().lock();
         let _ = writeln!(stderr, "{line}");
     }
 
-    fn message(&self, label: &str, style: Style, message: &str) {
+    fn message(self, label: &str, style: Style, message: &str) {
         let mut stderr = io::stderr().lock();
         let label = if self.stderr_color {
             label.style(style).to_string()

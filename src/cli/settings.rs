@@ -180,7 +180,7 @@ pub fn data_dir() -> Result<PathBuf, Failure> {
         })
 }
 
-/// The SQLite URL of the database in `data_dir`.
+/// The `SQLite` URL of the database in `data_dir`.
 pub fn sqlite_url(data_dir: &Path) -> String {
     format!("sqlite://{}", data_dir.join("codeinsight.db").display())
 }

@@ -1,4 +1,4 @@
-//! The typed client of a CodeInsight server: REST calls and the WebSocket follower with its reconnect and polling
+//! The typed client of a `CodeInsight` server: REST calls and the WebSocket follower with its reconnect and polling
 //! fallback. Used by the CLI in both embedded and remote mode, so both take the same code path.
 
 mod error;

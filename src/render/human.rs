@@ -2,6 +2,7 @@
 //! message, a code frame with the span underlined and the suggested fix as a coloured diff with word-level
 //! highlights; then the files that were not reviewed, a summary, and the verdict as the last line.
 
+use std::fmt::Write as _;
 use std::io::{self, Write};
 
 use owo_colors::{OwoColorize, Style};
@@ -353,10 +354,11 @@ fn render_summary(report: &Report, styles: &Styles, out: &mut dyn Write) -> io::
         }
     );
     if report.tokens_used > 0 {
-        time.push_str(&format!(
+        let _ = write!(
+            time,
             ", {} tokens (${:.4})",
             report.tokens_used, report.estimated_cost
-        ));
+        );
     }
     writeln!(out, "{time}")?;
     if let Some(fixes) = &report.fixes {
@@ -368,10 +370,11 @@ fn render_summary(report: &Report, styles: &Styles, out: &mut dyn Write) -> io::
             if fixes.files == 1 { "file" } else { "files" }
         );
         if fixes.files_changed_since_review > 0 {
-            line.push_str(&format!(
+            let _ = write!(
+                line,
                 ", {} changed since review and left alone",
                 fixes.files_changed_since_review
-            ));
+            );
         }
         writeln!(out, "{line}")?;
     }

@@ -19,7 +19,7 @@ const MAX_PATH_WIDTH: usize = 48;
 
 pub async fn history(
     args: &HistoryArgs,
-    printer: &Printer,
+    printer: Printer,
     cwd: &Path,
 ) -> Result<ExitStatus, Failure> {
     let config = Config::discover(cwd)?;

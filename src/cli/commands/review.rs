@@ -25,7 +25,7 @@ use crate::cli::waiting::wait_for;
 
 pub async fn review(
     args: &ReviewArgs,
-    printer: &Printer,
+    printer: Printer,
     cwd: &Path,
 ) -> Result<ExitStatus, Failure> {
     let started = Instant::now();
@@ -64,7 +64,7 @@ pub async fn review(
 
 async fn run_review(
     args: &ReviewArgs,
-    printer: &Printer,
+    printer: Printer,
     settings: &GateSettings,
     connection: &Connection,
     inputs: Inputs,
@@ -112,7 +112,7 @@ async fn run_review(
     let subject = Subject::Run(created.run_id.clone());
     let hide_progress = settings.quiet || args.diff;
     let mut progress = Progress::new(
-        *printer,
+        printer,
         created.jobs.len(),
         &format!("run {}", created.run_id),
         hide_progress,

@@ -15,7 +15,7 @@ use crate::cli::exit_status::ExitStatus;
 use crate::cli::failure::Failure;
 use crate::cli::printer::Printer;
 
-pub fn rules(args: &RulesArgs, printer: &Printer, cwd: &Path) -> Result<ExitStatus, Failure> {
+pub fn rules(args: &RulesArgs, printer: Printer, cwd: &Path) -> Result<ExitStatus, Failure> {
     let config = Config::discover(cwd)?;
     let user_rules = config
         .file
@@ -99,7 +99,7 @@ fn fix_label(safety: Option<Applicability>) -> &'static str {
     }
 }
 
-pub fn completions(args: &CompletionsArgs, printer: &Printer) -> ExitStatus {
+pub fn completions(args: &CompletionsArgs, printer: Printer) -> ExitStatus {
     let mut command = Cli::command();
     let mut stdout = printer.stdout();
     clap_complete::generate(args.shell, &mut command, "codeinsight", &mut stdout);

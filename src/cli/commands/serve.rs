@@ -32,7 +32,7 @@ pub async fn serve(args: &ServeArgs) -> Result<ExitStatus, Failure> {
     Ok(ExitStatus::Success)
 }
 
-pub async fn token(command: &TokenCommand, printer: &Printer) -> Result<ExitStatus, Failure> {
+pub async fn token(command: &TokenCommand, printer: Printer) -> Result<ExitStatus, Failure> {
     let mut stdout = printer.stdout();
     let written = match command {
         TokenCommand::Create {
@@ -100,7 +100,7 @@ pub async fn token(command: &TokenCommand, printer: &Printer) -> Result<ExitStat
     }
 }
 
-/// `--database`, or the SQLite file in the data directory (the one the embedded server uses).
+/// `--database`, or the `SQLite` file in the data directory (the one the embedded server uses).
 fn database_url(database: Option<&str>) -> Result<String, Failure> {
     if let Some(url) = database.filter(|url| !url.is_empty()) {
         return Ok(url.to_owned());

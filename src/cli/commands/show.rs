@@ -23,7 +23,7 @@ use crate::cli::waiting::wait_for;
 /// Job documents fetched at once for their sources.
 const PARALLEL_FETCHES: usize = 8;
 
-pub async fn show(args: &ShowArgs, printer: &Printer, cwd: &Path) -> Result<ExitStatus, Failure> {
+pub async fn show(args: &ShowArgs, printer: Printer, cwd: &Path) -> Result<ExitStatus, Failure> {
     let deadline_base = tokio::time::Instant::now();
     let config = Config::discover(cwd)?;
     let settings = GateSettings::resolve(&args.gate, &config)?;
@@ -37,7 +37,7 @@ pub async fn show(args: &ShowArgs, printer: &Printer, cwd: &Path) -> Result<Exit
 
 async fn run_show(
     args: &ShowArgs,
-    printer: &Printer,
+    printer: Printer,
     settings: &GateSettings,
     connection: &Connection,
     deadline: Option<tokio::time::Instant>,
@@ -61,7 +61,7 @@ async fn run_show(
     };
     if !snapshot.is_finished() {
         let total = snapshot.jobs.len();
-        let mut progress = Progress::new(*printer, total, &format!("{}", args.id), settings.quiet);
+        let mut progress = Progress::new(printer, total, &args.id, settings.quiet);
         snapshot = wait_for(
             connection,
             &subject,
