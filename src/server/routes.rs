@@ -368,8 +368,8 @@ async fn get_run(
 
 /// Unauthenticated on purpose, for load balancers and the CLI's start-up probe; it reveals only liveness.
 async fn health(State(state): State<AppState>) -> Response {
-    match state.inner.store.queue_counts().await {
-        Ok(_) => Json(json!({
+    match state.inner.store.ping().await {
+        Ok(()) => Json(json!({
             "status": "healthy",
             "service": "codeinsight",
             "version": env!("CARGO_PKG_VERSION"),

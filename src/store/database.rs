@@ -70,6 +70,12 @@ impl Store {
         pool
     }
 
+    /// Checks that the database answers.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(self.sqlite()).await?;
+        Ok(())
+    }
+
     /// Closes every connection, waiting for queries in flight.
     pub async fn close(&self) {
         self.sqlite().close().await;

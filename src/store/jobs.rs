@@ -117,7 +117,9 @@ impl Store {
     }
 
     /// Claims up to `limit` jobs for `worker`: pending ones, and processing ones whose lease expired (their
-    /// worker died). One statement, so two workers never claim the same job.
+    /// worker died). One statement, so two workers never claim the same job. `INDEXED BY` keeps `SQLite` on the
+    /// partial index of open jobs, which is already in queue order, instead of sorting every row of one status;
+    /// the `PostgreSQL` form of this statement adds `FOR UPDATE SKIP LOCKED` to the sub-select instead.
     pub async fn claim_jobs(
         &self,
         worker: &str,
@@ -128,7 +130,7 @@ impl Store {
         let rows = sqlx::query(
             "UPDATE jobs SET status = 'processing', worker = $1, lease_until = $2, \
                  attempts = attempts + 1, updated_at = $3 \
-             WHERE id IN (SELECT id FROM jobs \
+             WHERE id IN (SELECT id FROM jobs INDEXED BY jobs_open \
                  WHERE status IN ('pending', 'processing') \
                    AND (status = 'pending' OR lease_until < $3) \
                  ORDER BY id LIMIT $4) \
