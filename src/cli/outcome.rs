@@ -302,3 +302,93 @@ fn decide(
         },
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::decide;
+    use crate::cli::exit_status::ExitStatus;
+    use crate::protocol::Severity;
+    use crate::render::{Counts, SkippedFile, Threshold};
+
+    const MAJOR: Threshold = Threshold {
+        fail_on: Some(Severity::Major),
+        report_min: Severity::Info,
+    };
+
+    #[test]
+    fn findings_at_the_threshold_fail_and_say_what_else_happened() {
+        let counts = Counts {
+            major: 3,
+            minor: 12,
+            shown: 15,
+            failing: 3,
+            below_threshold: 12,
+            files_total: 41,
+            files_reviewed: 40,
+            files_failing: 2,
+            files_not_reviewed: 1,
+            ..Counts::default()
+        };
+        let skipped = [SkippedFile {
+            path: "big.js".into(),
+            reason: "too large (2.0 MiB > 1 MiB)".into(),
+        }];
+        let (status, verdict) = decide(&counts, MAJOR, &[], &skipped);
+        assert_eq!(status, ExitStatus::GateFailed);
+        assert_eq!(
+            verdict.line(),
+            "FAIL (exit 1): 3 findings >= major in 2 of 41 files (12 below threshold, 1 file skipped: too large)"
+        );
+    }
+
+    #[test]
+    fn a_skipped_file_is_never_clean() {
+        let counts = Counts {
+            minor: 1,
+            shown: 1,
+            below_threshold: 1,
+            files_total: 2,
+            files_reviewed: 1,
+            files_not_reviewed: 1,
+            ..Counts::default()
+        };
+        let skipped = [SkippedFile {
+            path: "blob.py".into(),
+            reason: "binary".into(),
+        }];
+        let (status, verdict) = decide(&counts, MAJOR, &[], &skipped);
+        assert_eq!(status, ExitStatus::Incomplete);
+        assert_eq!(
+            verdict.line(),
+            "INCOMPLETE (exit 5): 1 of 2 files not reviewed (1 file skipped: binary); no findings >= major in the rest"
+        );
+    }
+
+    #[test]
+    fn below_the_threshold_passes_and_never_disables_the_gate() {
+        let counts = Counts {
+            minor: 2,
+            shown: 2,
+            below_threshold: 2,
+            files_total: 1,
+            files_reviewed: 1,
+            ..Counts::default()
+        };
+        let (status, verdict) = decide(&counts, MAJOR, &[], &[]);
+        assert_eq!(status, ExitStatus::Success);
+        assert_eq!(
+            verdict.line(),
+            "PASS (exit 0): no findings >= major in 1 file (2 below threshold)"
+        );
+        let never = Threshold {
+            fail_on: None,
+            report_min: Severity::Info,
+        };
+        let (status, verdict) = decide(&counts, never, &[], &[]);
+        assert_eq!(status, ExitStatus::Success);
+        assert_eq!(
+            verdict.line(),
+            "PASS (exit 0): 2 findings (gate off: --fail-on never) in 1 file"
+        );
+    }
+}

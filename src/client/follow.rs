@@ -285,3 +285,103 @@ async fn follow_socket(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::net::SocketAddr;
+
+    use super::{FollowEvent, Subject, follow};
+    use crate::client::ApiClient;
+    use crate::protocol::{JobStatus, RunFile, RunOptions, RunRequest};
+    use crate::server::{EphemeralToken, RunningServer, ServerConfig, start};
+
+    const TOKEN: &str = "test-token-for-the-follower";
+
+    async fn server(dir: &tempfile::TempDir) -> RunningServer {
+        let mut config = ServerConfig::new(
+            SocketAddr::from(([127, 0, 0, 1], 0)),
+            format!("sqlite://{}", dir.path().join("follow.db").display()),
+        );
+        config.ephemeral_tokens = vec![EphemeralToken {
+            token: TOKEN.into(),
+            user_id: "local".into(),
+            admin: false,
+        }];
+        start(config).await.unwrap()
+    }
+
+    fn request() -> RunRequest {
+        RunRequest {
+            files: (0..5)
+                .map(|index| RunFile {
+                    path: format!("module_{index}.py"),
+                    content: format!("def f{index}(x):\n    return x == None\n"),
+                    language: None,
+                })
+                .collect(),
+            options: RunOptions { no_cache: true },
+            repo_id: None,
+            skipped: Vec::new(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_run_is_followed_to_its_end_over_the_websocket() {
+        let dir = tempfile::tempdir().unwrap();
+        let running = server(&dir).await;
+        let client = ApiClient::new(&running.base_url(), TOKEN).unwrap();
+        let created = client.create_run(&request()).await.unwrap();
+        let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel();
+        let snapshot = follow(&client, "local", &Subject::Run(created.run_id), &sender)
+            .await
+            .unwrap();
+        assert_eq!(snapshot.jobs.len(), 5);
+        assert!(
+            snapshot
+                .jobs
+                .iter()
+                .all(|job| job.status == JobStatus::Completed)
+        );
+        while let Ok(event) = receiver.try_recv() {
+            assert!(
+                !matches!(
+                    event,
+                    FollowEvent::Polling { .. } | FollowEvent::Reconnecting { .. }
+                ),
+                "the socket should have worked: {event:?}"
+            );
+        }
+        running.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn when_the_websocket_is_refused_the_follower_polls() {
+        let dir = tempfile::tempdir().unwrap();
+        let running = server(&dir).await;
+        let client = ApiClient::new(&running.base_url(), TOKEN).unwrap();
+        let created = client.create_run(&request()).await.unwrap();
+        let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel();
+        // Another user's socket path is answered 404, so every connection attempt fails.
+        let snapshot = follow(
+            &client,
+            "someone-else",
+            &Subject::Run(created.run_id),
+            &sender,
+        )
+        .await
+        .unwrap();
+        assert!(snapshot.is_finished());
+        let mut reconnects = 0;
+        let mut polled = false;
+        while let Ok(event) = receiver.try_recv() {
+            match event {
+                FollowEvent::Reconnecting { .. } => reconnects += 1,
+                FollowEvent::Polling { .. } => polled = true,
+                _ => {}
+            }
+        }
+        assert_eq!(reconnects, 3);
+        assert!(polled);
+        running.shutdown().await;
+    }
+}

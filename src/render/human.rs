@@ -383,7 +383,99 @@ fn render_summary(report: &Report, styles: &Styles, out: &mut dyn Write) -> io::
 
 #[cfg(test)]
 mod tests {
-    use super::expand_tabs;
+    use super::{HumanOptions, expand_tabs, render_human};
+    use crate::protocol::{Applicability, Edit, Finding, Fix, Severity};
+    use crate::render::{
+        Counts, FileReport, FileStatus, Outcome, Report, Styles, Threshold, Timing, Verdict,
+    };
+
+    fn report(source: &str, finding: Finding) -> Report {
+        Report {
+            run_id: Some("run".into()),
+            files: vec![FileReport {
+                path: "app.py".into(),
+                language: "python".into(),
+                job_id: "job".into(),
+                status: FileStatus::Reviewed,
+                problem: None,
+                cache_hit: false,
+                elapsed_seconds: 0.0,
+                stages: Vec::new(),
+                findings: vec![finding],
+                hidden_findings: 0,
+                source: Some(source.into()),
+            }],
+            skipped: Vec::new(),
+            counts: Counts::default(),
+            threshold: Threshold {
+                fail_on: Some(Severity::Major),
+                report_min: Severity::Info,
+            },
+            timing: Timing::default(),
+            cache_hits: 0,
+            tokens_used: 0,
+            estimated_cost: 0.0,
+            fixes: None,
+            verdict: Verdict {
+                outcome: Outcome::Fail,
+                exit_code: 1,
+                summary: "1 finding >= major in 1 of 1 file (0 below threshold)".into(),
+            },
+        }
+    }
+
+    #[test]
+    fn a_finding_gets_a_code_frame_an_underline_and_its_fix_as_a_diff() {
+        let source = "import yaml\n\ndef load(h):\n\treturn yaml.load(h)\n";
+        let start = source.find("yaml.load").unwrap();
+        let finding = Finding {
+            rule_id: "python/yaml-unsafe-load".into(),
+            source: "codeinsight".into(),
+            severity: Severity::Major,
+            category: "security".into(),
+            message: "unsafe load".into(),
+            path: "app.py".into(),
+            line: 4,
+            column: 9,
+            end_line: 4,
+            end_column: 21,
+            snippet: "yaml.load(h)".into(),
+            fingerprint: "f".into(),
+            fix: Some(Fix {
+                description: "use `yaml.safe_load`".into(),
+                applicability: Applicability::Unsafe,
+                edits: vec![Edit {
+                    start,
+                    end: start + "yaml.load".len(),
+                    replacement: "yaml.safe_load".into(),
+                }],
+            }),
+        };
+        let mut out = Vec::new();
+        let options = HumanOptions {
+            styles: Styles::plain(),
+            quiet: true,
+        };
+        render_human(&report(source, finding), &options, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let expected = "\
+app.py
+ MAJOR  python/yaml-unsafe-load unsafe load
+ --> app.py:4:9
+  |
+3 | def load(h):
+4 |     return yaml.load(h)
+  |            ^^^^^^^^^^^^
+  = unsafe fix: use `yaml.safe_load`
+  @@ -3,2 +3,2 @@
+   def load(h):
+  -\treturn yaml.load(h)
+  +\treturn yaml.safe_load(h)
+
+FAIL (exit 1): 1 finding >= major in 1 of 1 file (0 below threshold)
+";
+        assert_eq!(text, expected);
+    }
 
     #[test]
     fn tabs_expand_to_the_next_stop() {
