@@ -514,6 +514,31 @@ fn findings_still_fail_the_gate_when_a_file_is_skipped() {
     );
 }
 
+#[test]
+fn only_unreviewable_files_is_incomplete_and_nothing_is_clean() {
+    let project = Project::new();
+    project.write("blobs/a.py", b"\x00binary");
+    let outcome = project.run(&["review", "blobs", "--color", "never"]);
+    outcome.expect_code(5);
+    assert!(
+        outcome
+            .last_line()
+            .starts_with("INCOMPLETE (exit 5): 1 of 1 file not reviewed"),
+        "{}",
+        outcome.last_line()
+    );
+    let empty = project.run(&["review", "examples/nothing-here", "--color", "never"]);
+    empty.expect_code(2);
+    std::fs::create_dir(project.path("empty")).unwrap();
+    let empty = project.run(&["review", "empty", "--color", "never"]);
+    empty.expect_code(0);
+    assert!(
+        empty.stderr.contains("no files to review"),
+        "{}",
+        empty.stderr
+    );
+}
+
 // --- fixes -------------------------------------------------------------------------------------------------------
 
 #[test]

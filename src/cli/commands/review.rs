@@ -6,7 +6,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use crate::client::Subject;
+use crate::client::{Snapshot, Subject};
 use crate::protocol::{RejectedFile, RunFile, RunOptions, RunRequest};
 
 use crate::cli::args::ReviewArgs;
@@ -43,8 +43,28 @@ pub async fn review(
         return Err(Failure::usage("`-` (stdin) can be given only once"));
     }
     let inputs = inputs::collect(&args.paths, args.stdin_filename.as_deref(), &config, cwd)?;
-    if inputs.files.is_empty() && inputs.skipped.is_empty() {
-        printer.warn("no files to review in the given paths");
+    if inputs.files.is_empty() {
+        // Nothing to send: no server is needed to say so, and skipped files still make the review incomplete.
+        if inputs.skipped.is_empty() {
+            printer.warn("no files to review in the given paths");
+        }
+        let snapshot = Snapshot {
+            run_id: None,
+            created_at: chrono::Utc::now(),
+            jobs: Vec::new(),
+            rejected: Vec::new(),
+        };
+        let extras = Extras {
+            sources: HashMap::new(),
+            client_skipped: inputs.skipped,
+            elapsed: Some(started.elapsed()),
+            fixes: None,
+        };
+        let (report, status) = build_report(&snapshot, settings.threshold, extras);
+        return match write_outputs(&report, &settings, printer)? {
+            Written::All => Ok(status),
+            Written::BrokenPipe => Ok(ExitStatus::Success),
+        };
     }
     let connection = Connection::open(&choice).await?;
     let deadline = settings.timeout.map(|timeout| deadline_base + timeout);
