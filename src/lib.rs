@@ -7,5 +7,6 @@ pub mod client;
 pub mod engine;
 pub mod protocol;
 pub mod render;
+pub mod reviewer;
 pub mod server;
 pub mod store;

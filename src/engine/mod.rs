@@ -12,4 +12,4 @@ pub use analyze::{SourceFile, analyze};
 pub use fix::{FixError, FixOutcome, apply_fixes, parses_cleanly, unified_diff};
 pub use language::Language;
 pub use rules::{RuleInfo, RuleLoadError, RuleSet};
-pub use secrets::mask_secrets;
+pub use secrets::{mask_secrets, secret_spans};

@@ -190,6 +190,15 @@ pub(crate) fn mask(secret: &str) -> String {
     format!("{visible}****")
 }
 
+/// The rule id and byte range of every secret in `text`, in order of position, for callers that must remove
+/// secrets rather than mask them (the AI reviewer redacts before a prompt leaves the server).
+pub fn secret_spans(text: &str) -> Vec<(&'static str, Range<usize>)> {
+    scan(text)
+        .into_iter()
+        .map(|secret| (secret.rule_id, secret.range))
+        .collect()
+}
+
 /// Replaces every secret in `text` by its masked form. Used on snippets and on anything leaving the engine.
 pub fn mask_secrets(text: &str) -> Cow<'_, str> {
     let secrets = scan(text);
