@@ -144,3 +144,94 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     }
     result
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::net::SocketAddr;
+
+    use super::{apply, plan};
+    use crate::client::{ApiClient, Subject, follow};
+    use crate::protocol::{RunFile, RunOptions, RunRequest, Severity};
+    use crate::server::{EphemeralToken, ServerConfig, start};
+
+    /// Reviews `path` on a real in-process server and returns the finished run.
+    async fn review(dir: &std::path::Path, path: &std::path::Path) -> crate::client::Snapshot {
+        let mut config = ServerConfig::new(
+            SocketAddr::from(([127, 0, 0, 1], 0)),
+            format!("sqlite://{}", dir.join("fixes.db").display()),
+        );
+        config.ephemeral_tokens = vec![EphemeralToken {
+            token: "fix-test".into(),
+            user_id: "local".into(),
+            admin: false,
+        }];
+        let running = start(config).await.unwrap();
+        let client = ApiClient::new(&running.base_url(), "fix-test").unwrap();
+        let created = client
+            .create_run(&RunRequest {
+                files: vec![RunFile {
+                    path: "main.rs".into(),
+                    content: std::fs::read_to_string(path).unwrap(),
+                    language: None,
+                }],
+                options: RunOptions::default(),
+                repo_id: None,
+                skipped: Vec::new(),
+            })
+            .await
+            .unwrap();
+        let (sender, _receiver) = tokio::sync::mpsc::unbounded_channel();
+        let snapshot = follow(&client, "local", &Subject::Run(created.run_id), &sender)
+            .await
+            .unwrap();
+        running.shutdown().await;
+        snapshot
+    }
+
+    const SOURCE: &str = "fn main() {\n    let name = String::new();\n    let label = format!(\"{}\", name);\n    let _ = dbg!(label);\n}\n";
+
+    #[tokio::test]
+    async fn safe_fixes_apply_only_to_files_unchanged_since_the_review() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("main.rs");
+        std::fs::write(&path, SOURCE).unwrap();
+        let snapshot = review(dir.path(), &path).await;
+        let disk_paths = HashMap::from([("main.rs".to_owned(), path.clone())]);
+
+        let planned = plan(&snapshot, &disk_paths, Severity::Info).unwrap();
+        assert_eq!(planned.files.len(), 1);
+        assert_eq!(planned.fix_count(), 2);
+        assert!(
+            planned.files[0]
+                .fixed
+                .contains("let label = name.to_string();")
+        );
+
+        // Edited after submission: left alone and counted.
+        std::fs::write(&path, format!("{SOURCE}// edited\n")).unwrap();
+        let planned = plan(&snapshot, &disk_paths, Severity::Info).unwrap();
+        assert!(planned.files.is_empty());
+        assert_eq!(planned.changed_since_review, 1);
+
+        std::fs::write(&path, SOURCE).unwrap();
+        let planned = plan(&snapshot, &disk_paths, Severity::Info).unwrap();
+        let (summary, resolved) = apply(&planned).unwrap();
+        assert_eq!((summary.applied, summary.files), (2, 1));
+        assert_eq!(resolved.len(), 2);
+        let written = std::fs::read_to_string(&path).unwrap();
+        assert!(written.contains("let _ = (label);"), "{written}");
+        // No temporary file is left behind.
+        assert_eq!(
+            std::fs::read_dir(dir.path())
+                .unwrap()
+                .filter(|entry| {
+                    entry
+                        .as_ref()
+                        .is_ok_and(|entry| entry.file_name().to_string_lossy().ends_with(".tmp"))
+                })
+                .count(),
+            0
+        );
+    }
+}
