@@ -63,10 +63,17 @@ impl Failure {
             message: format!(
                 "timed out after {seconds}s waiting for {what} ({done} of {total} files done)"
             ),
-            help: Some(format!(
-                "raise `--timeout`, or look at it later with `codeinsight show {}`",
-                what.rsplit(' ').next().unwrap_or(what)
-            )),
+            help: Some(
+                match what
+                    .strip_prefix("run ")
+                    .or_else(|| what.strip_prefix("job "))
+                {
+                    Some(id) => format!(
+                        "raise `--timeout`, or look at it later with `codeinsight show {id}`"
+                    ),
+                    None => "raise `--timeout`".to_owned(),
+                },
+            ),
         }
     }
 
