@@ -393,7 +393,10 @@ fn an_invalid_config_is_a_usage_error_naming_the_file() {
 #[test]
 fn config_file_sets_the_gate_and_flags_override_it() {
     let project = Project::new();
-    project.write("codeinsight.toml", "fail_on = \"never\"\n\n[linters]\nenabled = false\n");
+    project.write(
+        "codeinsight.toml",
+        "fail_on = \"never\"\n\n[linters]\nenabled = false\n",
+    );
     project
         .run(&["review", "examples/python/inventory.py"])
         .expect_code(0);
@@ -663,6 +666,9 @@ fn history_lists_jobs_with_server_side_filters() {
             .iter()
             .all(|job| job["language"] == "python")
     );
+    let bad_date = project.run(&["history", "--since", "last tuesday"]);
+    bad_date.expect_code(2);
+    assert!(bad_date.stderr.contains("since"), "{}", bad_date.stderr);
     let limited = project.run(&["history", "--limit", "2", "--format", "json"]);
     let limited: serde_json::Value = serde_json::from_str(&limited.stdout).unwrap();
     assert_eq!(limited.as_array().unwrap().len(), 2);
