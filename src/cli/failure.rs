@@ -102,10 +102,11 @@ impl From<ClientError> for Failure {
         // The server refusing what the user asked for (an unknown id, a malformed filter, too many files) is an
         // input error; everything else about talking to it is a server error.
         let status = match &error {
-            ClientError::NotFound { .. } => ExitStatus::UsageError,
-            ClientError::Api { status, .. } if matches!(status, 400 | 413 | 422) => {
-                ExitStatus::UsageError
-            }
+            ClientError::NotFound { .. }
+            | ClientError::Api {
+                status: 400 | 413 | 422,
+                ..
+            } => ExitStatus::UsageError,
             _ => ExitStatus::ServerError,
         };
         Failure {
