@@ -48,6 +48,10 @@ YAML
 
 data="$work/data"
 export CODEINSIGHT_DATA_DIR="$data"
+# Built-in rules only, so that the figures compare the CLI + server path with the engine alone; external linters
+# (ruff, clippy, ... when on PATH) run one process per file and are measured by their own benchmarks.
+printf '[linters]\nenabled = false\n' >"$work/codeinsight.toml"
+cd "$work"
 
 measure() { # measure NAME COMMAND...
   local name=$1
