@@ -65,7 +65,12 @@ pub(crate) fn router(state: AppState, shutdown: websocket::ShutdownSignal) -> Ro
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::Extension(shutdown))
-        .layer(TraceLayer::new_for_http())
+        // Spans name the path only: the WebSocket route may carry a token in its query string.
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
+                tracing::debug_span!("request", method = %request.method(), path = %request.uri().path())
+            }),
+        )
         .with_state(state)
 }
 

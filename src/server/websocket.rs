@@ -8,6 +8,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, State};
 use axum::response::Response;
@@ -31,11 +32,15 @@ pub(crate) async fn upgrade(
     auth: AuthUser,
     Path(user_id): Path<String>,
     axum::Extension(shutdown): axum::Extension<ShutdownSignal>,
-    upgrade: WebSocketUpgrade,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
     if auth.user_id != user_id {
         return Err(ApiError::NotFound("User not found".into()));
     }
+    let upgrade = upgrade.map_err(|rejection| ApiError::Rejected {
+        status: rejection.status(),
+        detail: rejection.body_text(),
+    })?;
     Ok(upgrade.on_upgrade(move |socket| session(socket, state, user_id, shutdown)))
 }
 
