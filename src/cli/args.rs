@@ -59,6 +59,9 @@ pub enum Command {
     Token(TokenCommand),
     /// List the built-in rules, or explain one.
     Rules(RulesArgs),
+    /// Show which external linters are found, their versions, and which are enabled.
+    #[command(alias = "linters")]
+    Doctor(DoctorArgs),
     /// Print a shell completion script.
     Completions(CompletionsArgs),
 }
@@ -207,6 +210,19 @@ pub enum TokenCommand {
 pub struct RulesArgs {
     /// Explain this rule.
     pub id: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// `table` for people, `json` for scripts.
+    #[arg(long, value_enum, default_value_t = DoctorFormat::Table)]
+    pub format: DoctorFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DoctorFormat {
+    Table,
+    Json,
 }
 
 #[derive(Debug, Args)]

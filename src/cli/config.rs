@@ -32,6 +32,9 @@ pub struct ConfigFile {
     pub exclude: Vec<String>,
     /// Directory of user rules for the embedded server (default `.codeinsight/rules`).
     pub rules_dir: Option<PathBuf>,
+    /// External linters for the embedded server (and `codeinsight serve` started here): `[linters]`.
+    #[serde(default)]
+    pub linters: crate::engine::LintersConfig,
 }
 
 /// A loaded configuration and where it came from.
@@ -91,6 +94,9 @@ impl Config {
                 ));
             }
         }
+        file.linters
+            .validate()
+            .map_err(|message| Failure::invalid_config(path, message))?;
         let root = path
             .parent()
             .map_or_else(|| PathBuf::from("."), Path::to_path_buf);

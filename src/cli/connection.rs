@@ -27,6 +27,7 @@ impl Connection {
             ServerChoice::Embedded {
                 data_dir,
                 rules_dir,
+                linters,
             } => {
                 std::fs::create_dir_all(data_dir).map_err(|error| {
                     Failure::usage(format!(
@@ -44,6 +45,7 @@ impl Connection {
                     admin: true,
                 }];
                 config.rules_dir.clone_from(rules_dir);
+                config.linters.clone_from(linters.as_ref());
                 let running = crate::server::start(config).await.map_err(|error| {
                     Failure::server(format!("cannot start the embedded server: {error:#}"))
                 })?;

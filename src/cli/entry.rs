@@ -43,6 +43,7 @@ fn run(cli: &Cli, printer: Printer) -> Result<ExitStatus, Failure> {
         .map_err(|error| Failure::usage(format!("cannot read the working directory: {error}")))?;
     match &cli.command {
         Command::Rules(args) => return commands::rules(args, printer, &cwd),
+        Command::Doctor(args) => return commands::doctor(args, printer, &cwd),
         Command::Completions(args) => return Ok(commands::completions(args, printer)),
         _ => {}
     }
@@ -57,7 +58,9 @@ fn run(cli: &Cli, printer: Printer) -> Result<ExitStatus, Failure> {
             Command::Show(args) => commands::show(args, printer, &cwd).await,
             Command::Serve(args) => commands::serve(args).await,
             Command::Token(command) => commands::token(command, printer).await,
-            Command::Rules(_) | Command::Completions(_) => Ok(ExitStatus::Success),
+            Command::Rules(_) | Command::Doctor(_) | Command::Completions(_) => {
+                Ok(ExitStatus::Success)
+            }
         }
     })
 }

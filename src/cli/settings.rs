@@ -19,6 +19,8 @@ pub enum ServerChoice {
     Embedded {
         data_dir: PathBuf,
         rules_dir: Option<PathBuf>,
+        /// `[linters]` from `codeinsight.toml`.
+        linters: Box<crate::engine::LintersConfig>,
     },
     Remote {
         url: String,
@@ -139,6 +141,7 @@ impl ServerChoice {
             return Ok(ServerChoice::Embedded {
                 data_dir: data_dir()?,
                 rules_dir,
+                linters: Box::new(config.file.linters.clone()),
             });
         };
         let token = args

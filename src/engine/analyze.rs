@@ -177,8 +177,9 @@ fn clip_snippet(text: &str) -> String {
     clipped
 }
 
-/// Sorts by position, drops exact duplicates (same rule, same span), and computes fingerprints.
-fn finalize(findings: &mut Vec<Finding>) {
+/// Sorts by position, drops exact duplicates (same rule, same span), and computes fingerprints. Also run on the
+/// merged list of built-in and linter findings, so both get fingerprints the same way.
+pub(crate) fn finalize(findings: &mut Vec<Finding>) {
     findings.sort_by(|a, b| {
         (a.line, a.column, &a.rule_id, a.end_line, a.end_column).cmp(&(
             b.line,

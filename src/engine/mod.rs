@@ -1,9 +1,11 @@
-//! The analysis engine: one source file in, findings out. Synchronous and free of network, database and
-//! terminal, so the server's workers, the benchmarks and the tests all call the same code.
+//! The analysis engine: one source file in, findings out (built-in rules, the secrets scan, external linters).
+//! Synchronous and free of network, database and terminal, so the server's workers, the benchmarks and the tests
+//! all call the same code.
 
 mod analyze;
 mod fix;
 mod language;
+pub mod linters;
 mod rules;
 mod secrets;
 mod suppression;
@@ -11,5 +13,7 @@ mod suppression;
 pub use analyze::{SourceFile, analyze};
 pub use fix::{FixError, FixOutcome, apply_fixes, parses_cleanly, unified_diff};
 pub use language::Language;
+pub use linters::{LintOutcome, LintTarget, Linters, LintersConfig, merge_findings};
 pub use rules::{RuleInfo, RuleLoadError, RuleSet};
 pub use secrets::{mask_secrets, secret_spans};
+pub use suppression::suppress;

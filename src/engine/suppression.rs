@@ -203,6 +203,27 @@ pub(crate) fn apply(
     kept
 }
 
+/// Removes the findings that an active `codeinsight-ignore` comment in `content` names, and nothing else: used for
+/// external linters' findings, whose suppressions [`apply`] (run by `analyze`) has already checked and reported on.
+pub fn suppress(findings: Vec<Finding>, content: &str) -> Vec<Finding> {
+    let suppressions = parse(content);
+    if suppressions.is_empty() {
+        return findings;
+    }
+    let today = chrono::Utc::now().date_naive();
+    findings
+        .into_iter()
+        .filter(|finding| {
+            !suppressions.iter().any(|suppression| {
+                suppression.problem.is_none()
+                    && suppression.until.is_none_or(|until| until >= today)
+                    && (finding.line == suppression.line || finding.line == suppression.line + 1)
+                    && suppression.rule_ids.contains(&finding.rule_id)
+            })
+        })
+        .collect()
+}
+
 pub(crate) fn rule_infos() -> Vec<RuleInfo> {
     let info = |id: &str, message: &str, docs: &str| RuleInfo {
         id: id.to_owned(),

@@ -65,6 +65,9 @@ pub struct ServerConfig {
     pub limits: Limits,
     /// How long a graceful shutdown waits for analyses in flight before handing their jobs back to the queue.
     pub shutdown_grace: Duration,
+    /// External linters (`[linters]`): which run, their options, custom ones. The default runs those found on
+    /// `PATH` as optional stages.
+    pub linters: crate::engine::LintersConfig,
 }
 
 impl ServerConfig {
@@ -80,6 +83,7 @@ impl ServerConfig {
             cache_ttl: Duration::from_secs(24 * 60 * 60),
             limits: Limits::default(),
             shutdown_grace: Duration::from_secs(10),
+            linters: crate::engine::LintersConfig::default(),
         }
     }
 }

@@ -16,7 +16,7 @@ use tokio::task::JoinHandle;
 use super::AppState;
 use super::events::{JobRef, Terminal, stage_update, terminal_update};
 use super::state::{ENGINE_CONFIG, Metrics};
-use crate::engine::{Language, SourceFile, analyze};
+use crate::engine::{Language, LintTarget, SourceFile, analyze, merge_findings};
 use crate::protocol::{
     Finding, JobResults, JobStatus, JobType, LintResult, Severity, Stage, StageOutcome, StageReport,
 };
@@ -274,6 +274,8 @@ async fn dispatch(
 ) -> Result<(), ()> {
     let shared = &state.inner;
     let rules_version = shared.rules.version().to_owned();
+    // The enabled linters, their versions and options change findings as much as the rules do.
+    let engine_config = format!("{ENGINE_CONFIG};{}", shared.linters.fingerprint());
     let mut pending = Vec::with_capacity(claimed.len());
     for job in claimed {
         let failure = if job.attempts > MAX_ATTEMPTS {
@@ -294,7 +296,7 @@ async fn dispatch(
             &job.file_path,
             &job.language,
             &rules_version,
-            ENGINE_CONFIG,
+            &engine_config,
         );
         pending.push(Work {
             job,
@@ -322,7 +324,16 @@ async fn dispatch(
             if let Some(findings) = hits.remove(&item.cache_key) {
                 Metrics::add(&shared.metrics.cache_hits, 1);
                 finished
-                    .send(completed(&item.job, findings, 0.0, true, None))
+                    .send(completed(
+                        &item.job,
+                        findings,
+                        shared
+                            .linters
+                            .cached_stages(Language::from_name(&item.job.language)),
+                        0.0,
+                        true,
+                        None,
+                    ))
                     .map_err(drop)?;
                 continue;
             }
@@ -371,6 +382,7 @@ async fn analysis_loop(
         let path = job.file_path.clone();
         let language = job.language.clone();
         let content = std::mem::take(&mut job.file_content);
+        let lint_content = content.clone();
         let analysis = tokio::task::spawn_blocking(move || {
             let file = SourceFile {
                 path: &path,
@@ -379,20 +391,35 @@ async fn analysis_loop(
             };
             analyze(&file, &rules)
         });
-        let outcome = tokio::time::timeout(shared.job_timeout, analysis).await;
+        let outcome = match tokio::time::timeout(shared.job_timeout, analysis).await {
+            Ok(Ok(findings)) => Ok(Ok(lint_stage(&state, &job, lint_content, findings).await)),
+            Ok(Err(error)) => Ok(Err(error)),
+            Err(elapsed) => Err(elapsed),
+        };
         let elapsed = started.elapsed();
         Metrics::add(
             &shared.metrics.analysis_micros,
             u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
         );
         let result = match outcome {
-            Ok(Ok(findings)) => {
-                let entry = CacheEntry {
+            Ok(Ok((findings, linter_stages))) => {
+                // A result with a linter that failed or timed out is not cached: the next review retries it.
+                let complete = linter_stages
+                    .iter()
+                    .all(|stage| stage.outcome == StageOutcome::Ok);
+                let entry = complete.then(|| CacheEntry {
                     key: cache_key,
                     findings: findings.clone(),
                     expires_at: now_micros() + micros(shared.cache_ttl),
-                };
-                completed(&job, findings, elapsed.as_secs_f64(), false, Some(entry))
+                });
+                completed(
+                    &job,
+                    findings,
+                    linter_stages,
+                    elapsed.as_secs_f64(),
+                    false,
+                    entry,
+                )
             }
             Ok(Err(error)) => {
                 tracing::error!(job_id = %job.job_id, error = %error, "the analysis engine crashed");
@@ -430,13 +457,21 @@ async fn analysis_loop(
 fn completed(
     job: &ClaimedJob,
     findings: Vec<Finding>,
+    linter_stages: Vec<StageReport>,
     elapsed_time: f64,
     cache_hit: bool,
     cache_entry: Option<CacheEntry>,
 ) -> Finished {
     let language = Language::from_name(&job.language);
     let count = findings.len();
-    let results = review_results(&job.file_path, language, findings, elapsed_time, cache_hit);
+    let results = review_results(
+        &job.file_path,
+        language,
+        findings,
+        linter_stages,
+        elapsed_time,
+        cache_hit,
+    );
     Finished {
         outcome: JobOutcome {
             job_id: job.job_id.clone(),
@@ -582,6 +617,7 @@ fn review_results(
     path: &str,
     language: Option<Language>,
     findings: Vec<Finding>,
+    linter_stages: Vec<StageReport>,
     elapsed_time: f64,
     cached: bool,
 ) -> JobResults {
@@ -605,14 +641,104 @@ fn review_results(
         reason: None,
         required: true,
     };
+    let mut content = summary_markdown(path, language, &findings, cached);
+    if !linter_stages.is_empty() {
+        content.push_str(&linter_summary(&linter_stages));
+    }
+    let mut stages = vec![rules_stage, secrets_stage];
+    stages.extend(linter_stages);
     JobResults {
-        content: summary_markdown(path, language, &findings, cached),
+        content,
         lint_result: LintResult::from_findings(&findings),
         findings,
-        stages: vec![rules_stage, secrets_stage],
+        stages,
         cached,
         model: None,
         elapsed_time,
+    }
+}
+
+/// One markdown line per linter stage: which linters ran, and why any did not.
+fn linter_summary(stages: &[StageReport]) -> String {
+    use std::fmt::Write;
+    let mut text = String::from("\n## Linters\n\n");
+    for stage in stages {
+        let outcome = match stage.outcome {
+            StageOutcome::Ok => "ran",
+            StageOutcome::Skipped => "skipped",
+            StageOutcome::Failed => "failed",
+        };
+        let _ = write!(text, "- `{}` {outcome}", stage.name);
+        if let Some(reason) = &stage.reason {
+            let _ = write!(text, ": {reason}");
+        }
+        text.push('\n');
+    }
+    text
+}
+
+/// The linter stage of one job: when the file's language has linters, publishes `linting`, waits for one of the
+/// bounded linter slots, runs them on the blocking pool, and merges their findings into the engine's. Returns the
+/// merged findings and one stage report per linter.
+async fn lint_stage(
+    state: &AppState,
+    job: &ClaimedJob,
+    content: String,
+    findings: Vec<Finding>,
+) -> (Vec<Finding>, Vec<StageReport>) {
+    let shared = &state.inner;
+    let language = Language::from_name(&job.language);
+    let Some(language) =
+        language.filter(|language| shared.linters.for_language(*language).next().is_some())
+    else {
+        return (findings, Vec::new());
+    };
+    shared.hub.publish(
+        &job.user_id,
+        job.run_id.as_deref(),
+        stage_update(
+            JobRef {
+                job_id: &job.job_id,
+                run_id: job.run_id.as_deref(),
+                file_path: &job.file_path,
+            },
+            Stage::Linting,
+        ),
+    );
+    let Ok(permit) = Arc::clone(&shared.linter_permits).acquire_owned().await else {
+        return (findings, Vec::new());
+    };
+    let linters = Arc::clone(&shared.linters);
+    let path = job.file_path.clone();
+    let builtin = findings.clone();
+    let task = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        let outcome = linters.lint(&LintTarget {
+            path: &path,
+            content: &content,
+            language: Some(language),
+        });
+        (
+            merge_findings(findings, outcome.findings, &content),
+            outcome.stages,
+        )
+    });
+    match task.await {
+        Ok(result) => result,
+        Err(error) => {
+            tracing::error!(job_id = %job.job_id, error = %error, "the linter stage crashed");
+            let stages = shared
+                .linters
+                .for_language(language)
+                .map(|linter| StageReport {
+                    name: linter.name.clone(),
+                    outcome: StageOutcome::Failed,
+                    reason: Some("the linter stage crashed on this file".to_owned()),
+                    required: linter.required,
+                })
+                .collect();
+            (builtin, stages)
+        }
     }
 }
 

@@ -11,7 +11,7 @@ use tokio::sync::Notify;
 use super::ServerError;
 use super::config::{Limits, ServerConfig};
 use super::hub::Hub;
-use crate::engine::RuleSet;
+use crate::engine::{Linters, RuleSet};
 use crate::protocol::sha256_hex;
 use crate::store::Store;
 
@@ -41,6 +41,10 @@ pub(crate) struct Shared {
     pub(crate) token_touches: Mutex<HashMap<String, Instant>>,
     pub(crate) metrics: Metrics,
     pub(crate) started_at: Instant,
+    /// The external linters this server runs, resolved (with versions) at start.
+    pub(crate) linters: Arc<Linters>,
+    /// Linter runs in flight are bounded so that they cannot starve the rule engine of the blocking pool.
+    pub(crate) linter_permits: Arc<tokio::sync::Semaphore>,
 }
 
 pub(crate) struct EphemeralTokenHash {
@@ -84,11 +88,29 @@ impl AppState {
         })
         .await
         .map_err(ServerError::RulesTask)??;
-        Ok(AppState::new(store, Arc::new(rules), config))
+        let linters_config = config.linters.clone();
+        let linters = tokio::task::spawn_blocking(move || Linters::discover(&linters_config))
+            .await
+            .map_err(ServerError::RulesTask)?;
+        for linter in linters.all().iter().filter(|linter| linter.enabled) {
+            tracing::info!(linter = %linter.name, version = linter.version.as_deref().unwrap_or("-"),
+                note = linter.note.as_deref().unwrap_or(""), "linter enabled");
+        }
+        Ok(AppState::new(
+            store,
+            Arc::new(rules),
+            Arc::new(linters),
+            config,
+        ))
     }
 
-    /// Assembles the state from an open store and compiled rules.
-    pub fn new(store: Store, rules: Arc<RuleSet>, config: &ServerConfig) -> AppState {
+    /// Assembles the state from an open store, compiled rules and discovered linters.
+    pub fn new(
+        store: Store,
+        rules: Arc<RuleSet>,
+        linters: Arc<Linters>,
+        config: &ServerConfig,
+    ) -> AppState {
         let ephemeral_tokens = config
             .ephemeral_tokens
             .iter()
@@ -112,6 +134,8 @@ impl AppState {
                 token_touches: Mutex::new(HashMap::new()),
                 metrics: Metrics::default(),
                 started_at: Instant::now(),
+                linter_permits: Arc::new(tokio::sync::Semaphore::new(linters.concurrency())),
+                linters,
             }),
         }
     }

@@ -1,11 +1,13 @@
 //! One function per subcommand; each returns an exit status or a failure the caller reports.
 
+mod doctor;
 mod history;
 mod review;
 mod rules;
 mod serve;
 mod show;
 
+pub use doctor::doctor;
 pub use history::history;
 pub use review::review;
 pub use rules::{completions, rules};

@@ -26,6 +26,10 @@ pub async fn serve(args: &ServeArgs) -> Result<ExitStatus, Failure> {
         config.workers = workers;
     }
     config.rules_dir.clone_from(&args.rules_dir);
+    // `[linters]` from the `codeinsight.toml` of the directory the server starts in.
+    let cwd = std::env::current_dir()
+        .map_err(|error| Failure::usage(format!("cannot read the working directory: {error}")))?;
+    config.linters = crate::cli::config::Config::discover(&cwd)?.file.linters;
     crate::server::serve(config)
         .await
         .map_err(|error| Failure::server(format!("the server stopped: {error:#}")))?;

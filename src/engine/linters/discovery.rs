@@ -1,0 +1,358 @@
+//! Which linters this server runs: the built-in ones found on `PATH` (or at a configured command) with their
+//! versions, the ones the configuration names or disables, and custom linters. Resolved once when the server
+//! starts, so that versions enter every cache key and `codeinsight doctor` can say exactly what will run.
+
+use std::ffi::OsString;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::config::{CustomLinterConfig, DEFAULT_TIMEOUT, LintersConfig};
+use super::process::{Invocation, find_program, run};
+use crate::engine::Language;
+
+/// The built-in linters, in the order they run and are listed.
+pub const BUILTIN_NAMES: [&str; 7] = [
+    "ruff",
+    "clippy",
+    "shellcheck",
+    "eslint",
+    "biome",
+    "go-vet",
+    "staticcheck",
+];
+
+/// How long `TOOL --version` may take before the tool counts as broken.
+const VERSION_TIMEOUT: Duration = Duration::from_secs(15);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Tool {
+    Ruff,
+    Clippy,
+    Shellcheck,
+    Eslint,
+    Biome,
+    GoVet,
+    Staticcheck,
+    Custom,
+}
+
+/// Why a linter is in the list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Origin {
+    /// Found on `PATH` without being named: runs as an optional stage.
+    Detected,
+    /// Named in the configuration: runs, and is reported when it cannot.
+    Configured,
+}
+
+/// One linter as this server sees it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Linter {
+    pub name: String,
+    pub tool: Tool,
+    #[serde(serialize_with = "language_names")]
+    pub languages: Vec<Language>,
+    /// The resolved program; `None` when it was not found.
+    pub program: Option<PathBuf>,
+    /// The first line of its version output, e.g. `ruff 0.17.6`.
+    pub version: Option<String>,
+    /// Whether it runs on matching files (its stage appears in their results).
+    pub enabled: bool,
+    /// Whether a stage that did not run makes the review incomplete.
+    pub required: bool,
+    pub origin: Origin,
+    /// Why it is disabled or cannot run, for `codeinsight doctor` and stage reasons.
+    pub note: Option<String>,
+    #[serde(skip)]
+    pub(crate) args: Vec<String>,
+    #[serde(skip)]
+    pub(crate) timeout: Duration,
+    #[serde(skip)]
+    pub(crate) cargo: bool,
+    #[serde(skip)]
+    pub(crate) custom: Option<CustomLinterConfig>,
+}
+
+impl Linter {
+    /// Whether it can run right now: enabled, and its program found and answering `--version`.
+    pub fn available(&self) -> bool {
+        self.enabled && self.program.is_some() && self.note.is_none()
+    }
+}
+
+/// Every linter this server knows about, resolved from a [`LintersConfig`].
+#[derive(Debug, Clone, Serialize)]
+pub struct Linters {
+    entries: Vec<Linter>,
+    concurrency: usize,
+    #[serde(skip)]
+    fingerprint: String,
+}
+
+impl Linters {
+    /// No linters at all.
+    pub fn none() -> Linters {
+        Linters::discover(&LintersConfig::disabled())
+    }
+
+    /// Looks every linter up and asks each found one for its version (in parallel: node-based tools take a
+    /// while to start).
+    pub fn discover(config: &LintersConfig) -> Linters {
+        let default_timeout = config
+            .timeout_seconds
+            .map_or(DEFAULT_TIMEOUT, Duration::from_secs_f64);
+        let mut linters = Vec::new();
+        for (index, name) in BUILTIN_NAMES.iter().enumerate() {
+            let tool = [
+                Tool::Ruff,
+                Tool::Clippy,
+                Tool::Shellcheck,
+                Tool::Eslint,
+                Tool::Biome,
+                Tool::GoVet,
+                Tool::Staticcheck,
+            ][index];
+            let table = config.tool(name);
+            let configured = table.is_some_and(|table| table.enabled != Some(false));
+            let disabled_explicitly = table.is_some_and(|table| table.enabled == Some(false));
+            let enabled = config.enabled && !disabled_explicitly && (configured || config.auto);
+            let program = match table.and_then(|table| table.command.as_deref()) {
+                Some(command) => find_program(command),
+                None => default_programs(tool)
+                    .iter()
+                    .find_map(|name| find_program(name)),
+            };
+            let note = if !config.enabled {
+                Some("the linter stage is disabled (`[linters] enabled = false`)".to_owned())
+            } else if disabled_explicitly {
+                Some(format!(
+                    "disabled in the configuration (`[linters.{name}] enabled = false`)"
+                ))
+            } else if !configured && !config.auto {
+                Some("not configured, and `[linters] auto = false`".to_owned())
+            } else if program.is_none() {
+                Some(match table.and_then(|table| table.command.as_deref()) {
+                    Some(command) => format!("`{command}` was not found"),
+                    None => format!(
+                        "not installed (none of `{}` is on PATH)",
+                        default_programs(tool).join("`, `")
+                    ),
+                })
+            } else {
+                None
+            };
+            linters.push(Linter {
+                name: (*name).to_owned(),
+                tool,
+                languages: tool_languages(tool),
+                program,
+                version: None,
+                // A detected linter that is missing simply is not there; a configured one is reported.
+                enabled: enabled && (configured || note.is_none()),
+                required: table.and_then(|table| table.required).unwrap_or(configured),
+                origin: if configured {
+                    Origin::Configured
+                } else {
+                    Origin::Detected
+                },
+                note,
+                args: table.map(|table| table.args.clone()).unwrap_or_default(),
+                timeout: table
+                    .and_then(|table| table.timeout_seconds)
+                    .map_or(default_timeout, Duration::from_secs_f64),
+                cargo: table.and_then(|table| table.cargo).unwrap_or(true),
+                custom: None,
+            });
+        }
+        for (name, custom) in &config.custom {
+            let program = custom
+                .command
+                .first()
+                .and_then(|program| find_program(program));
+            let note = if !config.enabled {
+                Some("the linter stage is disabled (`[linters] enabled = false`)".to_owned())
+            } else if program.is_none() {
+                Some(format!(
+                    "`{}` was not found",
+                    custom.command.first().map_or("", String::as_str)
+                ))
+            } else {
+                None
+            };
+            linters.push(Linter {
+                name: name.clone(),
+                tool: Tool::Custom,
+                languages: custom
+                    .languages
+                    .iter()
+                    .filter_map(|language| Language::from_name(language))
+                    .collect(),
+                program,
+                version: Some(custom.command.join(" ")),
+                enabled: config.enabled,
+                required: custom.required.unwrap_or(true),
+                origin: Origin::Configured,
+                note,
+                args: Vec::new(),
+                timeout: custom
+                    .timeout_seconds
+                    .map_or(default_timeout, Duration::from_secs_f64),
+                cargo: false,
+                custom: Some(custom.clone()),
+            });
+        }
+        std::thread::scope(|scope| {
+            for linter in linters
+                .iter_mut()
+                .filter(|linter| linter.tool != Tool::Custom && linter.program.is_some())
+                .filter(|linter| linter.enabled || linter.note.is_some())
+            {
+                scope.spawn(move || {
+                    let Some(program) = linter.program.clone() else {
+                        return;
+                    };
+                    match version_of(linter.tool, &program) {
+                        Ok(version) => linter.version = Some(version),
+                        Err(reason) => {
+                            if linter.note.is_none() {
+                                linter.note = Some(reason);
+                            }
+                            linter.enabled &= linter.origin == Origin::Configured;
+                        }
+                    }
+                });
+            }
+        });
+        let concurrency = config.concurrency.unwrap_or_else(|| {
+            std::thread::available_parallelism().map_or(1, |cores| (cores.get() / 2).max(1))
+        });
+        let mut fingerprint = String::from("linters-v1");
+        for linter in linters.iter().filter(|linter| linter.enabled) {
+            let _ = write!(
+                fingerprint,
+                ";{}={}|{}|{}|{}",
+                linter.name,
+                linter.version.as_deref().unwrap_or("missing"),
+                linter.args.join("\u{1f}"),
+                linter.cargo,
+                linter
+                    .custom
+                    .as_ref()
+                    .and_then(|custom| serde_json::to_string(custom).ok())
+                    .unwrap_or_default()
+            );
+        }
+        Linters {
+            entries: linters,
+            concurrency,
+            fingerprint,
+        }
+    }
+
+    /// Every known linter, enabled or not, for `codeinsight doctor`.
+    pub fn all(&self) -> &[Linter] {
+        &self.entries
+    }
+
+    /// The linters that run on files of `language` (including configured ones that are missing, whose stage
+    /// reports why they did not run).
+    pub fn for_language(&self, language: Language) -> impl Iterator<Item = &Linter> {
+        self.entries
+            .iter()
+            .filter(move |linter| linter.enabled && linter.languages.contains(&language))
+    }
+
+    /// Names, versions and options of the enabled linters: part of every cache key, so that a new linter version
+    /// or a changed option never serves old results.
+    pub fn fingerprint(&self) -> &str {
+        &self.fingerprint
+    }
+
+    /// Most linter runs at once.
+    pub fn concurrency(&self) -> usize {
+        self.concurrency
+    }
+}
+
+fn language_names<S: serde::Serializer>(
+    languages: &[Language],
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.collect_seq(languages.iter().map(|language| language.name()))
+}
+
+/// Programs tried, in order, when the configuration names none.
+fn default_programs(tool: Tool) -> &'static [&'static str] {
+    match tool {
+        Tool::Ruff => &["ruff"],
+        Tool::Clippy => &["clippy-driver"],
+        Tool::Shellcheck => &["shellcheck"],
+        Tool::Eslint => &["eslint"],
+        Tool::Biome => &["biome"],
+        Tool::GoVet => &["go"],
+        Tool::Staticcheck => &["staticcheck", "go-staticcheck"],
+        Tool::Custom => &[],
+    }
+}
+
+fn tool_languages(tool: Tool) -> Vec<Language> {
+    match tool {
+        Tool::Ruff => vec![Language::Python],
+        Tool::Clippy => vec![Language::Rust],
+        Tool::Shellcheck => vec![Language::Bash],
+        Tool::Eslint => vec![Language::JavaScript],
+        Tool::Biome => vec![Language::JavaScript, Language::TypeScript, Language::Tsx],
+        Tool::GoVet | Tool::Staticcheck => vec![Language::Go],
+        Tool::Custom => Vec::new(),
+    }
+}
+
+/// The environment Go tools run with: never the network, never another toolchain, and the submitted file as a
+/// package of its own (it is linted alone, outside any module).
+pub(crate) fn go_environment() -> Vec<(String, String)> {
+    [
+        ("GOPROXY", "off"),
+        ("GOTOOLCHAIN", "local"),
+        ("GO111MODULE", "off"),
+    ]
+    .iter()
+    .map(|(key, value)| ((*key).to_owned(), (*value).to_owned()))
+    .collect()
+}
+
+fn version_of(tool: Tool, program: &Path) -> Result<String, String> {
+    let args: &[&str] = match tool {
+        Tool::GoVet => &["version"],
+        Tool::Staticcheck => &["-version"],
+        _ => &["--version"],
+    };
+    let invocation = Invocation {
+        program: program.to_path_buf(),
+        args: args.iter().map(OsString::from).collect(),
+        cwd: std::env::temp_dir(),
+        env: go_environment(),
+        stdin: None,
+        timeout: VERSION_TIMEOUT,
+    };
+    let shown = format!("`{} {}`", program.display(), args.join(" "));
+    let output = run(&invocation).map_err(|error| format!("{shown} failed: {error}"))?;
+    if !output.status.success() {
+        return Err(format!("{shown} failed: {}", output.tail()));
+    }
+    let text = String::from_utf8_lossy(&output.stdout);
+    text.lines()
+        .map(str::trim)
+        .find(|line| line.chars().any(|character| character.is_ascii_digit()))
+        .map(|line| {
+            line.trim_start_matches("Version:")
+                .trim_start_matches("version:")
+                .trim()
+                .to_owned()
+        })
+        .ok_or_else(|| format!("{shown} printed no version"))
+}
