@@ -68,6 +68,9 @@ fn options() -> BenchResult<Options> {
             other => return Err(format!("unknown argument `{other}`").into()),
         }
     }
+    // The server starts in a temporary directory, so its path must not be relative.
+    options.server_bin = std::fs::canonicalize(&options.server_bin)
+        .map_err(|error| format!("`{}`: {error}", options.server_bin.display()))?;
     Ok(options)
 }
 
@@ -125,8 +128,12 @@ struct Server {
     addr: SocketAddr,
 }
 
-fn start_server(bin: &Path, database: &str, workers: usize) -> BenchResult<Server> {
+/// Starts `codeinsight serve` in `dir`, whose `codeinsight.toml` turns external linters off: the figures are for
+/// the built-in rules and the secrets scan.
+fn start_server(bin: &Path, dir: &Path, database: &str, workers: usize) -> BenchResult<Server> {
+    std::fs::write(dir.join("codeinsight.toml"), "[linters]\nenabled = false\n")?;
     let mut child = Command::new(bin)
+        .current_dir(dir)
         .args([
             "serve",
             "--listen",
@@ -407,7 +414,7 @@ async fn run() -> BenchResult<()> {
         .token;
 
     let started = Instant::now();
-    let mut server = start_server(&options.server_bin, &database, options.workers)?;
+    let mut server = start_server(&options.server_bin, &dir, &database, options.workers)?;
     let startup = started.elapsed();
     tokio::time::sleep(Duration::from_millis(500)).await;
     let rss_idle = rss_mib(server.child.id());

@@ -11,6 +11,7 @@
 use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -1060,8 +1061,12 @@ struct ServeProcess {
 }
 
 impl ServeProcess {
-    fn start(database: &str) -> ServeProcess {
+    /// Starts `codeinsight serve` in `dir`, whose `codeinsight.toml` turns external linters off: this test is
+    /// about the queue, and the built-in rules and secrets scan are the findings it checks.
+    fn start(database: &str, dir: &Path) -> ServeProcess {
+        std::fs::write(dir.join("codeinsight.toml"), "[linters]\nenabled = false\n").unwrap();
         let mut child = Command::new(env!("CARGO_BIN_EXE_codeinsight"))
+            .current_dir(dir)
             .args([
                 "serve",
                 "--listen",
@@ -1134,7 +1139,7 @@ async fn a_server_killed_mid_run_finishes_every_accepted_job_once_after_restart(
         .token;
     let http = reqwest::Client::new();
 
-    let first = ServeProcess::start(&database);
+    let first = ServeProcess::start(&database, dir.path());
     // Distinct files, so that nothing is a cache hit, each with one known finding per language.
     let files = (0..1500)
         .map(|index| {
@@ -1175,7 +1180,7 @@ async fn a_server_killed_mid_run_finishes_every_accepted_job_once_after_restart(
     first.child.kill().unwrap();
     first.child.wait().unwrap();
 
-    let second = ServeProcess::start(&database);
+    let second = ServeProcess::start(&database, dir.path());
     let deadline = Instant::now() + Duration::from_secs(180);
     let run = loop {
         let run = run_status(&http, &second, &token, &created.run_id).await;
