@@ -141,7 +141,11 @@ pub fn build_report(
         },
         |elapsed| elapsed.as_secs_f64(),
     );
-    let (status, verdict) = decide(&counts, threshold, &files, &skipped);
+    let (status, mut verdict) = decide(&counts, threshold, &files, &skipped);
+    let linters = linters_that_ran(&files);
+    if !linters.is_empty() {
+        verdict.summary = format!("{}; linters: {}", verdict.summary, linters.join(", "));
+    }
     let report = Report {
         run_id: snapshot.run_id.clone(),
         files,
@@ -159,6 +163,22 @@ pub fn build_report(
         verdict,
     };
     (report, status)
+}
+
+/// The external linters that ran on at least one file: every stage but the engine's own and the AI review.
+fn linters_that_ran(files: &[FileReport]) -> Vec<String> {
+    let mut names: Vec<String> = files
+        .iter()
+        .flat_map(|file| &file.stages)
+        .filter(|stage| stage.outcome == StageOutcome::Ok)
+        .filter(|stage| {
+            !["rules", "secrets", crate::reviewer::STAGE_NAME].contains(&stage.name.as_str())
+        })
+        .map(|stage| stage.name.clone())
+        .collect();
+    names.sort();
+    names.dedup();
+    names
 }
 
 fn file_status(

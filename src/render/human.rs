@@ -9,7 +9,7 @@ use owo_colors::{OwoColorize, Style};
 use similar::{ChangeTag, TextDiff};
 
 use crate::engine::apply_fixes;
-use crate::protocol::{Applicability, Finding, Severity};
+use crate::protocol::{Applicability, Finding, Severity, StageOutcome, StageReport};
 
 use super::report::{FileReport, Outcome, Report};
 use super::styles::Styles;
@@ -35,7 +35,10 @@ pub fn render_human(
 ) -> io::Result<()> {
     let styles = &options.styles;
     for file in &report.files {
-        if file.findings.is_empty() && file.problem.is_none() {
+        if file.findings.is_empty()
+            && file.problem.is_none()
+            && optional_problems(file).next().is_none()
+        {
             continue;
         }
         render_file(file, styles, out)?;
@@ -57,6 +60,14 @@ pub fn render_verdict(report: &Report, styles: &Styles, out: &mut dyn Write) -> 
     writeln!(out, "{}", report.verdict.line().style(style))
 }
 
+/// Stages that did not run but are not required (an auto-detected linter that crashed or timed out): shown as
+/// warnings, while required ones make the file incomplete and appear as its `problem`.
+fn optional_problems(file: &FileReport) -> impl Iterator<Item = &StageReport> {
+    file.stages.iter().filter(|stage| {
+        !stage.required && stage.outcome != StageOutcome::Ok && stage.name != "rules"
+    })
+}
+
 fn render_file(file: &FileReport, styles: &Styles, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "{}", file.path.style(styles.path))?;
     if let Some(problem) = &file.problem {
@@ -64,6 +75,24 @@ fn render_file(file: &FileReport, styles: &Styles, out: &mut dyn Write) -> io::R
             out,
             "  {} {problem}",
             "not fully reviewed:".style(styles.incomplete)
+        )?;
+    }
+    for stage in optional_problems(file) {
+        let outcome = if stage.outcome == StageOutcome::Skipped {
+            "skipped"
+        } else {
+            "failed"
+        };
+        writeln!(
+            out,
+            "  {} stage `{}` {outcome}{} (optional: the review still counts)",
+            "warning:".style(styles.incomplete),
+            stage.name,
+            stage
+                .reason
+                .as_deref()
+                .map(|reason| format!(": {reason}"))
+                .unwrap_or_default()
         )?;
     }
     for finding in &file.findings {
