@@ -353,6 +353,12 @@ pub struct EnqueueRequest {
     pub repo_id: Option<String>,
     #[serde(default)]
     pub error_log: Option<String>,
+    /// Ask for (`true`) or against (`false`) the AI review; absent takes the server's default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ai: Option<bool>,
+    /// Ignore cached results.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub no_cache: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -387,6 +393,9 @@ pub struct RunOptions {
     /// Ignore cached results (fresh results still refresh the cache).
     #[serde(default)]
     pub no_cache: bool,
+    /// Ask for (`true`) or against (`false`) the AI review; absent takes the server's default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ai: Option<bool>,
 }
 
 /// `POST /api/v1/runs`: many files reviewed as one run, followed by one subscription.

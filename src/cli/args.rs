@@ -54,6 +54,9 @@ pub enum Command {
     Show(ShowArgs),
     /// Run the review server (REST + WebSocket).
     Serve(ServeArgs),
+    /// Review a failing file with its error log: the AI reviewer explains the failure and suggests a fix.
+    #[command(after_help = AFTER_HELP)]
+    Debug(DebugArgs),
     /// Administer the server's API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
@@ -103,6 +106,10 @@ pub struct GateArgs {
 }
 
 #[derive(Debug, Args)]
+#[allow(
+    clippy::struct_excessive_bools,
+    reason = "each bool is a command-line switch"
+)]
 pub struct ReviewArgs {
     /// Files, directories, globs, or `-` for stdin.
     #[arg(value_name = "PATHS", default_value = ".")]
@@ -123,6 +130,44 @@ pub struct ReviewArgs {
     /// Ignore cached results.
     #[arg(long)]
     pub no_cache: bool,
+    /// Ask for the AI review (needs an LLM configured on the server) [default: the server's setting].
+    #[arg(long, overrides_with = "no_ai")]
+    pub ai: bool,
+    /// Skip the AI review for this run.
+    #[arg(long, overrides_with = "ai")]
+    pub no_ai: bool,
+    #[command(flatten)]
+    pub llm: LlmArgs,
+}
+
+impl ReviewArgs {
+    /// `Some(true)` for `--ai`, `Some(false)` for `--no-ai`, `None` for the server's default.
+    pub fn ai_choice(&self) -> Option<bool> {
+        match (self.ai, self.no_ai) {
+            (true, _) => Some(true),
+            (_, true) => Some(false),
+            _ => None,
+        }
+    }
+}
+
+/// The LLM the server reviews with (`serve`, and the embedded server of `review` and `debug`). Absent provider
+/// and URL (here and in `[llm]` of codeinsight.toml) means no AI review.
+#[derive(Debug, Clone, Default, Args)]
+#[allow(
+    clippy::struct_field_names,
+    reason = "the fields are the `--llm-*` flags, named as the user types them"
+)]
+pub struct LlmArgs {
+    /// `anthropic` (Claude; key from `ANTHROPIC_API_KEY`) or `openai` (any OpenAI-compatible endpoint).
+    #[arg(long, env = "CODEINSIGHT_LLM_PROVIDER", value_name = "PROVIDER", value_parser = ["anthropic", "openai"])]
+    pub llm_provider: Option<String>,
+    /// Base URL of the model endpoint, e.g. `http://127.0.0.1:8080/v1` for an OpenAI-compatible server.
+    #[arg(long, env = "CODEINSIGHT_LLM_URL", value_name = "URL")]
+    pub llm_url: Option<String>,
+    /// Model name [default: claude-sonnet-4-5 for anthropic].
+    #[arg(long, env = "CODEINSIGHT_LLM_MODEL", value_name = "MODEL")]
+    pub llm_model: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -180,6 +225,27 @@ pub struct ServeArgs {
     /// Extra rules directory (ast-grep YAML) loaded beside the built-in rules.
     #[arg(long, value_name = "DIR")]
     pub rules_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub llm: LlmArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DebugArgs {
+    /// The file that failed.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// The error output or stack trace (`-` reads stdin); its frames point the review at the failing lines.
+    #[arg(long, value_name = "LOG")]
+    pub error_log: PathBuf,
+    #[command(flatten)]
+    pub server: ServerArgs,
+    #[command(flatten)]
+    pub gate: GateArgs,
+    /// Ignore cached results.
+    #[arg(long)]
+    pub no_cache: bool,
+    #[command(flatten)]
+    pub llm: LlmArgs,
 }
 
 #[derive(Debug, Subcommand)]

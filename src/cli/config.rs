@@ -32,6 +32,8 @@ pub struct ConfigFile {
     pub exclude: Vec<String>,
     /// Directory of user rules for the embedded server (default `.codeinsight/rules`).
     pub rules_dir: Option<PathBuf>,
+    /// The AI reviewer's model (`serve` and the embedded server).
+    pub llm: Option<super::llm::LlmFile>,
     /// External linters for the embedded server (and `codeinsight serve` started here): `[linters]`.
     #[serde(default)]
     pub linters: crate::engine::LintersConfig,

@@ -23,6 +23,15 @@ pub struct Connection {
 
 impl Connection {
     pub async fn open(choice: &ServerChoice) -> Result<Connection, Failure> {
+        Connection::open_with_llm(choice, None).await
+    }
+
+    /// Like [`Connection::open`], giving an embedded server the AI reviewer's model. A remote server reviews with
+    /// its own configuration.
+    pub async fn open_with_llm(
+        choice: &ServerChoice,
+        llm: Option<crate::reviewer::LlmConfig>,
+    ) -> Result<Connection, Failure> {
         match choice {
             ServerChoice::Embedded {
                 data_dir,
@@ -46,6 +55,7 @@ impl Connection {
                 }];
                 config.rules_dir.clone_from(rules_dir);
                 config.linters.clone_from(linters.as_ref());
+                config.llm = llm;
                 let running = crate::server::start(config).await.map_err(|error| {
                     Failure::server(format!("cannot start the embedded server: {error:#}"))
                 })?;

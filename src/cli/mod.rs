@@ -11,6 +11,7 @@ mod exit_status;
 mod failure;
 mod fixes;
 mod inputs;
+mod llm;
 mod outcome;
 mod output;
 mod printer;

@@ -319,7 +319,10 @@ mod tests {
                     language: None,
                 })
                 .collect(),
-            options: RunOptions { no_cache: true },
+            options: RunOptions {
+                no_cache: true,
+                ai: None,
+            },
             repo_id: None,
             skipped: Vec::new(),
         }

@@ -6,7 +6,10 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
 
-use crate::protocol::{ApiErrorBody, Job, JobList, Run, RunCreated, RunRequest, WhoAmI};
+use crate::protocol::{
+    ApiErrorBody, EnqueueRequest, EnqueueResponse, Job, JobList, Run, RunCreated, RunRequest,
+    WhoAmI,
+};
 
 use super::error::{ClientError, error_chain};
 
@@ -80,6 +83,20 @@ impl ApiClient {
             .await
             .map_err(|error| self.unreachable(&error))?;
         self.decode(route, "the runs route", response).await
+    }
+
+    /// `POST /jobs/enqueue`: submits one file as a job (the seed's route; `debug` jobs carry an error log).
+    pub async fn enqueue(&self, request: &EnqueueRequest) -> Result<EnqueueResponse, ClientError> {
+        let route = "/jobs/enqueue";
+        let response = self
+            .http
+            .post(format!("{}{route}", self.base_url))
+            .bearer_auth(&self.token)
+            .json(request)
+            .send()
+            .await
+            .map_err(|error| self.unreachable(&error))?;
+        self.decode(route, "the enqueue route", response).await
     }
 
     /// `GET /api/v1/runs/{run_id}`.

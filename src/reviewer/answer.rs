@@ -12,8 +12,8 @@ use super::redact::REDACTION_MARK;
 use crate::engine::{Language, apply_fixes, mask_secrets, parses_cleanly};
 use crate::protocol::{Applicability, Edit, Finding, Fix, Severity, sha256_hex};
 
-const MAX_TITLE_CHARS: usize = 200;
-const MAX_EXPLANATION_CHARS: usize = 2000;
+const MAX_TITLE_CHARS: usize = 100;
+const MAX_EXPLANATION_CHARS: usize = 400;
 const SNIPPET_MAX_LINES: usize = 8;
 const SNIPPET_MAX_BYTES: usize = 600;
 const CATEGORIES: [&str; 5] = [

@@ -1,7 +1,8 @@
 //! The Anthropic Messages API provider (Claude). For real Claude the answer is a forced call of one
 //! `report_findings` tool whose input schema is the findings schema; servers that ignore tools (llama.cpp's
-//! `/v1/messages`) use the JSON-text mode instead: the schema is in the prompt and also sent as `json_schema`,
-//! which llama.cpp turns into a grammar. Usage is `input_tokens` plus prompt-cache reads and writes, and
+//! `/v1/messages`) use the JSON-text mode instead: the schema is in the system prompt and the assistant's turn is
+//! prefilled with the start of the JSON object. Nothing constrains that answer, so validation matters most here.
+//! Usage is `input_tokens` plus prompt-cache reads and writes, and
 //! `output_tokens`; `stop_reason: "max_tokens"` is a truncated answer.
 
 use futures_util::future::BoxFuture;
@@ -14,6 +15,9 @@ use super::transport::Transport;
 
 const API_VERSION: &str = "2023-06-01";
 const TOOL_NAME: &str = "report_findings";
+/// The start of the answer in JSON-text mode, written as the assistant's turn for the model to continue (Claude's
+/// prefill); keeps a model that ignores instructions on the JSON track.
+const PREFILL: &str = "{\"findings\": [";
 
 pub(crate) struct AnthropicProvider {
     transport: Transport,
@@ -35,7 +39,7 @@ impl AnthropicProvider {
     }
 
     fn body(&self, request: &ChatRequest) -> serde_json::Value {
-        let messages: Vec<serde_json::Value> = request
+        let mut messages: Vec<serde_json::Value> = request
             .turns
             .iter()
             .map(|turn| {
@@ -50,7 +54,6 @@ impl AnthropicProvider {
             "model": self.model,
             "max_tokens": request.max_output_tokens,
             "temperature": 0,
-            "messages": messages,
         });
         if self.mode == OutputMode::Tool {
             body["system"] = serde_json::Value::String(request.system.clone());
@@ -61,13 +64,13 @@ impl AnthropicProvider {
             }]);
             body["tool_choice"] = serde_json::json!({"type": "tool", "name": TOOL_NAME});
         } else {
+            messages.push(serde_json::json!({"role": "assistant", "content": PREFILL}));
             body["system"] = serde_json::Value::String(format!(
                 "{}\n\nThe answer must be one JSON object matching this JSON schema:\n{}",
                 request.system, request.schema
             ));
-            // Not part of Anthropic's API: llama.cpp's server reads it and constrains the answer with a grammar.
-            body["json_schema"] = request.schema.clone();
         }
+        body["messages"] = serde_json::Value::Array(messages);
         body
     }
 
@@ -138,16 +141,25 @@ impl AnthropicProvider {
             .then(|| block.get("input"))
             .flatten()
         });
-        let text = match tool_input {
-            Some(input) => input.to_string(),
-            None => blocks
-                .iter()
-                .filter(|block| {
-                    block.get("type").and_then(serde_json::Value::as_str) == Some("text")
-                })
-                .filter_map(|block| block.get("text").and_then(serde_json::Value::as_str))
-                .collect::<Vec<_>>()
-                .join(""),
+        let text = if let Some(input) = tool_input {
+            input.to_string()
+        } else {
+            {
+                let text = blocks
+                    .iter()
+                    .filter(|block| {
+                        block.get("type").and_then(serde_json::Value::as_str) == Some("text")
+                    })
+                    .filter_map(|block| block.get("text").and_then(serde_json::Value::as_str))
+                    .collect::<Vec<_>>()
+                    .join("");
+                // Claude answers with the continuation of the prefill; some servers repeat the prefill first.
+                if self.mode == OutputMode::Tool || text.trim_start().starts_with(PREFILL) {
+                    text
+                } else {
+                    format!("{PREFILL}{text}")
+                }
+            }
         };
         Ok(ChatReply { text, usage: used })
     }

@@ -62,8 +62,8 @@ pub enum OutputMode {
     JsonSchema,
     /// Anthropic tool use with `tool_choice` forcing the one `report_findings` tool (real Claude).
     Tool,
-    /// A JSON object in the answer's text, with the schema in the prompt and, for servers that honour it, a
-    /// `json_schema` constraint beside the request (llama.cpp's Anthropic endpoint ignores tools).
+    /// A JSON object in the answer's text, with the schema in the prompt (and on Anthropic the answer prefilled
+    /// with the object's start): for endpoints that ignore tools, such as llama.cpp's `/v1/messages`.
     JsonText,
 }
 
@@ -230,6 +230,11 @@ pub struct LlmConfig {
     pub window_overlap_lines: usize,
     /// A file needing more windows than this is skipped with the reason instead.
     pub max_windows: usize,
+    /// Most findings one answer may hold (the schema's `maxItems`): bounds the answer so a small model that
+    /// repeats itself stops instead of running into `max_output_tokens`.
+    pub max_findings: u32,
+    /// Longest replacement the schema allows, in characters (bounds the answer like `max_findings`).
+    pub max_replacement_chars: u32,
     pub prices: PriceTable,
     /// Whether a run that does not say (`RunOptions::ai` absent) gets the AI review.
     pub enabled_by_default: bool,
@@ -275,6 +280,8 @@ impl LlmConfig {
             context_tokens,
             window_overlap_lines: 20,
             max_windows: 8,
+            max_findings: 20,
+            max_replacement_chars: 2000,
             prices: PriceTable::default(),
             enabled_by_default: true,
         }
@@ -284,13 +291,15 @@ impl LlmConfig {
     /// the retry policy change nothing the model answers, so they are left out.
     pub fn identity(&self) -> String {
         format!(
-            "{};{};{};{};out={};ctx={}",
+            "{};{};{};{};out={};ctx={};max={};repl={}",
             self.provider,
             self.model,
             self.output_mode.resolve(self.provider).as_str(),
             super::prompt::PROMPT_VERSION,
             self.max_output_tokens,
             self.context_tokens,
+            self.max_findings,
+            self.max_replacement_chars,
         )
     }
 }

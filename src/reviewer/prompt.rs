@@ -41,13 +41,15 @@ pub(crate) fn estimate_tokens(text: &str) -> usize {
     text.len().div_ceil(CHARS_PER_TOKEN)
 }
 
-/// The JSON schema every answer must satisfy (strict: every property required, nothing else allowed).
-pub(crate) fn answer_schema() -> serde_json::Value {
+/// The JSON schema every answer must satisfy (strict: every property required, nothing else allowed). The
+/// length limits bound the answer; validation enforces them again.
+pub(crate) fn answer_schema(max_findings: u32, max_replacement_chars: u32) -> serde_json::Value {
     serde_json::json!({
         "type": "object",
         "properties": {
             "findings": {
                 "type": "array",
+                "maxItems": max_findings,
                 "items": {
                     "type": "object",
                     "properties": {
@@ -55,9 +57,9 @@ pub(crate) fn answer_schema() -> serde_json::Value {
                         "line_end": {"type": "integer"},
                         "severity": {"type": "string", "enum": ["critical", "major", "minor", "info"]},
                         "category": {"type": "string", "enum": ["security", "correctness", "performance", "maintainability", "style"]},
-                        "title": {"type": "string"},
-                        "explanation": {"type": "string"},
-                        "replacement": {"type": ["string", "null"]}
+                        "title": {"type": "string", "minLength": 1, "maxLength": 100},
+                        "explanation": {"type": "string", "maxLength": 400},
+                        "replacement": {"type": ["string", "null"], "maxLength": max_replacement_chars}
                     },
                     "required": ["line_start", "line_end", "severity", "category", "title", "explanation", "replacement"],
                     "additionalProperties": false
@@ -285,7 +287,7 @@ fn debug_section(debug: &DebugContext<'_>, lines: RangeInclusive<u32>) -> String
 mod tests {
     use super::*;
 
-    fn input<'a>(content: &'a str, context_tokens: usize) -> PromptInput<'a> {
+    fn input(content: &str, context_tokens: usize) -> PromptInput<'_> {
         PromptInput {
             path: "src/app.py",
             language: "python",
@@ -314,9 +316,10 @@ mod tests {
 
     #[test]
     fn large_files_get_overlapping_windows_or_are_refused() {
-        let content: String = (0..400)
-            .map(|index| format!("value_{index} = compute({index}) + other_{index}\n"))
-            .collect();
+        let mut content = String::new();
+        for index in 0..400 {
+            let _ = writeln!(content, "value_{index} = compute({index}) + other_{index}");
+        }
         let windows = build_windows(&input(&content, 2048)).unwrap();
         assert!(windows.len() > 1);
         for pair in windows.windows(2) {

@@ -13,7 +13,7 @@ use super::config::LlmConfig;
 use super::error::ReviewerError;
 use super::prompt::{DebugContext, PromptInput, SYSTEM_PROMPT, answer_schema, build_windows};
 use super::provider::{ChatRequest, Provider, Role, Turn, provider};
-use super::redact::{RedactionSummary, redact};
+use super::redact::{Redacted, RedactionSummary, redact};
 use super::stacktrace::{StackTraceAnalysis, analyze as analyze_stack_trace};
 use crate::engine::Language;
 use crate::protocol::{Finding, JobType, Severity, StageOutcome, StageReport, TokensUsed};
@@ -69,6 +69,25 @@ fn seconds<S: serde::Serializer>(duration: &Duration, serializer: S) -> Result<S
 }
 
 impl AiReport {
+    /// The report of a stage that could not run at all (no model configured).
+    pub fn unavailable(reason: impl Into<String>) -> AiReport {
+        AiReport {
+            status: AiStatus::Skipped {
+                reason: reason.into(),
+            },
+            model: "none".to_owned(),
+            findings: Vec::new(),
+            dropped: 0,
+            tokens: TokensUsed::default(),
+            estimated_cost: 0.0,
+            redactions: RedactionSummary::default(),
+            windows: 0,
+            calls: 0,
+            elapsed: Duration::ZERO,
+            stack_trace: None,
+        }
+    }
+
     /// The stage's entry in `results.stages`: required, so anything but `ok` makes the review incomplete.
     pub fn stage(&self) -> StageReport {
         let (outcome, reason) = match &self.status {
@@ -230,27 +249,37 @@ impl Reviewer {
         self.provider.model()
     }
 
+    /// The report of a review served from the cache: the cached findings, no tokens, no cost. Redactions and
+    /// the stack trace are recomputed (they depend only on the input) so the job records them like a fresh one.
+    pub fn cached_report(&self, input: &ReviewInput<'_>, findings: Vec<Finding>) -> AiReport {
+        let (redacted, redacted_log, stack_trace) = prepare(input);
+        AiReport {
+            status: AiStatus::Reviewed,
+            model: self.model().to_owned(),
+            findings,
+            dropped: 0,
+            tokens: TokensUsed::default(),
+            estimated_cost: 0.0,
+            redactions: combined(&redacted, redacted_log.as_ref()),
+            windows: 0,
+            calls: 0,
+            elapsed: Duration::ZERO,
+            stack_trace,
+        }
+    }
+
     /// Reviews one file. Never fails: a failure is an [`AiStatus::Failed`] report with the reason and the tokens
     /// spent so far.
     pub async fn review(&self, input: &ReviewInput<'_>) -> AiReport {
         let started = Instant::now();
-        let redacted = redact(input.content);
-        let stack_trace = (input.job_type == JobType::Debug)
-            .then(|| analyze_stack_trace(input.error_log.unwrap_or_default(), input.path));
-        let redacted_log = input.error_log.map(redact);
+        let (redacted, redacted_log, stack_trace) = prepare(input);
         let debug = stack_trace.as_ref().map(|analysis| DebugContext {
             error_log: redacted_log
                 .as_ref()
                 .map_or("(no error log was given)", |log| log.text.as_str()),
             failing_lines: analysis.error_lines.clone(),
         });
-        let mut redactions = redacted.summary.clone();
-        if let Some(log) = &redacted_log {
-            redactions.count += log.summary.count;
-            for (rule, count) in &log.summary.rules {
-                *redactions.rules.entry(rule.clone()).or_insert(0) += count;
-            }
-        }
+        let redactions = combined(&redacted, redacted_log.as_ref());
         let mut report = AiReport {
             status: AiStatus::Reviewed,
             model: self.model().to_owned(),
@@ -324,7 +353,7 @@ impl Reviewer {
                 role: Role::User,
                 text: user_message,
             }],
-            schema: answer_schema(),
+            schema: answer_schema(self.config.max_findings, self.config.max_replacement_chars),
             max_output_tokens: self.config.max_output_tokens,
         };
         let mut last_problem = String::new();
@@ -367,6 +396,26 @@ impl Reviewer {
         }
         Err(ReviewerError::OutputInvalid(last_problem).to_string())
     }
+}
+
+/// The redacted content and error log, and for a debug job what its stack trace says.
+fn prepare(input: &ReviewInput<'_>) -> (Redacted, Option<Redacted>, Option<StackTraceAnalysis>) {
+    let redacted = redact(input.content);
+    let redacted_log = input.error_log.map(redact);
+    let stack_trace = (input.job_type == JobType::Debug)
+        .then(|| analyze_stack_trace(input.error_log.unwrap_or_default(), input.path));
+    (redacted, redacted_log, stack_trace)
+}
+
+fn combined(content: &Redacted, log: Option<&Redacted>) -> RedactionSummary {
+    let mut summary = content.summary.clone();
+    if let Some(log) = log {
+        summary.count += log.summary.count;
+        for (rule, count) in &log.summary.rules {
+            *summary.rules.entry(rule.clone()).or_insert(0) += count;
+        }
+    }
+    summary
 }
 
 fn add(total: &mut TokensUsed, more: TokensUsed) {

@@ -221,7 +221,7 @@ mod tests {
     #[test]
     fn jitter_stays_within_half_and_one_and_a_half() {
         for _ in 0..100 {
-            let delay = with_jitter(Duration::from_millis(1000));
+            let delay = with_jitter(Duration::from_secs(1));
             assert!(delay >= Duration::from_millis(500) && delay < Duration::from_millis(1500));
         }
     }

@@ -65,6 +65,8 @@ pub struct ServerConfig {
     pub limits: Limits,
     /// How long a graceful shutdown waits for analyses in flight before handing their jobs back to the queue.
     pub shutdown_grace: Duration,
+    /// The model of the AI review stage; `None` runs no AI review (a run asking for one is then incomplete).
+    pub llm: Option<crate::reviewer::LlmConfig>,
     /// External linters (`[linters]`): which run, their options, custom ones. The default runs those found on
     /// `PATH` as optional stages.
     pub linters: crate::engine::LintersConfig,
@@ -83,6 +85,7 @@ impl ServerConfig {
             cache_ttl: Duration::from_secs(24 * 60 * 60),
             limits: Limits::default(),
             shutdown_grace: Duration::from_secs(10),
+            llm: None,
             linters: crate::engine::LintersConfig::default(),
         }
     }

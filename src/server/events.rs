@@ -62,6 +62,9 @@ pub(crate) struct Terminal<'a> {
     pub(crate) error: Option<&'a str>,
     pub(crate) elapsed_time: f64,
     pub(crate) timestamp: DateTime<Utc>,
+    /// Total tokens the AI stage used and its cost (zero without one, and on a cache hit).
+    pub(crate) tokens_used: u64,
+    pub(crate) estimated_cost: f64,
 }
 
 /// The `completed` or `failed` event every subscriber of a job gets exactly once.
@@ -88,8 +91,8 @@ pub(crate) fn terminal_update(terminal: &Terminal<'_>) -> JobUpdate {
     data.findings = completed.then_some(terminal.findings);
     data.cache_hit = Some(terminal.cache_hit);
     data.error = terminal.error.map(str::to_owned);
-    data.tokens_used = Some(0);
-    data.estimated_cost = Some(0.0);
+    data.tokens_used = Some(terminal.tokens_used);
+    data.estimated_cost = Some(terminal.estimated_cost);
     data.elapsed_time = Some(terminal.elapsed_time);
     JobUpdate {
         job_id: terminal.job.job_id.to_owned(),
@@ -124,6 +127,8 @@ pub(crate) fn current_update(job: &Job) -> JobUpdate {
                 .as_ref()
                 .map_or(0.0, |results| results.elapsed_time),
             timestamp: job.completed_at.unwrap_or(job.updated_at),
+            tokens_used: job.tokens_used.total_tokens,
+            estimated_cost: job.estimated_cost,
         }),
     }
 }

@@ -1,6 +1,7 @@
 //! The review server behind `codeinsight serve` and the CLI's embedded mode: axum routes with per-user bearer
 //! tokens, the WebSocket hub, and the durable queue's workers that run the engine and publish job events.
 
+mod ai_stage;
 mod auth;
 mod config;
 mod error;

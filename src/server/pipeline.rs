@@ -14,11 +14,13 @@ use tokio::sync::{Mutex, mpsc, watch};
 use tokio::task::JoinHandle;
 
 use super::AppState;
+use super::ai_stage::{self, AiOutcome};
 use super::events::{JobRef, Terminal, stage_update, terminal_update};
 use super::state::{ENGINE_CONFIG, Metrics};
 use crate::engine::{Language, LintTarget, SourceFile, analyze, merge_findings};
 use crate::protocol::{
-    Finding, JobResults, JobStatus, JobType, LintResult, Severity, Stage, StageOutcome, StageReport,
+    Finding, JobResults, JobStatus, JobType, LintResult, Severity, Stage, StageOutcome,
+    StageReport, TokensUsed,
 };
 use crate::store::{CacheEntry, ClaimedJob, JobOutcome, Store, cache_key};
 
@@ -55,6 +57,8 @@ struct Work {
 struct Finished {
     outcome: JobOutcome,
     cache_entry: Option<CacheEntry>,
+    /// The AI stage's own cache entry, when it reviewed the file.
+    ai_cache_entry: Option<CacheEntry>,
     user_id: String,
     run_id: Option<String>,
     file_path: String,
@@ -323,6 +327,11 @@ async fn dispatch(
         if !item.job.no_cache {
             if let Some(findings) = hits.remove(&item.cache_key) {
                 Metrics::add(&shared.metrics.cache_hits, 1);
+                if ai_stage::wanted(shared, &item.job) {
+                    // The AI stage needs the content and its own cache; the analysis before it is cheap.
+                    work.send(item).await.map_err(drop)?;
+                    continue;
+                }
                 finished
                     .send(completed(
                         &item.job,
@@ -332,6 +341,7 @@ async fn dispatch(
                             .cached_stages(Language::from_name(&item.job.language)),
                         0.0,
                         true,
+                        None,
                         None,
                     ))
                     .map_err(drop)?;
@@ -383,6 +393,7 @@ async fn analysis_loop(
         let language = job.language.clone();
         let content = std::mem::take(&mut job.file_content);
         let lint_content = content.clone();
+        let ai_content = ai_stage::wanted(shared, &job).then(|| content.clone());
         let analysis = tokio::task::spawn_blocking(move || {
             let file = SourceFile {
                 path: &path,
@@ -407,18 +418,44 @@ async fn analysis_loop(
                 let complete = linter_stages
                     .iter()
                     .all(|stage| stage.outcome == StageOutcome::Ok);
+                let expires_at = now_micros() + micros(shared.cache_ttl);
                 let entry = complete.then(|| CacheEntry {
-                    key: cache_key,
+                    key: cache_key.clone(),
                     findings: findings.clone(),
-                    expires_at: now_micros() + micros(shared.cache_ttl),
+                    expires_at,
                 });
+                let ai = match ai_content {
+                    Some(content) => {
+                        shared.hub.publish(
+                            &job.user_id,
+                            job.run_id.as_deref(),
+                            stage_update(
+                                JobRef {
+                                    job_id: &job.job_id,
+                                    run_id: job.run_id.as_deref(),
+                                    file_path: &job.file_path,
+                                },
+                                Stage::Reviewing,
+                            ),
+                        );
+                        Some(
+                            ai_stage::run(
+                                shared, &job, &content, &cache_key, &findings, expires_at,
+                            )
+                            .await,
+                        )
+                    }
+                    None => None,
+                };
+                let cache_hit = ai.as_ref().is_some_and(|ai| ai.from_cache);
                 completed(
                     &job,
                     findings,
                     linter_stages,
-                    elapsed.as_secs_f64(),
-                    false,
+                    started.elapsed().as_secs_f64(),
+                    cache_hit,
                     entry,
+                    ai,
                 )
             }
             Ok(Err(error)) => {
@@ -461,10 +498,10 @@ fn completed(
     elapsed_time: f64,
     cache_hit: bool,
     cache_entry: Option<CacheEntry>,
+    ai: Option<AiOutcome>,
 ) -> Finished {
     let language = Language::from_name(&job.language);
-    let count = findings.len();
-    let results = review_results(
+    let mut results = review_results(
         &job.file_path,
         language,
         findings,
@@ -472,6 +509,24 @@ fn completed(
         elapsed_time,
         cache_hit,
     );
+    let mut tokens_used = TokensUsed::default();
+    let mut estimated_cost = 0.0;
+    let mut metadata = serde_json::Map::new();
+    let mut ai_cache_entry = None;
+    if let Some(ai) = ai {
+        let report = ai.report;
+        results.content.push_str(&report.markdown(ai.from_cache));
+        results.stages.push(report.stage());
+        metadata.insert("ai".to_owned(), report.metadata());
+        if report.model != "none" {
+            results.model = Some(report.model);
+        }
+        tokens_used = report.tokens;
+        estimated_cost = report.estimated_cost;
+        results.findings.extend(report.findings);
+        ai_cache_entry = ai.cache_entry;
+    }
+    let count = results.findings.len();
     Finished {
         outcome: JobOutcome {
             job_id: job.job_id.clone(),
@@ -479,8 +534,12 @@ fn completed(
             results: Some(results),
             error: None,
             cache_hit,
+            tokens_used,
+            estimated_cost,
+            metadata,
         },
         cache_entry,
+        ai_cache_entry,
         user_id: job.user_id.clone(),
         run_id: job.run_id.clone(),
         file_path: job.file_path.clone(),
@@ -497,8 +556,12 @@ fn failed(job: &ClaimedJob, reason: String, elapsed_time: f64) -> Finished {
             results: None,
             error: Some(reason),
             cache_hit: false,
+            tokens_used: TokensUsed::default(),
+            estimated_cost: 0.0,
+            metadata: serde_json::Map::new(),
         },
         cache_entry: None,
+        ai_cache_entry: None,
         user_id: job.user_id.clone(),
         run_id: job.run_id.clone(),
         file_path: job.file_path.clone(),
@@ -533,7 +596,7 @@ async fn write_batch(state: &AppState, worker_id: &str, batch: Vec<Finished>) {
         .collect::<Vec<_>>();
     let entries = batch
         .iter()
-        .filter_map(|item| item.cache_entry.clone())
+        .flat_map(|item| item.cache_entry.iter().chain(&item.ai_cache_entry).cloned())
         .collect::<Vec<_>>();
     let mut delay = Duration::from_millis(100);
     let mut attempt = 1;
@@ -581,6 +644,8 @@ async fn write_batch(state: &AppState, worker_id: &str, batch: Vec<Finished>) {
             error: item.outcome.error.as_deref(),
             elapsed_time: item.elapsed_time,
             timestamp: now,
+            tokens_used: item.outcome.tokens_used.total_tokens,
+            estimated_cost: item.outcome.estimated_cost,
         });
         shared
             .hub

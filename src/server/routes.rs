@@ -167,7 +167,8 @@ async fn enqueue(
         content_sha256: sha256_hex(content.as_bytes()),
         file_content: content,
         error_log: request.error_log,
-        no_cache: false,
+        no_cache: request.no_cache,
+        ai: request.ai,
         metadata: serde_json::Map::new(),
     };
     shared
@@ -322,6 +323,7 @@ async fn create_run(
             file_content: file.content,
             error_log: None,
             no_cache: request.options.no_cache,
+            ai: request.options.ai,
             metadata: serde_json::Map::new(),
         });
     }

@@ -45,6 +45,8 @@ pub(crate) struct Shared {
     pub(crate) linters: Arc<Linters>,
     /// Linter runs in flight are bounded so that they cannot starve the rule engine of the blocking pool.
     pub(crate) linter_permits: Arc<tokio::sync::Semaphore>,
+    /// The AI review stage's model, when one is configured and its client could be built.
+    pub(crate) reviewer: Option<Arc<crate::reviewer::Reviewer>>,
 }
 
 pub(crate) struct EphemeralTokenHash {
@@ -136,6 +138,14 @@ impl AppState {
                 started_at: Instant::now(),
                 linter_permits: Arc::new(tokio::sync::Semaphore::new(linters.concurrency())),
                 linters,
+                reviewer: config.llm.clone().and_then(|llm| {
+                    crate::reviewer::Reviewer::new(llm)
+                        .map(Arc::new)
+                        .map_err(|error| {
+                            tracing::error!(error = %error, "the AI reviewer is unavailable; runs asking for it are incomplete");
+                        })
+                        .ok()
+                }),
             }),
         }
     }

@@ -26,6 +26,8 @@ pub struct NewJob {
     pub content_sha256: String,
     pub error_log: Option<String>,
     pub no_cache: bool,
+    /// Whether the run asked for the AI review; `None` takes the server's default.
+    pub ai: Option<bool>,
     pub metadata: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -41,7 +43,9 @@ pub struct ClaimedJob {
     pub language: String,
     pub file_content: String,
     pub content_sha256: String,
+    pub error_log: Option<String>,
     pub no_cache: bool,
+    pub ai: Option<bool>,
     /// How many times the job has been claimed, this claim included.
     pub attempts: i64,
 }
@@ -55,6 +59,11 @@ pub struct JobOutcome {
     pub results: Option<JobResults>,
     pub error: Option<String>,
     pub cache_hit: bool,
+    /// What the AI stage consumed (zero without one, and on a cache hit).
+    pub tokens_used: TokensUsed,
+    pub estimated_cost: f64,
+    /// Merged into the job's metadata (the AI stage records its model, counts and redactions here).
+    pub metadata: serde_json::Map<String, serde_json::Value>,
 }
 
 /// Position after the last item of a history page: `created_at` (µs) and the queue id break ties.
@@ -102,9 +111,10 @@ pub struct QueueCounts {
 }
 
 const SUMMARY_COLUMNS: &str = "id, job_id, user_id, run_id, job_type, status, file_path, language, repo_id, \
-     content_sha256, results, error, cache_hit, metadata, created_at, updated_at, completed_at";
+     content_sha256, results, error, cache_hit, metadata, created_at, updated_at, completed_at, \
+     prompt_tokens, completion_tokens, estimated_cost";
 
-/// Rows per multi-row `INSERT` (14 parameters each, well under the `SQLite` limit of 32,766).
+/// Rows per multi-row `INSERT` (16 parameters each, well under the `SQLite` limit of 32,766).
 const INSERT_CHUNK: usize = 500;
 
 impl Store {
@@ -135,7 +145,7 @@ impl Store {
                    AND (status = 'pending' OR lease_until < $3) \
                  ORDER BY id LIMIT $4) \
              RETURNING id, job_id, user_id, run_id, job_type, file_path, language, file_content, \
-                 content_sha256, no_cache, attempts",
+                 content_sha256, error_log, no_cache, ai, attempts",
         )
         .bind(worker)
         .bind(lease_until)
@@ -156,7 +166,9 @@ impl Store {
                     language: row.try_get("language")?,
                     file_content: row.try_get("file_content")?,
                     content_sha256: row.try_get("content_sha256")?,
+                    error_log: row.try_get("error_log")?,
                     no_cache: row.try_get("no_cache")?,
+                    ai: row.try_get("ai")?,
                     attempts: row.try_get("attempts")?,
                 })
             })
@@ -238,7 +250,8 @@ impl Store {
                 .transpose()?;
             let result = sqlx::query(
                 "UPDATE jobs SET status = $1, results = $2, error = $3, cache_hit = $4, updated_at = $5, \
-                     completed_at = $5, worker = NULL, lease_until = NULL \
+                     completed_at = $5, worker = NULL, lease_until = NULL, prompt_tokens = $8, \
+                     completion_tokens = $9, estimated_cost = $10, metadata = json_patch(metadata, $11) \
                  WHERE job_id = $6 AND status = 'processing' AND worker = $7",
             )
             .bind(outcome.status.as_str())
@@ -248,6 +261,10 @@ impl Store {
             .bind(now)
             .bind(&outcome.job_id)
             .bind(worker)
+            .bind(i64::try_from(outcome.tokens_used.prompt_tokens).unwrap_or(i64::MAX))
+            .bind(i64::try_from(outcome.tokens_used.completion_tokens).unwrap_or(i64::MAX))
+            .bind(outcome.estimated_cost)
+            .bind(serde_json::to_string(&outcome.metadata)?)
             .execute(&mut *transaction)
             .await?;
             applied.push(result.rows_affected() == 1);
@@ -404,7 +421,7 @@ pub(super) async fn insert_jobs(
         }
         let mut query = QueryBuilder::<Sqlite>::new(
             "INSERT INTO jobs (job_id, user_id, run_id, job_type, status, file_path, language, repo_id, \
-             file_content, content_sha256, error_log, no_cache, metadata, created_at, updated_at) ",
+             file_content, content_sha256, error_log, no_cache, ai, metadata, created_at, updated_at) ",
         );
         query.push_values(chunk.iter().zip(metadata), |mut row, (job, metadata)| {
             row.push_bind(&job.job_id)
@@ -419,6 +436,7 @@ pub(super) async fn insert_jobs(
                 .push_bind(&job.content_sha256)
                 .push_bind(job.error_log.as_deref())
                 .push_bind(job.no_cache)
+                .push_bind(job.ai)
                 .push_bind(metadata)
                 .push_bind(now)
                 .push_bind(now);
@@ -465,8 +483,17 @@ fn job_from_row(row: &SqliteRow, with_content: bool) -> Result<Job, StoreError> 
         content_sha256: row.try_get("content_sha256")?,
         results,
         error: row.try_get("error")?,
-        tokens_used: TokensUsed::default(),
-        estimated_cost: 0.0,
+        tokens_used: {
+            let prompt_tokens = u64::try_from(row.try_get::<i64, _>("prompt_tokens")?).unwrap_or(0);
+            let completion_tokens =
+                u64::try_from(row.try_get::<i64, _>("completion_tokens")?).unwrap_or(0);
+            TokensUsed {
+                prompt_tokens,
+                completion_tokens,
+                total_tokens: prompt_tokens + completion_tokens,
+            }
+        },
+        estimated_cost: row.try_get("estimated_cost")?,
         cache_hit: row.try_get("cache_hit")?,
         metadata: serde_json::from_str(&metadata)?,
         created_at: from_micros(row.try_get("created_at")?)?,

@@ -1,5 +1,6 @@
 //! One function per subcommand; each returns an exit status or a failure the caller reports.
 
+mod debug;
 mod doctor;
 mod history;
 mod review;
@@ -7,6 +8,7 @@ mod rules;
 mod serve;
 mod show;
 
+pub use debug::debug;
 pub use doctor::doctor;
 pub use history::history;
 pub use review::review;

@@ -66,7 +66,8 @@ pub async fn review(
             Written::BrokenPipe => Ok(ExitStatus::Success),
         };
     }
-    let connection = Connection::open(&choice).await?;
+    let llm = crate::cli::llm::resolve(&args.llm, &config)?;
+    let connection = Connection::open_with_llm(&choice, llm).await?;
     let deadline = settings.timeout.map(|timeout| deadline_base + timeout);
     let result = run_review(
         args,
@@ -104,6 +105,7 @@ async fn run_review(
             .collect(),
         options: RunOptions {
             no_cache: args.no_cache,
+            ai: args.ai_choice(),
         },
         repo_id: None,
         skipped: skipped

@@ -26,10 +26,16 @@ pub async fn serve(args: &ServeArgs) -> Result<ExitStatus, Failure> {
         config.workers = workers;
     }
     config.rules_dir.clone_from(&args.rules_dir);
-    // `[linters]` from the `codeinsight.toml` of the directory the server starts in.
     let cwd = std::env::current_dir()
         .map_err(|error| Failure::usage(format!("cannot read the working directory: {error}")))?;
+    // `[linters]` from the `codeinsight.toml` of the directory the server starts in.
     config.linters = crate::cli::config::Config::discover(&cwd)?.file.linters;
+    // The AI reviewer: `--llm-*` flags over their environment variables over `[llm]` in that file.
+    config.llm = crate::cli::llm::resolve(&args.llm, &crate::cli::config::Config::discover(&cwd)?)?;
+    if let Some(llm) = &config.llm {
+        tracing::info!(provider = %llm.provider, model = %llm.model, url = %llm.base_url,
+            default = llm.enabled_by_default, "AI review enabled");
+    }
     crate::server::serve(config)
         .await
         .map_err(|error| Failure::server(format!("the server stopped: {error:#}")))?;
