@@ -834,3 +834,100 @@ async fn a_python_files_ruff_findings_reach_the_job_through_the_real_server() {
     }
     server.shutdown().await;
 }
+
+/// `codeinsight ARGS` in `dir` with its own data directory and no server from the environment.
+fn codeinsight(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_codeinsight"))
+        .args(args)
+        .current_dir(dir)
+        .env("CODEINSIGHT_DATA_DIR", dir.join(".data"))
+        .env_remove("CODEINSIGHT_SERVER")
+        .env_remove("CODEINSIGHT_TOKEN")
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn doctor_lists_found_missing_and_disabled_linters_with_versions() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = format!(
+        "[linters]\nauto = false\n[linters.ruff]\ncommand = \"{}\"\n[linters.shellcheck]\nenabled = false\n\
+         [linters.custom.ghost]\ncommand = [\"codeinsight-no-such-linter\"]\nlanguages = [\"python\"]\n",
+        require("ruff")
+    );
+    std::fs::write(dir.path().join("codeinsight.toml"), config).unwrap();
+    let output = codeinsight(dir.path(), &["doctor", "--format", "json"]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let entry = |name: &str| {
+        report["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|linter| linter["name"] == name)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(entry("ruff")["enabled"], true);
+    assert_eq!(entry("ruff")["origin"], "configured");
+    assert!(
+        entry("ruff")["version"]
+            .as_str()
+            .unwrap()
+            .starts_with("ruff ")
+    );
+    assert_eq!(entry("shellcheck")["enabled"], false);
+    assert_eq!(entry("ghost")["enabled"], true);
+    assert!(
+        entry("ghost")["note"]
+            .as_str()
+            .unwrap()
+            .contains("was not found")
+    );
+    let table = codeinsight(dir.path(), &["linters"]);
+    let text = String::from_utf8_lossy(&table.stdout);
+    assert!(text.contains("ghost") && text.contains("missing"), "{text}");
+}
+
+#[test]
+fn the_verdict_names_the_linters_and_a_missing_required_one_makes_the_review_incomplete() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("app.py"), fixture("problems.py")).unwrap();
+    let ruff = format!(
+        "[linters]\nauto = false\n[linters.ruff]\ncommand = \"{}\"\n",
+        require("ruff")
+    );
+    std::fs::write(dir.path().join("codeinsight.toml"), &ruff).unwrap();
+    let output = codeinsight(
+        dir.path(),
+        &["review", "app.py", "--fail-on", "never", "--no-cache"],
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("ruff/F401"), "{stdout}");
+    assert!(
+        stdout
+            .trim_end()
+            .lines()
+            .last()
+            .unwrap()
+            .ends_with("; linters: ruff"),
+        "{stdout}"
+    );
+
+    let missing =
+        "[linters]\nauto = false\n[linters.ruff]\ncommand = \"codeinsight-no-such-ruff\"\n";
+    std::fs::write(dir.path().join("codeinsight.toml"), missing).unwrap();
+    let output = codeinsight(
+        dir.path(),
+        &["review", "app.py", "--fail-on", "never", "--no-cache"],
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(5), "{stdout}");
+    assert!(stdout.contains("stage `ruff` skipped"), "{stdout}");
+}
