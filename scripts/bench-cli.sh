@@ -15,8 +15,10 @@ trap 'rm -rf "$work"' EXIT
 python3 -m pip install --quiet --disable-pip-version-check ast-grep-cli==0.51.1 ruff >/dev/null 2>&1 || true
 cargo build --release --bin codeinsight --quiet
 cargo build --release --bench engine --quiet 2>/dev/null || true
-bin="$PWD/${CARGO_TARGET_DIR:-target}/release/codeinsight"
-engine_bench=$(ls -t "${CARGO_TARGET_DIR:-target}"/release/deps/engine-* 2>/dev/null | grep -v '\.d$' | head -n 1 || true)
+target_dir=${CARGO_TARGET_DIR:-target}
+[[ $target_dir = /* ]] || target_dir="$PWD/$target_dir"
+bin="$target_dir/release/codeinsight"
+engine_bench=$(ls -t "$target_dir"/release/deps/engine-* 2>/dev/null | grep -v '\.d$' | head -n 1 || true)
 
 # --- inputs --------------------------------------------------------------------------------------------------------
 small="$work/small"
@@ -28,7 +30,7 @@ mkdir -p "$tree"
 copy_some() { # copy_some DIR EXT COUNT DEST
   mkdir -p "$tree/$4"
   find "$1" -name "*.$2" -size -100k -type f 2>/dev/null | sort | head -n "$3" |
-    while read -r file; do cp "$file" "$tree/$4/$(echo "$file" | md5sum | cut -c1-12).$2"; done
+    while read -r file; do cp "$file" "$tree/$4/$(echo "$file" | md5sum | cut -c1-12).$2"; done || true
 }
 # This repository's sources and rule fixtures first, then real files from the toolchains on the machine.
 mkdir -p "$tree/repo"
@@ -67,7 +69,11 @@ measure() { # measure NAME COMMAND...
   grep -E "Maximum resident set size|Elapsed \(wall" "$work/time.txt" | sed 's/^\s*/  /'
 }
 
-echo "codeinsight $("$bin" --version | cut -d' ' -f2), ast-grep $(ast-grep --version | cut -d' ' -f2), ruff $(ruff --version | cut -d' ' -f2), $(nproc) cores"
+# pyenv puts bash shims on PATH that cost tens of milliseconds per call; time the real executables.
+ast_grep=$(pyenv which ast-grep 2>/dev/null || command -v ast-grep)
+ruff=$(pyenv which ruff 2>/dev/null || command -v ruff)
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "codeinsight $("$bin" --version | cut -d' ' -f2), ast-grep $("$ast_grep" --version | cut -d' ' -f2), ruff $("$ruff" --version | cut -d' ' -f2), $(nproc) cores"
 
 # --- one small file ------------------------------------------------------------------------------------------------
 measure "codeinsight review, 1 file, embedded (cache warm after the first run)" \
@@ -75,9 +81,9 @@ measure "codeinsight review, 1 file, embedded (cache warm after the first run)" 
 measure "codeinsight review, 1 file, embedded, --no-cache" \
   "$bin" review "$small/inventory.py" --quiet --color never --no-cache
 measure "ast-grep scan, 1 file" \
-  ast-grep scan --config "$work/sgconfig.yml" "$small/inventory.py"
+  "$ast_grep" scan --config "$work/sgconfig.yml" "$small/inventory.py"
 measure "ruff check, 1 file" \
-  ruff check --no-cache --quiet "$small/inventory.py"
+  "$ruff" check --no-cache --quiet "$small/inventory.py"
 
 # --- about 1,000 files ---------------------------------------------------------------------------------------------
 measure "codeinsight review, tree, embedded, --no-cache" \
@@ -88,6 +94,6 @@ if [ -n "$engine_bench" ]; then
   measure "engine alone (benches/engine.rs), tree" "$engine_bench" "$tree"
 fi
 measure "ast-grep scan, tree (same rules)" \
-  ast-grep scan --config "$work/sgconfig.yml" "$tree"
+  "$ast_grep" scan --config "$work/sgconfig.yml" "$tree"
 measure "ruff check, tree (its Python files)" \
-  ruff check --no-cache --quiet --exit-zero "$tree"
+  "$ruff" check --no-cache --quiet --exit-zero "$tree"
