@@ -726,9 +726,10 @@ fn detected_linters_are_optional_and_versions_enter_the_fingerprint() {
         .iter()
         .find(|linter| linter.name == "ruff")
         .unwrap();
-    if ruff.program.is_none() {
-        panic!("`ruff` is not on PATH; `.ci/run` installs it");
-    }
+    assert!(
+        ruff.program.is_some(),
+        "`ruff` is not on PATH; `.ci/run` installs it"
+    );
     assert_eq!(ruff.origin, Origin::Detected);
     assert!(ruff.enabled && !ruff.required);
     let version = ruff.version.clone().unwrap();
