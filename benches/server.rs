@@ -10,7 +10,6 @@
     reason = "a benchmark's report is its standard output, its failure goes to standard error"
 )]
 
-use std::collections::HashSet;
 use std::error::Error;
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -294,56 +293,67 @@ async fn throughput(
     ))
 }
 
-/// One subscribed socket: waits for every probe job's terminal event and returns each event's latency (ms)
-/// from the server's timestamp to its arrival here.
+/// Fan-out rounds: each round queues a probe job behind a blocker run, subscribes every socket to it, and times
+/// its three `job_update`s (analysing, storing, completed) from the server's timestamp to their arrival.
+const FANOUT_ROUNDS: usize = 5;
+
+/// Latencies (ms) of one round's events at one socket, by stage name.
+type StageLatencies = Vec<(String, f64)>;
+
+/// Subscribes to each round's probe run when told, and reports that round's latencies.
 async fn probe_listener(
     mut socket: Socket,
-    probes: Vec<String>,
-    ready: Arc<tokio::sync::Barrier>,
-) -> BenchResult<(Vec<f64>, usize)> {
-    for run_id in &probes {
+    mut rounds: tokio::sync::broadcast::Receiver<String>,
+    subscribed: tokio::sync::mpsc::UnboundedSender<()>,
+    results: tokio::sync::mpsc::UnboundedSender<(StageLatencies, usize)>,
+) -> BenchResult<()> {
+    while let Ok(run_id) = rounds.recv().await {
         socket
             .send(Message::text(
                 json!({"type": "subscribe", "run_id": run_id}).to_string(),
             ))
             .await?;
-    }
-    let mut acknowledged = 0;
-    let mut latencies = Vec::new();
-    let mut terminal = HashSet::new();
-    let mut replayed = 0;
-    let mut subscribed_at = Utc::now();
-    let mut waited = false;
-    while terminal.len() < probes.len() {
-        let frame = socket.next().await.ok_or("socket closed")??;
-        let Message::Text(text) = frame else { continue };
-        match serde_json::from_str::<ServerMessage>(text.as_str())? {
-            ServerMessage::Subscribed { .. } => {
-                acknowledged += 1;
-                if acknowledged == probes.len() && !waited {
-                    waited = true;
-                    ready.wait().await;
-                    subscribed_at = Utc::now();
+        let mut latencies = Vec::new();
+        let mut replayed = 0;
+        let mut subscribed_at = None;
+        loop {
+            let frame = socket.next().await.ok_or("socket closed")??;
+            let Message::Text(text) = frame else { continue };
+            match serde_json::from_str::<ServerMessage>(text.as_str())? {
+                ServerMessage::Subscribed { .. } => {
+                    subscribed_at = Some(Utc::now());
+                    let _ = subscribed.send(());
                 }
+                ServerMessage::JobUpdate(update) => {
+                    let arrived = Utc::now();
+                    let terminal = update.status.is_terminal();
+                    if subscribed_at.is_none_or(|at| update.timestamp < at) {
+                        // Replayed from the database on subscription, not a live fan-out.
+                        replayed += 1;
+                    } else {
+                        let latency = (arrived - update.timestamp).num_microseconds().unwrap_or(0)
+                            as f64
+                            / 1000.0;
+                        latencies.push((update.data.stage.as_str().to_owned(), latency));
+                    }
+                    if terminal {
+                        break;
+                    }
+                }
+                _ => {}
             }
-            ServerMessage::JobUpdate(update) => {
-                let arrived = Utc::now();
-                if update.status.is_terminal() {
-                    terminal.insert(update.job_id.clone());
-                }
-                if update.timestamp < subscribed_at {
-                    // Replayed from the database on subscription, not a live fan-out.
-                    replayed += 1;
-                    continue;
-                }
-                let latency =
-                    (arrived - update.timestamp).num_microseconds().unwrap_or(0) as f64 / 1000.0;
-                latencies.push(latency);
-            }
-            _ => {}
         }
+        let _ = results.send((latencies, replayed));
     }
-    Ok((latencies, replayed))
+    Ok(())
+}
+
+struct Fanout {
+    /// Every live delivery, by stage, sorted.
+    by_stage: Vec<(String, Vec<f64>)>,
+    all: Vec<f64>,
+    replayed: usize,
+    rss_with_sockets: f64,
 }
 
 async fn fanout(
@@ -351,42 +361,88 @@ async fn fanout(
     server: &Server,
     token: &str,
     inputs: &Arc<Vec<(String, String)>>,
-) -> BenchResult<(Vec<f64>, usize, f64)> {
+) -> BenchResult<Fanout> {
     let http = reqwest::Client::new();
-    // Keep the workers busy while the sockets connect, so the probes are still queued when subscribed.
-    let blocker = inputs.iter().take(500).cloned().collect::<Vec<_>>();
-    for _ in 0..10 {
-        submit(&http, server.addr, token, &blocker).await?;
-    }
-    let mut probes = Vec::new();
-    for index in 0..3 {
-        let file = vec![(
-            format!("probe_{index}.py"),
-            format!("def probe_{index}(text):\n    return eval(text)\n"),
-        )];
-        probes.push(submit(&http, server.addr, token, &file).await?.run_id);
-    }
-    let ready = Arc::new(tokio::sync::Barrier::new(options.sockets + 1));
+    let (rounds, _) = tokio::sync::broadcast::channel::<String>(FANOUT_ROUNDS);
+    let (subscribed_sender, mut subscribed) = tokio::sync::mpsc::unbounded_channel();
+    let (results_sender, mut results) = tokio::sync::mpsc::unbounded_channel();
     let mut listeners = Vec::with_capacity(options.sockets);
     for _ in 0..options.sockets {
         let socket = socket(server.addr, token).await?;
         listeners.push(tokio::spawn(probe_listener(
             socket,
-            probes.clone(),
-            Arc::clone(&ready),
+            rounds.subscribe(),
+            subscribed_sender.clone(),
+            results_sender.clone(),
         )));
     }
-    ready.wait().await;
     let rss_with_sockets = rss_mib(server.child.id());
-    let mut latencies = Vec::new();
+    let blocker = inputs.iter().take(500).cloned().collect::<Vec<_>>();
+    let mut by_stage: std::collections::BTreeMap<String, Vec<f64>> =
+        std::collections::BTreeMap::new();
     let mut replayed = 0;
-    for listener in listeners {
-        let (mut socket_latencies, socket_replayed) = listener.await??;
-        latencies.append(&mut socket_latencies);
-        replayed += socket_replayed;
+    for round in 0..FANOUT_ROUNDS {
+        // Keep the workers busy while the sockets subscribe, so the probe is still queued when they have.
+        for _ in 0..2 {
+            submit(&http, server.addr, token, &blocker).await?;
+        }
+        let probe = vec![(
+            format!("probe_{round}.py"),
+            format!("def probe_{round}(text):\n    return eval(text)\n"),
+        )];
+        let run_id = submit(&http, server.addr, token, &probe).await?.run_id;
+        rounds.send(run_id)?;
+        for _ in 0..options.sockets {
+            subscribed.recv().await.ok_or("a listener stopped")?;
+        }
+        for _ in 0..options.sockets {
+            let (latencies, socket_replayed) = results.recv().await.ok_or("a listener stopped")?;
+            replayed += socket_replayed;
+            for (stage, latency) in latencies {
+                by_stage.entry(stage).or_default().push(latency);
+            }
+        }
     }
-    latencies.sort_by(f64::total_cmp);
-    Ok((latencies, replayed, rss_with_sockets))
+    drop(rounds);
+    for listener in listeners {
+        listener.await??;
+    }
+    let mut all = by_stage.values().flatten().copied().collect::<Vec<_>>();
+    all.sort_by(f64::total_cmp);
+    let by_stage = by_stage
+        .into_iter()
+        .map(|(stage, mut latencies)| {
+            latencies.sort_by(f64::total_cmp);
+            (stage, latencies)
+        })
+        .collect();
+    Ok(Fanout {
+        by_stage,
+        all,
+        replayed,
+        rss_with_sockets,
+    })
+}
+
+/// Seconds the server spent analysing and jobs it finished, from `/metrics`.
+async fn analysis_metrics(server: &Server, token: &str) -> BenchResult<(f64, f64)> {
+    let text = reqwest::Client::new()
+        .get(format!("http://{}/metrics", server.addr))
+        .bearer_auth(token)
+        .send()
+        .await?
+        .text()
+        .await?;
+    let value = |prefix: &str| {
+        text.lines()
+            .find_map(|line| line.strip_prefix(prefix))
+            .and_then(|rest| rest.trim().parse::<f64>().ok())
+            .unwrap_or(f64::NAN)
+    };
+    Ok((
+        value("codeinsight_analysis_seconds_total "),
+        value("codeinsight_jobs_finished_total{status=\"completed\"} "),
+    ))
 }
 
 async fn run() -> BenchResult<()> {
@@ -436,15 +492,29 @@ async fn run() -> BenchResult<()> {
             options.run_size,
             options.submitters
         );
-        let (latencies, replayed, rss_sockets) = fanout(&options, &server, &token, &inputs).await?;
+        let (analysis_seconds, finished) = analysis_metrics(&server, &token).await?;
         println!(
-            "fan-out: {} sockets x 3 probe jobs, {} live job_update deliveries ({replayed} replayed on subscribe, excluded): p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; RSS with sockets open {rss_sockets:.1} MiB",
-            options.sockets,
-            latencies.len(),
-            percentile(&latencies, 500),
-            percentile(&latencies, 990),
-            latencies.last().copied().unwrap_or(f64::NAN),
+            "engine share: {:.2} ms of analysis per file on average (wall time inside the blocking pool; {} workers)",
+            analysis_seconds * 1000.0 / finished,
+            options.workers
         );
+        let fanout = fanout(&options, &server, &token, &inputs).await?;
+        println!(
+            "fan-out: {} sockets, {FANOUT_ROUNDS} rounds of one probe job, {} live job_update deliveries ({} replayed on subscribe, excluded), RSS with sockets open {:.1} MiB",
+            options.sockets,
+            fanout.all.len(),
+            fanout.replayed,
+            fanout.rss_with_sockets
+        );
+        for (stage, latencies) in fanout.by_stage.iter().map(|(stage, latencies)| (stage.as_str(), latencies)).chain([("all", &fanout.all)]) {
+            println!(
+                "  {stage:>9}: {} deliveries, p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+                latencies.len(),
+                percentile(latencies, 500),
+                percentile(latencies, 990),
+                latencies.last().copied().unwrap_or(f64::NAN)
+            );
+        }
         BenchResult::Ok(())
     }
     .await;

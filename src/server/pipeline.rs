@@ -607,7 +607,8 @@ async fn write_batch(state: &AppState, worker_id: &str, batch: Vec<Finished>) {
             .finish_jobs(worker_id, &outcomes, &entries, now.timestamp_micros())
             .await
         {
-            Ok(applied) => break (applied, now),
+            // The jobs are completed once committed: that is when their terminal events happen.
+            Ok(applied) => break (applied, Utc::now()),
             Err(error) if attempt < 4 => {
                 tracing::warn!(error = %error, attempt, "writing results failed; retrying");
                 tokio::time::sleep(delay).await;

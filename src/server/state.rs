@@ -82,18 +82,18 @@ impl AppState {
     /// Opens the database (applying migrations) and compiles the rules, without starting workers or a listener:
     /// enough for route tests through [`crate::server::app`]. [`crate::server::start`] builds its state this way.
     pub async fn open(config: &ServerConfig) -> Result<AppState, ServerError> {
-        let store = Store::connect(&config.database_url).await?;
+        // Compiling the rules and probing linters take longer than opening the database: start them first, on
+        // the blocking pool, and open the database meanwhile (embedded starts are on the user's clock).
         let rules_dir = config.rules_dir.clone();
         let rules = tokio::task::spawn_blocking(move || match rules_dir {
             Some(dir) => RuleSet::with_user_rules(&dir),
             None => RuleSet::builtin(),
-        })
-        .await
-        .map_err(ServerError::RulesTask)??;
+        });
         let linters_config = config.linters.clone();
-        let linters = tokio::task::spawn_blocking(move || Linters::discover(&linters_config))
-            .await
-            .map_err(ServerError::RulesTask)?;
+        let linters = tokio::task::spawn_blocking(move || Linters::discover(&linters_config));
+        let store = Store::connect(&config.database_url).await?;
+        let rules = rules.await.map_err(ServerError::RulesTask)??;
+        let linters = linters.await.map_err(ServerError::RulesTask)?;
         for linter in linters.all().iter().filter(|linter| linter.enabled) {
             tracing::info!(linter = %linter.name, version = linter.version.as_deref().unwrap_or("-"),
                 note = linter.note.as_deref().unwrap_or(""), "linter enabled");
