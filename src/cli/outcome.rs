@@ -103,6 +103,7 @@ pub fn build_report(
             stages,
             hidden_findings: total - findings.len(),
             findings,
+            baselined: Vec::new(),
             source: extras
                 .sources
                 .get(&job.file_path)

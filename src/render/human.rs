@@ -432,6 +432,7 @@ mod tests {
                 stages: Vec::new(),
                 findings: vec![finding],
                 hidden_findings: 0,
+                baselined: Vec::new(),
                 source: Some(source.into()),
             }],
             skipped: Vec::new(),

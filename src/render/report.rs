@@ -49,6 +49,9 @@ pub struct FileReport {
     pub findings: Vec<Finding>,
     /// Findings below `--report-min`, counted but not listed.
     pub hidden_findings: usize,
+    /// Findings recorded in the `--baseline` file: listed apart, never gating (SARIF marks them `unchanged`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub baselined: Vec<Finding>,
     /// The submitted text, for code frames and fix diffs; never serialized.
     #[serde(skip)]
     pub source: Option<String>,
@@ -90,6 +93,8 @@ pub struct Counts {
     pub files_failing: usize,
     /// Files skipped, rejected, failed or incomplete.
     pub files_not_reviewed: usize,
+    /// Findings matched by the `--baseline` file: not in the severity counts and never gating.
+    pub baselined: usize,
 }
 
 impl Counts {
@@ -165,6 +170,49 @@ impl Outcome {
             Outcome::Pass => "PASS",
             Outcome::Fail => "FAIL",
             Outcome::Incomplete => "INCOMPLETE",
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests_support {
+    use super::{Counts, FileReport, FileStatus, Outcome, Report, Threshold, Timing, Verdict};
+    use crate::protocol::{Finding, Severity};
+
+    /// A one-file report of `findings` gated at major, for renderer unit tests.
+    pub(crate) fn report_with(findings: Vec<Finding>) -> Report {
+        Report {
+            run_id: Some("run".into()),
+            files: vec![FileReport {
+                path: "app.py".into(),
+                language: "python".into(),
+                job_id: "job".into(),
+                status: FileStatus::Reviewed,
+                problem: None,
+                cache_hit: false,
+                elapsed_seconds: 0.0,
+                stages: Vec::new(),
+                findings,
+                hidden_findings: 0,
+                baselined: Vec::new(),
+                source: None,
+            }],
+            skipped: Vec::new(),
+            counts: Counts::default(),
+            threshold: Threshold {
+                fail_on: Some(Severity::Major),
+                report_min: Severity::Info,
+            },
+            timing: Timing::default(),
+            cache_hits: 0,
+            tokens_used: 0,
+            estimated_cost: 0.0,
+            fixes: None,
+            verdict: Verdict {
+                outcome: Outcome::Fail,
+                exit_code: 1,
+                summary: "findings".into(),
+            },
         }
     }
 }
