@@ -347,7 +347,7 @@ async fn anthropic_provider_talks_to_the_same_real_model() {
     assert!(recorder.requests("/v1/messages") >= 1, "{sent}");
     assert!(sent.contains("anthropic-version: 2023-06-01"), "{sent}");
     assert!(
-        sent.contains(r#""role":"assistant","content":"{\"findings\": [""#),
+        sent.contains(r#"{"content":"{\"findings\": [","role":"assistant"}"#),
         "{sent}"
     );
     assert!(!sent.contains(SECRET), "the secret left the process");

@@ -76,9 +76,9 @@ fn write_table(jobs: &[Job], out: &mut dyn Write) -> std::io::Result<()> {
     }
     let header = [
         "ID", "CREATED", "FILE", "LANGUAGE", "STATUS", "CRIT", "MAJ", "MIN", "INFO", "TIME",
-        "CACHED",
+        "TOKENS", "COST", "CACHED",
     ];
-    let rows: Vec<[String; 11]> = jobs.iter().map(row).collect();
+    let rows: Vec<[String; 13]> = jobs.iter().map(row).collect();
     let mut widths = header.map(str::len);
     for row in &rows {
         for (width, cell) in widths.iter_mut().zip(row) {
@@ -102,7 +102,7 @@ fn write_table(jobs: &[Job], out: &mut dyn Write) -> std::io::Result<()> {
     Ok(())
 }
 
-fn row(job: &Job) -> [String; 11] {
+fn row(job: &Job) -> [String; 13] {
     let count = |severity: Severity| {
         job.results.as_ref().map_or_else(
             || "-".to_owned(),
@@ -141,6 +141,17 @@ fn row(job: &Job) -> [String; 11] {
             || "-".to_owned(),
             |results| format!("{:.2}s", results.elapsed_time),
         ),
+        // Only the AI stage uses tokens; a cache hit used none and cost nothing.
+        if job.tokens_used.total_tokens == 0 {
+            "-".to_owned()
+        } else {
+            job.tokens_used.total_tokens.to_string()
+        },
+        if job.tokens_used.total_tokens == 0 && job.estimated_cost == 0.0 {
+            "-".to_owned()
+        } else {
+            format!("${:.4}", job.estimated_cost)
+        },
         if job.cache_hit { "yes" } else { "no" }.to_owned(),
     ]
 }
