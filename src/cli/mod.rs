@@ -10,6 +10,7 @@ mod entry;
 mod exit_status;
 mod failure;
 mod fixes;
+mod github_actions;
 mod inputs;
 mod llm;
 mod outcome;

@@ -1,12 +1,17 @@
 //! Writing a report to every `--format` target: files atomically, stdout through the printer. A closed stdout
-//! (`codeinsight review | head`) is not an error.
+//! (`codeinsight review | head`) is not an error. Inside GitHub Actions the same report also becomes annotations,
+//! a grouped log, a step summary and step outputs (see [`super::github_actions`]).
 
 use std::io::{self, Write};
 
-use crate::render::{HumanOptions, Report, render};
+use crate::render::{
+    Format, HumanOptions, Report, SarifLimits, render, render_github, render_sarif_within,
+    render_verdict,
+};
 
 use super::failure::Failure;
 use super::fixes::write_atomically;
+use super::github_actions::{GithubActions, append_step_outputs, append_step_summary};
 use super::printer::Printer;
 use super::settings::GateSettings;
 
@@ -33,26 +38,70 @@ pub fn write_outputs(
                 quiet: settings.quiet,
             };
             let mut buffer = Vec::new();
-            render(target.format, report, &file_options, &mut buffer)
-                .and_then(|()| write_atomically(path, &buffer))
-                .map_err(|error| Failure::output(path, &error))?;
-        }
-    }
-    for target in &settings.outputs {
-        if target.path.is_none() {
-            let mut stdout = printer.stdout();
-            let result =
-                render(target.format, report, &human, &mut stdout).and_then(|()| stdout.flush());
-            match result {
-                Ok(()) => {}
-                Err(error) if error.kind() == io::ErrorKind::BrokenPipe => {
-                    return Ok(Written::BrokenPipe);
+            if target.format == Format::Sarif {
+                let truncation = render_sarif_within(report, SarifLimits::GITHUB, &mut buffer)
+                    .map_err(|error| Failure::output(path, &error))?;
+                if let Some(truncation) = truncation {
+                    printer.warn(&format!("`{}`: {}", path.display(), truncation.message()));
                 }
-                Err(error) => {
-                    return Err(Failure::usage(format!("cannot write to stdout: {error}")));
-                }
+            } else {
+                render(target.format, report, &file_options, &mut buffer)
+                    .map_err(|error| Failure::output(path, &error))?;
             }
+            // `--format sarif=reports/codeinsight.sarif` in CI: the directory usually does not exist yet.
+            if let Some(parent) = path.parent().filter(|parent| !parent.as_os_str().is_empty()) {
+                std::fs::create_dir_all(parent).map_err(|error| Failure::output(path, &error))?;
+            }
+            write_atomically(path, &buffer).map_err(|error| Failure::output(path, &error))?;
         }
     }
-    Ok(Written::All)
+    let github = GithubActions::detect();
+    if let Some(github) = &github {
+        if let Some(path) = &github.step_summary {
+            append_step_summary(path, report).map_err(|error| Failure::output(path, &error))?;
+        }
+        if let Some(path) = &github.output {
+            append_step_outputs(path, report).map_err(|error| Failure::output(path, &error))?;
+        }
+    }
+    let result = write_stdout(report, settings, printer, &human, github.is_some());
+    match result {
+        Ok(()) => Ok(Written::All),
+        Err(error) if error.kind() == io::ErrorKind::BrokenPipe => Ok(Written::BrokenPipe),
+        Err(error) => Err(Failure::usage(format!("cannot write to stdout: {error}"))),
+    }
+}
+
+/// The stdout target. In GitHub Actions, annotations come first (unless `--format github` is the stdout target
+/// already), and a human report is folded into a group with its verdict repeated after it, so the log stays short
+/// and the conclusion stays visible.
+fn write_stdout(
+    report: &Report,
+    settings: &GateSettings,
+    printer: Printer,
+    human: &HumanOptions,
+    in_github_actions: bool,
+) -> io::Result<()> {
+    let mut stdout = printer.stdout();
+    let target = settings.outputs.iter().find(|target| target.path.is_none());
+    let format = target.map(|target| target.format);
+    if in_github_actions && format != Some(Format::Github) {
+        render_github(report, &mut stdout)?;
+    }
+    if let Some(format) = format {
+        let grouped = in_github_actions && format == Format::Human;
+        if grouped {
+            writeln!(
+                stdout,
+                "::group::CodeInsight report ({} findings in {} files)",
+                report.counts.shown, report.counts.files_total
+            )?;
+        }
+        render(format, report, human, &mut stdout)?;
+        if grouped {
+            writeln!(stdout, "::endgroup::")?;
+            render_verdict(report, &human.styles, &mut stdout)?;
+        }
+    }
+    stdout.flush()
 }

