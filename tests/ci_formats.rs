@@ -399,8 +399,12 @@ fn rdjson_passes_the_reviewdog_format_validator_and_carries_suggestions() {
         .find(|d| d["code"]["value"] == "python/yaml-unsafe-load")
         .unwrap();
     assert_eq!(
-        with_suggestion["suggestions"][0]["text"], "safe_load",
-        "{with_suggestion}"
+        with_suggestion["suggestions"][0]["text"],
+        "yaml.safe_load(handle)"
+    );
+    assert_eq!(
+        with_suggestion["suggestions"][0]["range"]["start"]["column"],
+        12
     );
 }
 
