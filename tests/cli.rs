@@ -228,11 +228,16 @@ fn json_output_snapshot_and_file_target() {
         "--format",
         "json",
         "--format",
-        "json=out/report.json",
+        "json=examples/clean/temperatures.py/report.json",
     ]);
-    // `out/` does not exist: writing the file is an output error.
+    // A file where the directory should be: writing the report is an output error.
     outcome.expect_code(2);
-    std::fs::create_dir(project.path("out")).unwrap();
+    assert!(
+        outcome.stderr.contains("cannot write"),
+        "{}",
+        outcome.stderr
+    );
+    // A missing directory is created.
     let outcome = project.run(&[
         "review",
         "examples/python/inventory.py",
