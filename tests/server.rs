@@ -1051,6 +1051,74 @@ async fn history_is_filtered_and_paginated_on_the_server() {
     server.server.shutdown().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_graceful_shutdown_hands_unfinished_jobs_back_and_a_restart_finishes_them() {
+    let dir = TempDir::new().unwrap();
+    let mut config = config(&dir);
+    // The queue is under test here; the built-in rules are enough to check the results.
+    config.linters.enabled = false;
+    let first = server::start(config.clone()).await.unwrap();
+    let token = first
+        .state()
+        .store()
+        .create_token("alice", false)
+        .await
+        .unwrap()
+        .token;
+    let files = (0..400)
+        .map(|index| json!({"path": format!("m{index}.py"), "content": format!("def f{index}(text):\n    return eval(text)\n")}))
+        .collect::<Vec<_>>();
+    let response = reqwest::Client::new()
+        .post(format!("{}/api/v1/runs", first.base_url()))
+        .bearer_auth(&token)
+        .json(&json!({"files": files}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 201);
+    let created: RunCreated = response.json().await.unwrap();
+    first.shutdown().await;
+
+    // After a graceful stop no job is left claimed: each is finished or back in the queue.
+    let store = codeinsight::store::Store::connect(&database_url(&dir))
+        .await
+        .unwrap();
+    let jobs = store.run_jobs(&created.run_id).await.unwrap();
+    assert_eq!(jobs.len(), 400);
+    assert!(
+        jobs.iter().all(|job| job.status != JobStatus::Processing),
+        "jobs left processing after shutdown"
+    );
+    store.close().await;
+
+    let second = server::start(config).await.unwrap();
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let run = second
+            .state()
+            .store()
+            .get_run(&created.run_id)
+            .await
+            .unwrap()
+            .unwrap();
+        if run.completed == run.total {
+            assert!(
+                run.jobs
+                    .iter()
+                    .all(|job| rule_ids(job).contains("python/eval-exec-dynamic"))
+            );
+            break;
+        }
+        assert_eq!(run.failed, 0);
+        assert!(
+            Instant::now() < deadline,
+            "the run did not finish after the restart"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    second.shutdown().await;
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // The real binary, killed mid-run.
 
