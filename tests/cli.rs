@@ -700,7 +700,6 @@ fn show_re_renders_a_run_exactly_as_review_did() {
 }
 
 #[test]
-#[ignore = "needs the server to store `RunRequest.skipped` with the run's `rejected` list"]
 fn show_of_a_skipped_file_run_keeps_the_verdict() {
     let project = Project::new();
     project.write(
@@ -764,6 +763,12 @@ fn start_serve() -> ServeProcess {
     let dir = tempfile::tempdir().unwrap();
     let database = format!("sqlite://{}", dir.path().join("server.db").display());
     let port = free_port();
+    // Built-in rules only, like the embedded tests: `serve` reads `[linters]` from codeinsight.toml in its directory.
+    std::fs::write(
+        dir.path().join("codeinsight.toml"),
+        "[linters]\nenabled = false\n",
+    )
+    .unwrap();
     let child = std::process::Command::new(BIN)
         .args([
             "serve",
@@ -775,6 +780,7 @@ fn start_serve() -> ServeProcess {
             "2",
         ])
         .env("CODEINSIGHT_DATA_DIR", dir.path())
+        .current_dir(dir.path())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -819,7 +825,6 @@ fn review_history_and_show_against_a_real_serve_process() {
     created.expect_code(0);
     let token = created.stdout.trim().to_owned();
     assert!(!token.is_empty());
-    // TODO(server): drop `CODEINSIGHT_USER` once `GET /api/v1/whoami` exists; the CLI asks it for the token's user.
     let remote = |args: &[&str]| {
         let mut all = args.to_vec();
         all.extend([
@@ -830,13 +835,7 @@ fn review_history_and_show_against_a_real_serve_process() {
             "--color",
             "never",
         ]);
-        Outcome::of(
-            &project
-                .command(&all)
-                .env("CODEINSIGHT_USER", "alice")
-                .output()
-                .unwrap(),
-        )
+        Outcome::of(&project.command(&all).output().unwrap())
     };
     let review = remote(&["review", "examples"]);
     review.expect_code(1);
@@ -859,20 +858,14 @@ fn review_history_and_show_against_a_real_serve_process() {
     let shown = remote(&["show", &first]);
     assert!(matches!(shown.code, 0 | 1), "{}", shown.stderr);
     // A wrong token is refused: exit 3.
-    let refused = Outcome::of(
-        &project
-            .command(&[
-                "review",
-                "examples/clean/temperatures.py",
-                "--server",
-                &server.url,
-                "--token",
-                "ci_bad_token",
-            ])
-            .env("CODEINSIGHT_USER", "alice")
-            .output()
-            .unwrap(),
-    );
+    let refused = project.run(&[
+        "review",
+        "examples/clean/temperatures.py",
+        "--server",
+        &server.url,
+        "--token",
+        "ci_bad_token",
+    ]);
     refused.expect_code(3);
     assert!(
         refused.stderr.contains("refused the token"),

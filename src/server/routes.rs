@@ -22,7 +22,7 @@ use super::{ApiError, AppState, websocket};
 use crate::engine::Language;
 use crate::protocol::{
     EnqueueRequest, EnqueueResponse, Job, JobList, JobStatus, JobType, RejectedFile, Run,
-    RunCreated, RunJobRef, RunRequest, sha256_hex,
+    RunCreated, RunJobRef, RunRequest, WhoAmI, sha256_hex,
 };
 use crate::store::{HistoryCursor, HistoryFilter, NewJob, NewRun};
 
@@ -62,6 +62,7 @@ pub(crate) fn router(state: AppState, shutdown: websocket::ShutdownSignal) -> Ro
             post(create_run).layer(DefaultBodyLimit::max(limits.max_run_bytes)),
         )
         .route("/api/v1/runs/{run_id}", get(get_run))
+        .route("/api/v1/whoami", get(whoami))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::Extension(shutdown))
@@ -281,6 +282,14 @@ async fn list_jobs(
     }))
 }
 
+/// `GET /api/v1/whoami`: the token's user, so that a client can build `/jobs/user/{user_id}` and `/ws/{user_id}`.
+async fn whoami(auth: AuthUser) -> Json<WhoAmI> {
+    Json(WhoAmI {
+        user_id: auth.user_id,
+        admin: auth.admin,
+    })
+}
+
 async fn create_run(
     State(state): State<AppState>,
     auth: AuthUser,
@@ -327,11 +336,15 @@ async fn create_run(
             metadata: serde_json::Map::new(),
         });
     }
+    // Files the client did not send (binary, generated, too large) are kept with the run, so that `show` reports
+    // them, and gates on them, exactly as `review` did. The answer lists only the server's own refusals.
+    let mut stored_rejected = rejected.clone();
+    stored_rejected.extend(request.skipped);
     let run = NewRun {
         run_id: run_id.clone(),
         user_id: auth.user_id.clone(),
         repo_id: request.repo_id,
-        rejected: rejected.clone(),
+        rejected: stored_rejected,
     };
     shared
         .store
