@@ -11,7 +11,8 @@ trap 'rm -rf "$corpus"' EXIT
 python3 -m pip install --quiet --disable-pip-version-check ast-grep-cli==0.51.1
 pick() { # pick DIR EXT DEST
   mkdir -p "$corpus/$3"
-  find "$1" -name "*.$2" -size -200k -type f 2>/dev/null | sort | head -n "$per_language" |
+  # `head` closes the pipe early on purpose; do not let pipefail read that as an error.
+  { find "$1" -name "*.$2" -size -200k -type f 2>/dev/null | sort | head -n "$per_language" || true; } |
     while read -r file; do cp "$file" "$corpus/$3/$(echo "$file" | md5sum | cut -c1-12).$2"; done
 }
 pick "$(python3 -c 'import sysconfig; print(sysconfig.get_paths()["stdlib"])')" py python
@@ -29,10 +30,11 @@ ruleDirs:
 $(for d in rules/*/; do echo "  - $PWD/${d%/}"; done)
 YAML
 
-echo "--- codeinsight engine (all cores)"
-for run in 1 2 3; do /usr/bin/time -f "peak_rss_kb=%M wall_s=%e" "$bench_bin" "$corpus"; done
-echo "--- ast-grep scan (same rules, same files)"
+# Alternate the two tools so a change in machine load affects both alike.
 for run in 1 2 3; do
-  (cd "$corpus" && /usr/bin/time -f "peak_rss_kb=%M wall_s=%e" ast-grep scan --json=compact . >"$corpus/sg.json") 2>&1 | tail -n 1
+  echo "--- run $run: codeinsight engine (all cores)"
+  /usr/bin/time -f "peak_rss_kb=%M wall_s=%e" "$bench_bin" "$corpus"
+  echo "--- run $run: ast-grep scan (same rules, same files)"
+  (cd "$corpus" && /usr/bin/time -f "peak_rss_kb=%M wall_s=%e" ast-grep scan --json=compact . >"$corpus/sg.json" || true) 2>&1 | tail -n 1
   python3 -c "import json,sys; print('ast-grep findings=%d' % len(json.load(open(sys.argv[1]))))" "$corpus/sg.json"
 done

@@ -8,6 +8,7 @@ use chrono::NaiveDate;
 use regex::Regex;
 
 use super::rules::RuleInfo;
+use super::secrets::constant_regex;
 use crate::protocol::{Finding, Severity};
 
 pub(crate) const UNUSED_ID: &str = "codeinsight/unused-suppression";
@@ -41,16 +42,10 @@ pub(crate) struct Suppression {
 }
 
 static DIRECTIVE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?:#|//|/\*|--|;|<!--|\*)\s*codeinsight-ignore\b(?P<rest>.*)")
-        .unwrap_or_else(|error| panic!("suppression pattern: {error}"))
+    constant_regex(r"(?:#|//|/\*|--|;|<!--|\*)\s*codeinsight-ignore\b(?P<rest>.*)")
 });
-static REASON: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"reason\s*=\s*"[^"]*""#).unwrap_or_else(|error| panic!("reason pattern: {error}"))
-});
-static UNTIL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"until\s*=\s*(?P<date>\S+)")
-        .unwrap_or_else(|error| panic!("until pattern: {error}"))
-});
+static REASON: LazyLock<Regex> = LazyLock::new(|| constant_regex(r#"reason\s*=\s*"[^"]*""#));
+static UNTIL: LazyLock<Regex> = LazyLock::new(|| constant_regex(r"until\s*=\s*(?P<date>\S+)"));
 
 pub(crate) fn parse(content: &str) -> Vec<Suppression> {
     if !content.contains("codeinsight-ignore") {
