@@ -24,6 +24,11 @@ use crate::protocol::{ClientMessage, Job, JobUpdate, ServerMessage};
 /// Server-initiated WebSocket pings keep proxies from closing idle sockets and detect dead peers.
 const PING_INTERVAL: Duration = Duration::from_secs(20);
 
+const READ_BUFFER: usize = 4 * 1024;
+const WRITE_BUFFER: usize = 8 * 1024;
+/// Largest message a client may send (a subscription is under 200 bytes).
+const MAX_CLIENT_MESSAGE: usize = 64 * 1024;
+
 /// The shutdown signal sockets watch, so that a stopping server closes them cleanly.
 pub(crate) type ShutdownSignal = watch::Receiver<bool>;
 
@@ -41,7 +46,14 @@ pub(crate) async fn upgrade(
         status: rejection.status(),
         detail: rejection.body_text(),
     })?;
-    Ok(upgrade.on_upgrade(move |socket| session(socket, state, user_id, shutdown)))
+    // Clients send only small control messages: small buffers keep 1,000 idle sockets cheap (the 128 KiB
+    // defaults cost about 200 KiB each), and the message limit stops a client from making the server buffer MiBs.
+    Ok(upgrade
+        .read_buffer_size(READ_BUFFER)
+        .write_buffer_size(WRITE_BUFFER)
+        .max_message_size(MAX_CLIENT_MESSAGE)
+        .max_frame_size(MAX_CLIENT_MESSAGE)
+        .on_upgrade(move |socket| session(socket, state, user_id, shutdown)))
 }
 
 /// One socket's subscriptions and what it has already been told.
