@@ -539,3 +539,284 @@ fn github_actions_mode_caps_annotations_and_writes_a_bounded_summary_and_step_ou
     assert_eq!(value("minor"), "1500");
     assert!(!value("run-id").is_empty());
 }
+
+// --- baselines ------------------------------------------------------------------------------------------------
+
+#[test]
+fn a_baselined_finding_stays_baselined_when_lines_are_inserted_above_it_and_only_new_ones_gate() {
+    let project = Project::new();
+    project.write("app.py", APP_PY);
+    project
+        .run(&["baseline", "create", "app.py"])
+        .expect_code(0);
+    let baseline: serde_json::Value =
+        serde_json::from_str(&project.read(".codeinsight/baseline.json")).unwrap();
+    assert_eq!(baseline["version"], 1);
+    let recorded = baseline["findings"].as_array().unwrap().len();
+    assert_eq!(recorded, 6, "{baseline}");
+
+    // Lines inserted above every finding: they all move, and all stay baselined.
+    project.write("app.py", format!("import os\n\n\nVALUE = 1\n{APP_PY}"));
+    let outcome = project.run(&[
+        "review",
+        "app.py",
+        "--baseline",
+        "--color",
+        "never",
+        "--format",
+        "json=report.json",
+        "--format",
+        "sarif=report.sarif",
+    ]);
+    outcome.expect_code(0);
+    assert!(
+        outcome.stdout.contains("; 6 baselined findings not gated"),
+        "{}",
+        outcome.stdout
+    );
+    let report: serde_json::Value = serde_json::from_str(&project.read("report.json")).unwrap();
+    assert_eq!(report["counts"]["baselined"], 6);
+    assert_eq!(report["files"][0]["baselined"].as_array().unwrap().len(), 6);
+    let sarif: serde_json::Value = serde_json::from_str(&project.read("report.sarif")).unwrap();
+    let states: Vec<&str> = sarif["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|result| result["baselineState"].as_str().unwrap())
+        .collect();
+    assert_eq!(states, vec!["unchanged"; 6]);
+
+    // A new finding gates; the baselined ones still do not.
+    project.write(
+        "app.py",
+        format!("import os\n\n\nVALUE = 1\n{APP_PY}\n\ndef again(s):\n    return eval(s)\n"),
+    );
+    let outcome = project.run(&[
+        "review",
+        "app.py",
+        "--baseline",
+        ".codeinsight/baseline.json",
+        "--color",
+        "never",
+    ]);
+    outcome.expect_code(1);
+    assert!(
+        outcome
+            .stdout
+            .contains("FAIL (exit 1): 1 finding >= major in 1 of 1 file"),
+        "{}",
+        outcome.stdout
+    );
+}
+
+#[test]
+fn a_missing_or_invalid_baseline_is_an_input_error() {
+    let project = Project::new();
+    project.write("app.py", APP_PY);
+    let outcome = project.run(&["review", "app.py", "--baseline", "nope.json"]);
+    outcome.expect_code(2);
+    assert!(
+        outcome
+            .stderr
+            .contains("cannot read the baseline `nope.json`"),
+        "{}",
+        outcome.stderr
+    );
+    project.write("bad.json", "{");
+    let outcome = project.run(&["review", "app.py", "--baseline", "bad.json"]);
+    outcome.expect_code(2);
+    assert!(
+        outcome.stderr.contains("invalid baseline `bad.json`"),
+        "{}",
+        outcome.stderr
+    );
+}
+
+#[test]
+fn an_expired_suppression_stops_suppressing_and_is_reported() {
+    let project = Project::new();
+    project.write(
+        "app.py",
+        "def run(s):\n    # codeinsight-ignore: python/eval-exec-dynamic until=2020-01-01 reason=\"legacy\"\n    return eval(s)\n\n\ndef later(s):\n    # codeinsight-ignore: python/eval-exec-dynamic until=2999-01-01\n    return eval(s)\n",
+    );
+    let outcome = project.run(&[
+        "review",
+        "app.py",
+        "--color",
+        "never",
+        "--format",
+        "json=r.json",
+    ]);
+    outcome.expect_code(1);
+    let report: serde_json::Value = serde_json::from_str(&project.read("r.json")).unwrap();
+    let rules: Vec<&str> = report["files"][0]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|finding| finding["rule_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        rules,
+        vec![
+            "codeinsight/expired-suppression",
+            "python/eval-exec-dynamic"
+        ],
+        "{report}"
+    );
+}
+
+// --- changed code ----------------------------------------------------------------------------------------------
+
+/// An origin repository with `main` (two files with findings) and a `feature` branch that changes one line of
+/// `app.py` and adds `new.py`.
+fn origin_with_feature_branch(project: &Project) {
+    project.write("app.py", APP_PY);
+    project.write("old.py", "def old(s):\n    return eval(s)\n");
+    project.git(&["init", "-q"]);
+    project.git(&["add", "."]);
+    project.git(&["commit", "-q", "-m", "main"]);
+    project.git(&["checkout", "-q", "-b", "feature"]);
+    project.write(
+        "app.py",
+        APP_PY.replace(
+            "import yaml\n",
+            "import yaml\nimport pickle\n\n\ndef thaw(blob):\n    return pickle.loads(blob)\n",
+        ),
+    );
+    project.write("new.py", "def new(s):\n    return eval(s)\n");
+    project.git(&["add", "."]);
+    project.git(&["commit", "-q", "-m", "feature"]);
+}
+
+#[test]
+fn changed_reviews_only_changed_files_and_new_only_gates_only_changed_lines() {
+    let project = Project::new();
+    origin_with_feature_branch(&project);
+    let outcome = project.run(&[
+        "review",
+        "--changed",
+        "--color",
+        "never",
+        "--format",
+        "json=r.json",
+    ]);
+    outcome.expect_code(1);
+    assert!(
+        outcome.stderr.contains("2 changed files against `main`"),
+        "{}",
+        outcome.stderr
+    );
+    let report: serde_json::Value = serde_json::from_str(&project.read("r.json")).unwrap();
+    let paths: Vec<&str> = report["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|file| file["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(paths, vec!["app.py", "new.py"]);
+
+    let outcome = project.run(&[
+        "review",
+        "--changed",
+        "--new-only",
+        "--color",
+        "never",
+        "--format",
+        "json=r.json",
+    ]);
+    outcome.expect_code(1);
+    let report: serde_json::Value = serde_json::from_str(&project.read("r.json")).unwrap();
+    // Gated: the pickle load added to app.py and the eval in the new file; the rest of app.py is set aside.
+    assert_eq!(report["counts"]["failing"], 2, "{report}");
+    assert_eq!(report["counts"]["outside_diff"], 6, "{report}");
+    assert!(
+        outcome
+            .stdout
+            .contains("6 findings outside changed lines not gated (--new-only)")
+    );
+}
+
+#[test]
+fn changed_in_a_shallow_clone_falls_back_loudly_then_compares_tips_once_the_base_is_fetched() {
+    let origin = Project::new();
+    origin_with_feature_branch(&origin);
+    // Like a hosted repository: its HEAD is the default branch.
+    origin.git(&["checkout", "-q", "main"]);
+    let project = Project::new();
+    let url = format!("file://{}", origin.root.path().display());
+    git_in(
+        project.root.path(),
+        &[
+            "clone", "-q", "--depth", "1", "--branch", "feature", &url, "clone",
+        ],
+    );
+    let clone = project.path("clone");
+    let run =
+        |args: &[&str]| Outcome::of(&project.command(args).current_dir(&clone).output().unwrap());
+    // The base is not in a fetch-depth-1 clone: every file is reviewed and gated, and stderr says why.
+    let outcome = run(&[
+        "review",
+        "--changed",
+        "--color",
+        "never",
+        "--format",
+        "json=r.json",
+    ]);
+    outcome.expect_code(1);
+    assert!(
+        outcome
+            .stderr
+            .contains("cannot tell what changed: no default branch"),
+        "{}",
+        outcome.stderr
+    );
+    assert!(
+        outcome.stderr.contains("shallow clone"),
+        "{}",
+        outcome.stderr
+    );
+    assert!(
+        outcome.stderr.contains("reviewing every given file"),
+        "{}",
+        outcome.stderr
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(clone.join("r.json")).unwrap()).unwrap();
+    assert_eq!(report["counts"]["files_total"], 3, "{report}");
+
+    // With the base fetched at depth 1 there is no merge-base: the tips are compared directly, and that is said.
+    git_in(
+        &clone,
+        &[
+            "fetch",
+            "-q",
+            "--depth",
+            "1",
+            "origin",
+            "main:refs/remotes/origin/main",
+        ],
+    );
+    let outcome = run(&[
+        "review",
+        "--changed",
+        "--color",
+        "never",
+        "--format",
+        "json=r.json",
+    ]);
+    outcome.expect_code(1);
+    assert!(
+        outcome.stderr.contains("no merge-base"),
+        "{}",
+        outcome.stderr
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(clone.join("r.json")).unwrap()).unwrap();
+    let paths: Vec<&str> = report["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|file| file["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(paths, vec!["app.py", "new.py"]);
+}

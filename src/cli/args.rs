@@ -67,6 +67,24 @@ pub enum Command {
     Doctor(DoctorArgs),
     /// Print a shell completion script.
     Completions(CompletionsArgs),
+    /// Record the current findings so that CI gates only on new ones.
+    #[command(subcommand)]
+    Baseline(BaselineCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BaselineCommand {
+    /// Review PATHS and write every finding's fingerprint to the baseline file (atomically).
+    Create(BaselineCreateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BaselineCreateArgs {
+    /// Where to write [default: .codeinsight/baseline.json at the project root].
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub review: ReviewArgs,
 }
 
 /// How to reach a server.
@@ -94,7 +112,8 @@ pub struct GateArgs {
     /// Lowest severity shown; independent of --fail-on [default: info].
     #[arg(long, value_name = "SEVERITY", value_parser = ["critical", "major", "minor", "info"])]
     pub report_min: Option<String>,
-    /// Output format, repeatable: human or json, optionally `=PATH` to write a file (e.g. json=report.json).
+    /// Output format, repeatable: human, json, sarif, github, junit, checkstyle, rdjson, gitlab or markdown,
+    /// optionally `=PATH` to write a file (e.g. sarif=codeinsight.sarif).
     #[arg(long, value_name = "FORMAT[=PATH]")]
     pub format: Vec<String>,
     /// Show only findings and the verdict.
@@ -138,6 +157,25 @@ pub struct ReviewArgs {
     pub no_ai: bool,
     #[command(flatten)]
     pub llm: LlmArgs,
+    #[command(flatten)]
+    pub scope: ScopeArgs,
+}
+
+/// Which files are reviewed and which findings gate: changed code and baselines.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ScopeArgs {
+    /// Review only files changed against `--base` (committed, staged, unstaged and untracked).
+    #[arg(long)]
+    pub changed: bool,
+    /// The revision `--changed` and `--new-only` compare with [default: merge-base with origin/HEAD, main or master].
+    #[arg(long, value_name = "REF")]
+    pub base: Option<String>,
+    /// Gate only on findings in added or modified lines; the others are reported but do not fail the review.
+    #[arg(long)]
+    pub new_only: bool,
+    /// Report findings recorded in this baseline apart and gate only on new ones [default: .codeinsight/baseline.json].
+    #[arg(long, value_name = "FILE", num_args = 0..=1, default_missing_value = "")]
+    pub baseline: Option<String>,
 }
 
 impl ReviewArgs {

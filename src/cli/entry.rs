@@ -59,6 +59,7 @@ fn run(cli: &Cli, printer: Printer) -> Result<ExitStatus, Failure> {
             Command::Serve(args) => commands::serve(args).await,
             Command::Debug(args) => commands::debug(args, printer, &cwd).await,
             Command::Token(command) => commands::token(command, printer).await,
+            Command::Baseline(command) => commands::baseline(command, printer, &cwd).await,
             Command::Rules(_) | Command::Doctor(_) | Command::Completions(_) => {
                 Ok(ExitStatus::Success)
             }

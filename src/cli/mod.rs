@@ -3,6 +3,8 @@
 //! protocol logic live below, in `client`, `server` and `engine`; rendering lives in `render`.
 
 mod args;
+mod baseline;
+mod changed;
 mod commands;
 mod config;
 mod connection;
@@ -17,6 +19,7 @@ mod outcome;
 mod output;
 mod printer;
 mod progress;
+mod scope;
 mod settings;
 mod waiting;
 

@@ -104,6 +104,7 @@ pub fn build_report(
             hidden_findings: total - findings.len(),
             findings,
             baselined: Vec::new(),
+            outside_diff: Vec::new(),
             source: extras
                 .sources
                 .get(&job.file_path)

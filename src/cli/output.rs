@@ -49,7 +49,10 @@ pub fn write_outputs(
                     .map_err(|error| Failure::output(path, &error))?;
             }
             // `--format sarif=reports/codeinsight.sarif` in CI: the directory usually does not exist yet.
-            if let Some(parent) = path.parent().filter(|parent| !parent.as_os_str().is_empty()) {
+            if let Some(parent) = path
+                .parent()
+                .filter(|parent| !parent.as_os_str().is_empty())
+            {
                 std::fs::create_dir_all(parent).map_err(|error| Failure::output(path, &error))?;
             }
             write_atomically(path, &buffer).map_err(|error| Failure::output(path, &error))?;

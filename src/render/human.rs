@@ -433,6 +433,7 @@ mod tests {
                 findings: vec![finding],
                 hidden_findings: 0,
                 baselined: Vec::new(),
+                outside_diff: Vec::new(),
                 source: Some(source.into()),
             }],
             skipped: Vec::new(),

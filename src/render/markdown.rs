@@ -61,12 +61,13 @@ pub fn render_markdown_within(
     let _ = writeln!(head, "**{}**\n", cell(&verdict.line()));
     let _ = writeln!(
         head,
-        "| critical | major | minor | info | baselined | files reviewed | not reviewed |\n|---:|---:|---:|---:|---:|---:|---:|\n| {} | {} | {} | {} | {} | {} of {} | {} |\n",
+        "| critical | major | minor | info | baselined | outside diff | files reviewed | not reviewed |\n|---:|---:|---:|---:|---:|---:|---:|---:|\n| {} | {} | {} | {} | {} | {} | {} of {} | {} |\n",
         counts.critical,
         counts.major,
         counts.minor,
         counts.info,
         counts.baselined,
+        counts.outside_diff,
         counts.files_reviewed,
         counts.files_total,
         counts.files_not_reviewed

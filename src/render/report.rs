@@ -52,6 +52,9 @@ pub struct FileReport {
     /// Findings recorded in the `--baseline` file: listed apart, never gating (SARIF marks them `unchanged`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub baselined: Vec<Finding>,
+    /// With `--new-only`: findings on lines the change did not touch, listed apart and never gating.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub outside_diff: Vec<Finding>,
     /// The submitted text, for code frames and fix diffs; never serialized.
     #[serde(skip)]
     pub source: Option<String>,
@@ -95,6 +98,8 @@ pub struct Counts {
     pub files_not_reviewed: usize,
     /// Findings matched by the `--baseline` file: not in the severity counts and never gating.
     pub baselined: usize,
+    /// Findings outside added or modified lines with `--new-only`: not in the severity counts and never gating.
+    pub outside_diff: usize,
 }
 
 impl Counts {
@@ -195,6 +200,7 @@ pub(crate) mod tests_support {
                 findings,
                 hidden_findings: 0,
                 baselined: Vec::new(),
+                outside_diff: Vec::new(),
                 source: None,
             }],
             skipped: Vec::new(),

@@ -120,11 +120,16 @@ fn all_results(report: &Report) -> Vec<Entry<'_>> {
         })
         .collect();
     for file in &report.files {
-        entries.extend(file.baselined.iter().map(|finding| Entry {
-            file,
-            finding,
-            baselined: true,
-        }));
+        entries.extend(
+            file.baselined
+                .iter()
+                .chain(&file.outside_diff)
+                .map(|finding| Entry {
+                    file,
+                    finding,
+                    baselined: true,
+                }),
+        );
     }
     entries
 }

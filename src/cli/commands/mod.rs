@@ -1,5 +1,6 @@
 //! One function per subcommand; each returns an exit status or a failure the caller reports.
 
+mod baseline;
 mod debug;
 mod doctor;
 mod history;
@@ -8,6 +9,7 @@ mod rules;
 mod serve;
 mod show;
 
+pub use baseline::baseline;
 pub use debug::debug;
 pub use doctor::doctor;
 pub use history::history;

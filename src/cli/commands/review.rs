@@ -10,6 +10,7 @@ use crate::client::{Snapshot, Subject};
 use crate::protocol::{RejectedFile, RunFile, RunOptions, RunRequest};
 
 use crate::cli::args::ReviewArgs;
+use crate::cli::baseline::Baseline;
 use crate::cli::config::Config;
 use crate::cli::connection::Connection;
 use crate::cli::exit_status::ExitStatus;
@@ -20,6 +21,7 @@ use crate::cli::outcome::{Extras, build_report};
 use crate::cli::output::{Written, write_outputs};
 use crate::cli::printer::Printer;
 use crate::cli::progress::Progress;
+use crate::cli::scope::Scope;
 use crate::cli::settings::{GateSettings, ServerChoice};
 use crate::cli::waiting::wait_for;
 
@@ -28,10 +30,26 @@ pub async fn review(
     printer: Printer,
     cwd: &Path,
 ) -> Result<ExitStatus, Failure> {
+    review_with(args, printer, cwd, None).await
+}
+
+/// `review`, or with `write_baseline` (`baseline create`): every finding is written to that baseline file instead
+/// of being gated and rendered.
+pub async fn review_with(
+    args: &ReviewArgs,
+    printer: Printer,
+    cwd: &Path,
+    write_baseline: Option<&Path>,
+) -> Result<ExitStatus, Failure> {
     let started = Instant::now();
     let deadline_base = tokio::time::Instant::now();
     let config = Config::discover(cwd)?;
-    let settings = GateSettings::resolve(&args.gate, &config)?;
+    let mut settings = GateSettings::resolve(&args.gate, &config)?;
+    if write_baseline.is_some() {
+        // A baseline records every finding, whatever the report would show.
+        settings.threshold.report_min = crate::protocol::Severity::Info;
+    }
+    let scope = Scope::resolve(&args.scope, &config.root, cwd, printer)?;
     let choice = ServerChoice::resolve(&args.server, &config)?;
     if args
         .paths
@@ -42,7 +60,8 @@ pub async fn review(
     {
         return Err(Failure::usage("`-` (stdin) can be given only once"));
     }
-    let inputs = inputs::collect(&args.paths, args.stdin_filename.as_deref(), &config, cwd)?;
+    let mut inputs = inputs::collect(&args.paths, args.stdin_filename.as_deref(), &config, cwd)?;
+    scope.filter_inputs(&mut inputs);
     if inputs.files.is_empty() {
         // Nothing to send: no server is needed to say so, and skipped files still make the review incomplete.
         if inputs.skipped.is_empty() {
@@ -77,12 +96,17 @@ pub async fn review(
         inputs,
         deadline,
         started,
+        (&scope, write_baseline),
     )
     .await;
     connection.close().await;
     result
 }
 
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the pieces `review` resolved, each used once, in order"
+)]
 async fn run_review(
     args: &ReviewArgs,
     printer: Printer,
@@ -91,6 +115,7 @@ async fn run_review(
     inputs: Inputs,
     deadline: Option<tokio::time::Instant>,
     started: Instant,
+    (scope, write_baseline): (&Scope, Option<&Path>),
 ) -> Result<ExitStatus, Failure> {
     let Inputs { files, skipped } = inputs;
     let total = files.len();
@@ -229,7 +254,34 @@ async fn run_review(
         let plan = fixes::plan(&snapshot, &disk_paths, settings.threshold.report_min)?;
         extras.fixes = Some(fixes::apply(&plan)?);
     }
-    let (report, status) = build_report(&snapshot, settings.threshold, extras);
+    let mut snapshot = snapshot;
+    let set_asides = scope.set_aside(&mut snapshot);
+    let (mut report, status) = build_report(&snapshot, settings.threshold, extras);
+    Scope::attach(set_asides, &mut report);
+    if let Some(path) = write_baseline {
+        let baseline = Baseline::from_report(&report);
+        baseline.write(path)?;
+        printer.status(&format!(
+            "codeinsight: wrote {} {} to `{}`",
+            baseline.findings.len(),
+            if baseline.findings.len() == 1 {
+                "finding"
+            } else {
+                "findings"
+            },
+            path.display()
+        ));
+        // A baseline of a partial review would let unreviewed files' findings in later: say so by the exit code.
+        return Ok(if status == ExitStatus::Incomplete {
+            printer.warn(&format!(
+                "not every file was reviewed: {}",
+                report.verdict.summary
+            ));
+            ExitStatus::Incomplete
+        } else {
+            ExitStatus::Success
+        });
+    }
     match write_outputs(&report, settings, printer)? {
         Written::All => Ok(status),
         Written::BrokenPipe => Ok(ExitStatus::Success),
