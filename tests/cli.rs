@@ -677,6 +677,19 @@ fn history_lists_jobs_with_server_side_filters() {
     let limited = project.run(&["history", "--limit", "2", "--format", "json"]);
     let limited: serde_json::Value = serde_json::from_str(&limited.stdout).unwrap();
     assert_eq!(limited.as_array().unwrap().len(), 2);
+    // `--page` walks the server's cursor: page 2 of 2 continues where page 1 stopped.
+    let second = project.run(&["history", "--limit", "2", "--page", "2", "--format", "json"]);
+    second.expect_code(0);
+    let second: serde_json::Value = serde_json::from_str(&second.stdout).unwrap();
+    let ids = |page: &serde_json::Value| -> Vec<String> {
+        page.as_array()
+            .unwrap()
+            .iter()
+            .map(|job| job["job_id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(ids(&second).len(), 2);
+    assert!(ids(&second).iter().all(|id| !ids(&limited).contains(id)));
 }
 
 #[test]
