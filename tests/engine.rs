@@ -67,6 +67,12 @@ fn builtin_code_rules(rules: &RuleSet) -> Vec<&RuleInfo> {
 }
 
 #[test]
+fn every_builtin_rule_compiles_for_every_language_it_runs_on() {
+    // Rules compile lazily per language at run time; this is where a broken one is caught.
+    rules().compile_all().expect("every built-in rule compiles");
+}
+
+#[test]
 fn every_required_language_has_at_least_ten_rules_and_fifty_in_all() {
     let rules = rules();
     let mut per_language: BTreeMap<&str, usize> = BTreeMap::new();

@@ -1,11 +1,14 @@
 //! Rule sets: the built-in rules embedded at build time plus a user's `.codeinsight/rules/*.yml`, all in
-//! ast-grep's YAML rule format with CodeInsight's severity, category and fix safety under `metadata`. Rules are
-//! compiled once per language and shared read-only across threads.
+//! ast-grep's YAML rule format with CodeInsight's severity, category and fix safety under `metadata`. Rule files
+//! are parsed when the set is built; each language's rules are compiled once, the first time a file of that
+//! language is analysed, and then shared read-only across threads. Compiling lazily keeps a one-file review from
+//! paying for every language's patterns (user rules are also compiled up front, so a bad one is reported at load).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write as _;
 use std::fs;
 use std::path::Path;
+use std::sync::OnceLock;
 
 use ast_grep_config::{GlobalRules, RuleConfig, SerializableRuleConfig};
 use ast_grep_core::Matcher as _;
@@ -59,10 +62,17 @@ pub(crate) struct CompiledRule {
     pub(crate) config: RuleConfig<SupportLang>,
 }
 
-/// Compiled rules, grouped by the language of the files they run on.
+/// A parsed rule waiting to be compiled for one target language.
+struct PendingRule {
+    info: usize,
+    document: SerializableRuleConfig<SupportLang>,
+}
+
+/// Rules grouped by the language of the files they run on, compiled on first use.
 pub struct RuleSet {
     infos: Vec<RuleInfo>,
-    by_language: HashMap<Language, Vec<CompiledRule>>,
+    pending: HashMap<Language, Vec<PendingRule>>,
+    compiled: HashMap<Language, OnceLock<Vec<CompiledRule>>>,
     index_by_id: HashMap<String, usize>,
     version: String,
 }
@@ -124,8 +134,34 @@ impl RuleSet {
         &self.version
     }
 
+    /// The compiled rules for files of `language`, compiling them on first use. A rule that fails to compile is
+    /// left out; [`RuleSet::compile_all`] reports such failures (the built-in rules are checked by the tests, and
+    /// user rules when they are loaded).
     pub(crate) fn compiled_for(&self, language: Language) -> &[CompiledRule] {
-        self.by_language.get(&language).map_or(&[], Vec::as_slice)
+        let Some(cell) = self.compiled.get(&language) else {
+            return &[];
+        };
+        cell.get_or_init(|| {
+            self.pending
+                .get(&language)
+                .map(|pending| {
+                    pending
+                        .iter()
+                        .filter_map(|rule| compile(rule, language, &self.infos).ok())
+                        .collect()
+                })
+                .unwrap_or_default()
+        })
+    }
+
+    /// Compiles every rule for every language it applies to, reporting the first failure.
+    pub fn compile_all(&self) -> Result<(), RuleLoadError> {
+        for (&language, pending) in &self.pending {
+            for rule in pending {
+                compile(rule, language, &self.infos)?;
+            }
+        }
+        Ok(())
     }
 
     pub(crate) fn info(&self, index: usize) -> &RuleInfo {
@@ -136,7 +172,7 @@ impl RuleSet {
 #[derive(Default)]
 struct Builder {
     infos: Vec<RuleInfo>,
-    by_language: HashMap<Language, Vec<CompiledRule>>,
+    pending: HashMap<Language, Vec<PendingRule>>,
     sources: BTreeMap<String, String>,
     seen_ids: HashSet<String>,
 }
@@ -231,30 +267,20 @@ impl Builder {
             source: source.to_owned(),
             origin: file.to_owned(),
         });
-        let globals = GlobalRules::default();
         for &target in std::iter::once(&language).chain(language.rule_also_applies_to()) {
             let mut variant = document.clone();
             variant.language = target.grammar();
-            let config = RuleConfig::try_from(variant, &globals).map_err(|error| {
-                let mut message = format!("rule `{id}`");
-                if target != language {
-                    let _ = write!(message, " (compiled for {target})");
-                }
-                let _ = write!(message, ": {}", error_chain(&error));
-                message
-            })?;
-            if config.matcher.potential_kinds().is_none() {
-                return Err(format!(
-                    "rule `{id}`: the rule must name the node kinds it matches (add a `kind` or a `pattern`)"
-                ));
+            let rule = PendingRule {
+                info: info_index,
+                document: variant,
+            };
+            if source == "user" {
+                compile(&rule, target, &self.infos).map_err(|error| match error {
+                    RuleLoadError::Invalid { message, .. } => message,
+                    RuleLoadError::Io { .. } => error.to_string(),
+                })?;
             }
-            self.by_language
-                .entry(target)
-                .or_default()
-                .push(CompiledRule {
-                    info: info_index,
-                    config,
-                });
+            self.pending.entry(target).or_default().push(rule);
         }
         Ok(())
     }
@@ -277,7 +303,7 @@ impl Builder {
         for &old in &order {
             infos.push(self.infos[old].clone());
         }
-        for rules in self.by_language.values_mut() {
+        for rules in self.pending.values_mut() {
             for rule in rules.iter_mut() {
                 rule.info = new_index[rule.info];
             }
@@ -294,13 +320,51 @@ impl Builder {
             hashed.push('\0');
             hashed.push_str(yaml);
         }
+        let compiled = self
+            .pending
+            .keys()
+            .map(|&language| (language, OnceLock::new()))
+            .collect();
         RuleSet {
             infos,
-            by_language: self.by_language,
+            pending: self.pending,
+            compiled,
             index_by_id,
             version: crate::protocol::sha256_hex(hashed.as_bytes())[..16].to_owned(),
         }
     }
+}
+
+/// Compiles one parsed rule for `target`.
+fn compile(
+    rule: &PendingRule,
+    target: Language,
+    infos: &[RuleInfo],
+) -> Result<CompiledRule, RuleLoadError> {
+    let info = &infos[rule.info];
+    let invalid = |message: String| RuleLoadError::Invalid {
+        file: info.origin.clone(),
+        message,
+    };
+    let config =
+        RuleConfig::try_from(rule.document.clone(), &GlobalRules::default()).map_err(|error| {
+            let mut message = format!("rule `{}`", info.id);
+            if Some(target) != info.language {
+                let _ = write!(message, " (compiled for {target})");
+            }
+            let _ = write!(message, ": {}", error_chain(&error));
+            invalid(message)
+        })?;
+    if config.matcher.potential_kinds().is_none() {
+        return Err(invalid(format!(
+            "rule `{}`: the rule must name the node kinds it matches (add a `kind` or a `pattern`)",
+            info.id
+        )));
+    }
+    Ok(CompiledRule {
+        info: rule.info,
+        config,
+    })
 }
 
 /// ast-grep's errors put the useful part in their sources ("Fail to parse yaml as Rule." → why).
