@@ -216,7 +216,7 @@ impl Linters {
                     let Some(program) = linter.program.clone() else {
                         return;
                     };
-                    match version_of(linter.tool, &program) {
+                    match cached_version_of(linter.tool, &program) {
                         Ok(version) => linter.version = Some(version),
                         Err(reason) => {
                             if linter.note.is_none() {
@@ -323,6 +323,94 @@ pub(crate) fn go_environment() -> Vec<(String, String)> {
     .iter()
     .map(|(key, value)| ((*key).to_owned(), (*value).to_owned()))
     .collect()
+}
+
+/// How long a remembered `--version` answer is trusted. Wrapper scripts (pyenv shims, npm bins) keep their size and
+/// time when the tool behind them changes, so an answer must not live forever.
+const VERSION_CACHE_TTL: Duration = Duration::from_secs(24 * 60 * 60);
+
+#[derive(serde::Deserialize, Serialize)]
+struct CachedVersion {
+    version: String,
+    probed_at: u64,
+}
+
+/// Serialises this process's reads and writes of the version cache (discovery probes tools in parallel).
+static VERSION_CACHE_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// `version_of`, remembered across processes in `CODEINSIGHT_CACHE_DIR` (default: the user's cache directory) and
+/// keyed by the program's resolved path, size and modification time. Starting every linter on every run costs a
+/// one-file review a few hundred milliseconds (node-based tools are slow to start); the answer rarely changes.
+/// Failures are never remembered, and an unreadable or unwritable cache only means probing again.
+fn cached_version_of(tool: Tool, program: &Path) -> Result<String, String> {
+    let (Some(cache_file), Some(key)) = (version_cache_file(), version_cache_key(tool, program))
+    else {
+        return version_of(tool, program);
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_secs());
+    let read_cache = || -> std::collections::BTreeMap<String, CachedVersion> {
+        std::fs::read(&cache_file)
+            .ok()
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .unwrap_or_default()
+    };
+    {
+        let _guard = VERSION_CACHE_LOCK.lock();
+        if let Some(entry) = read_cache().get(&key)
+            && now.saturating_sub(entry.probed_at) < VERSION_CACHE_TTL.as_secs()
+        {
+            return Ok(entry.version.clone());
+        }
+    }
+    let version = version_of(tool, program)?;
+    let _guard = VERSION_CACHE_LOCK.lock();
+    let mut cache = read_cache();
+    cache.retain(|_, entry| now.saturating_sub(entry.probed_at) < VERSION_CACHE_TTL.as_secs());
+    cache.insert(
+        key,
+        CachedVersion {
+            version: version.clone(),
+            probed_at: now,
+        },
+    );
+    if let (Some(dir), Ok(json)) = (cache_file.parent(), serde_json::to_vec(&cache)) {
+        // Write a sibling temporary file and rename it over the cache, so no reader sees half a file.
+        let written = std::fs::create_dir_all(dir).is_ok()
+            && tempfile::NamedTempFile::new_in(dir).is_ok_and(|mut temporary| {
+                std::io::Write::write_all(&mut temporary, &json).is_ok()
+                    && temporary.persist(&cache_file).is_ok()
+            });
+        if !written {
+            tracing::debug!(file = %cache_file.display(), "could not write the linter version cache");
+        }
+    }
+    Ok(version)
+}
+
+fn version_cache_file() -> Option<PathBuf> {
+    let dir = std::env::var_os("CODEINSIGHT_CACHE_DIR")
+        .map(PathBuf::from)
+        .or_else(|| dirs::cache_dir().map(|dir| dir.join("codeinsight")))?;
+    Some(dir.join("linter-versions.json"))
+}
+
+fn version_cache_key(tool: Tool, program: &Path) -> Option<String> {
+    let resolved = std::fs::canonicalize(program).ok()?;
+    let metadata = std::fs::metadata(&resolved).ok()?;
+    let modified = metadata
+        .modified()
+        .ok()?
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?
+        .as_nanos();
+    Some(format!(
+        "{tool:?}|{}|{}|{}|{modified}",
+        program.display(),
+        resolved.display(),
+        metadata.len()
+    ))
 }
 
 fn version_of(tool: Tool, program: &Path) -> Result<String, String> {
