@@ -8,6 +8,7 @@
 // Test helpers panic on setup failures on purpose: a panic is a test failure with a backtrace.
 #![allow(clippy::unwrap_used)]
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command as Process;
 use std::time::Duration;
@@ -452,9 +453,10 @@ fn checkstyle_parses_as_xml_with_one_error_per_finding() {
 fn many_findings(count: usize) -> String {
     let mut source = String::from("def f(value, other):\n");
     for index in 0..count {
-        source.push_str(&format!(
+        let _ = write!(
+            source,
             "    x{index} = eval(value)\n    if other == None:\n        pass\n"
-        ));
+        );
     }
     source
 }
