@@ -127,6 +127,16 @@ struct Server {
     addr: SocketAddr,
 }
 
+impl Drop for Server {
+    /// A benchmark that stops early (an error, a closed stdout) must not leave its server running.
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
 /// Starts `codeinsight serve` in `dir`, whose `codeinsight.toml` turns external linters off: the figures are for
 /// the built-in rules and the secrets scan.
 fn start_server(bin: &Path, dir: &Path, database: &str, workers: usize) -> BenchResult<Server> {
