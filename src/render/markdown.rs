@@ -192,3 +192,54 @@ pub fn render_markdown_within(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::render_markdown_within;
+    use crate::protocol::{Finding, Severity};
+    use crate::render::report::tests_support::report_with;
+
+    #[test]
+    fn findings_stop_at_the_byte_budget_and_the_cut_is_stated() {
+        let findings: Vec<Finding> = (1..=200)
+            .map(|line| Finding {
+                rule_id: "python/eval-exec-dynamic".into(),
+                source: "codeinsight".into(),
+                severity: if line % 2 == 0 {
+                    Severity::Major
+                } else {
+                    Severity::Minor
+                },
+                category: "security".into(),
+                message: "eval | of <input>\nsecond line".into(),
+                path: "app.py".into(),
+                line,
+                column: 1,
+                end_line: line,
+                end_column: 5,
+                snippet: "eval".into(),
+                fingerprint: format!("fp{line}"),
+                fix: None,
+            })
+            .collect();
+        let report = report_with(findings);
+        let budget = 4_000;
+        let mut out = Vec::new();
+        render_markdown_within(&report, budget, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.len() <= budget, "{} bytes", text.len());
+        assert!(text.contains("Truncated: "), "{text}");
+        let rows: Vec<&str> = text
+            .lines()
+            .filter(|line| line.starts_with("| 🟠") || line.starts_with("| 🟡"))
+            .collect();
+        assert!(!rows.is_empty());
+        // Most severe first, and cells cannot break the table.
+        assert!(rows[0].starts_with("| 🟠 major"), "{}", rows[0]);
+        assert!(
+            rows[0].contains("eval \\| of &lt;input&gt; second line"),
+            "{}",
+            rows[0]
+        );
+    }
+}
