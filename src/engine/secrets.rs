@@ -108,7 +108,7 @@ static DETECTORS: LazyLock<Vec<Detector>> = LazyLock::new(|| {
         detector(
             "secrets/hardcoded-credential",
             "hard-coded credential",
-            r#"(?i)\b[a-z0-9_.\-]*(?:password|passwd|passphrase|secret|api[_\-]?key|access[_\-]?key|auth[_\-]?token|access[_\-]?token|private[_\-]?key|client[_\-]?secret)[a-z0-9_\-]*["']?\s*(?::=|=>|[:=])\s*[rbuf]?["']([^"'\s]{8,200})["']"#,
+            r#"(?i)(?:password|passwd|passphrase|secret|api[_\-]?key|access[_\-]?key|auth[_\-]?token|access[_\-]?token|private[_\-]?key|client[_\-]?secret)[a-z0-9_\-]*["']?\s*(?::=|=>|[:=])\s*[rbuf]?["']([^"'\s]{8,200})["']"#,
             1,
             looks_like_a_real_secret,
         ),
@@ -167,10 +167,19 @@ fn shannon_entropy(text: &str) -> f64 {
 pub(crate) fn scan(content: &str) -> Vec<SecretMatch> {
     let mut found = Vec::new();
     for detector in DETECTORS.iter() {
-        for captures in detector.regex.captures_iter(content) {
-            let Some(secret) = captures.get(detector.group) else {
-                continue;
-            };
+        // Only the credential detector needs a capture group; the others take the whole match, which the regex
+        // engine finds with its fast DFA without resolving captures.
+        let spans: Box<dyn Iterator<Item = regex::Match<'_>>> = if detector.group == 0 {
+            Box::new(detector.regex.find_iter(content))
+        } else {
+            Box::new(
+                detector
+                    .regex
+                    .captures_iter(content)
+                    .filter_map(|captures| captures.get(detector.group)),
+            )
+        };
+        for secret in spans {
             if !(detector.check)(secret.as_str()) {
                 continue;
             }
