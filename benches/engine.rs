@@ -4,6 +4,8 @@
 //!
 //! Usage: `cargo bench --bench engine -- DIR...`
 
+#![allow(clippy::print_stdout, clippy::print_stderr)] // a benchmark reports on the terminal
+
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 

@@ -211,7 +211,10 @@ pub(crate) fn finalize(findings: &mut Vec<Finding>) {
             finding.rule_id, finding.path, normalised, occurrence
         );
         *occurrence += 1;
-        finding.fingerprint = crate::protocol::sha256_hex(key.as_bytes())[..32].to_owned();
+        finding.fingerprint.clear();
+        finding
+            .fingerprint
+            .push_str(&crate::protocol::sha256_hex(key.as_bytes())[..32]);
     }
 }
 

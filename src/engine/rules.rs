@@ -189,8 +189,7 @@ impl Builder {
             return Err(invalid("the file holds no rule".into()));
         }
         for document in documents {
-            self.add_rule(file, document, source)
-                .map_err(|message| invalid(message))?;
+            self.add_rule(file, &document, source).map_err(invalid)?;
         }
         self.sources.insert(file.to_owned(), yaml.to_owned());
         Ok(())
@@ -199,7 +198,7 @@ impl Builder {
     fn add_rule(
         &mut self,
         file: &str,
-        document: SerializableRuleConfig<SupportLang>,
+        document: &SerializableRuleConfig<SupportLang>,
         source: &str,
     ) -> Result<(), String> {
         let id = document.id.trim().to_owned();

@@ -117,7 +117,6 @@ static DETECTORS: LazyLock<Vec<Detector>> = LazyLock::new(|| {
 
 /// Entropy and shape checks that keep `password = "changeme"` and `api_key = os.environ["KEY"]` quiet.
 fn looks_like_a_real_secret(candidate: &str) -> bool {
-    let lower = candidate.to_ascii_lowercase();
     const PLACEHOLDERS: [&str; 12] = [
         "change",
         "example",
@@ -132,6 +131,7 @@ fn looks_like_a_real_secret(candidate: &str) -> bool {
         "${",
         "{{",
     ];
+    let lower = candidate.to_ascii_lowercase();
     if PLACEHOLDERS.iter().any(|word| lower.contains(word)) {
         return false;
     }
