@@ -12,6 +12,10 @@
     clippy::unwrap_used,
     reason = "a test that cannot unwrap has failed; the panic message is the report"
 )]
+#![allow(
+    clippy::items_after_statements,
+    reason = "each test imports the severity names it asserts right where the table of expected rows starts"
+)]
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
