@@ -56,6 +56,8 @@ impl Connection {
                 config.rules_dir.clone_from(rules_dir);
                 config.linters.clone_from(linters.as_ref());
                 config.llm = llm;
+                // The embedded server's jobs end with this command: do not wait for the disk on every commit.
+                config.durable_commits = false;
                 let running = crate::server::start(config).await.map_err(|error| {
                     Failure::server(format!("cannot start the embedded server: {error:#}"))
                 })?;

@@ -187,7 +187,8 @@ async fn connect(client: &ApiClient, user_id: &str) -> Result<Socket, ConnectErr
         })
     })?;
     request.headers_mut().insert(AUTHORIZATION, header);
-    match tokio_tungstenite::connect_async(request).await {
+    // Nagle off: subscribe and ping frames are tiny and latency-bound.
+    match tokio_tungstenite::connect_async_with_config(request, None, true).await {
         Ok((socket, _response)) => Ok(socket),
         Err(tungstenite::Error::Http(response))
             if matches!(response.status().as_u16(), 401 | 403) =>

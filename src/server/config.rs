@@ -65,6 +65,11 @@ pub struct ServerConfig {
     pub limits: Limits,
     /// How long a graceful shutdown waits for analyses in flight before handing their jobs back to the queue.
     pub shutdown_grace: Duration,
+    /// Whether each commit waits for the disk (`SQLite` `synchronous=FULL`): a job acknowledged over HTTP then
+    /// survives a power cut. The CLI's embedded server turns it off (`NORMAL`: still safe when the process is
+    /// killed, and the database stays consistent), because its jobs live no longer than the command and every
+    /// fsync is on the user's clock.
+    pub durable_commits: bool,
     /// The model of the AI review stage; `None` runs no AI review (a run asking for one is then incomplete).
     pub llm: Option<crate::reviewer::LlmConfig>,
     /// External linters (`[linters]`): which run, their options, custom ones. The default runs those found on
@@ -85,6 +90,7 @@ impl ServerConfig {
             cache_ttl: Duration::from_secs(24 * 60 * 60),
             limits: Limits::default(),
             shutdown_grace: Duration::from_secs(10),
+            durable_commits: true,
             llm: None,
             linters: crate::engine::LintersConfig::default(),
         }

@@ -91,7 +91,7 @@ impl AppState {
         });
         let linters_config = config.linters.clone();
         let linters = tokio::task::spawn_blocking(move || Linters::discover(&linters_config));
-        let store = Store::connect(&config.database_url).await?;
+        let store = Store::connect_with(&config.database_url, config.durable_commits).await?;
         let rules = rules.await.map_err(ServerError::RulesTask)??;
         let linters = linters.await.map_err(ServerError::RulesTask)?;
         for linter in linters.all().iter().filter(|linter| linter.enabled) {

@@ -30,6 +30,15 @@ impl Store {
     /// Opens the database named by `database_url` (`sqlite://PATH`, created if missing, with its directory) and
     /// applies pending migrations; applying none is a single indexed read, so this is cheap on every start.
     pub async fn connect(database_url: &str) -> Result<Store, StoreError> {
+        Store::connect_with(database_url, true).await
+    }
+
+    /// Like [`Store::connect`]; `durable_commits = false` lets commits return before the disk has them
+    /// (`synchronous=NORMAL` under WAL: a killed process loses nothing, a power cut may lose the last commits).
+    pub async fn connect_with(
+        database_url: &str,
+        durable_commits: bool,
+    ) -> Result<Store, StoreError> {
         if database_url.starts_with("postgres://") || database_url.starts_with("postgresql://") {
             return Err(StoreError::PostgresNotYetSupported);
         }
@@ -42,7 +51,11 @@ impl Store {
             .journal_mode(SqliteJournalMode::Wal)
             // FULL: a job acknowledged over HTTP survives a power cut, not only a killed process. Writes are
             // batched (a run is one transaction, results are written in groups) so the fsyncs stay few.
-            .synchronous(SqliteSynchronous::Full)
+            .synchronous(if durable_commits {
+                SqliteSynchronous::Full
+            } else {
+                SqliteSynchronous::Normal
+            })
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
         if let Some(parent) = options.get_filename().parent()
@@ -55,7 +68,7 @@ impl Store {
         }
         let pool = SqlitePoolOptions::new()
             .min_connections(1)
-            .max_connections(8)
+            .max_connections(if durable_commits { 8 } else { 1 })
             .connect_with(options)
             .await?;
         SQLITE_MIGRATIONS.run(&pool).await?;
