@@ -161,7 +161,9 @@ fn finding_at(
     }
 }
 
-fn clip_snippet(text: &str) -> String {
+/// Clips matched source to a snippet a finding can carry: at most a few lines and a few hundred bytes, with ` …`
+/// when cut. Every engine (rules, linters, the AI reviewer) clips the same way so fingerprints agree.
+pub fn clip_snippet(text: &str) -> String {
     let mut end = text.len().min(SNIPPET_MAX_BYTES);
     while !text.is_char_boundary(end) {
         end -= 1;
@@ -196,6 +198,13 @@ pub(crate) fn finalize(findings: &mut Vec<Finding>) {
             && later.end_line == earlier.end_line
             && later.end_column == earlier.end_column
     });
+    assign_fingerprints(findings);
+}
+
+/// Sets each finding's fingerprint: SHA-256 over rule id, path, whitespace-normalised snippet and the occurrence
+/// index among findings with the same rule and snippet, so it survives unrelated lines moving. `findings` must be
+/// sorted by position. The one definition every engine uses; baselines match on it.
+pub fn assign_fingerprints(findings: &mut [Finding]) {
     let mut occurrences: HashMap<(String, String), u32> = HashMap::new();
     for finding in findings.iter_mut() {
         let normalised = finding

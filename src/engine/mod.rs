@@ -10,7 +10,7 @@ mod rules;
 mod secrets;
 mod suppression;
 
-pub use analyze::{SourceFile, analyze};
+pub use analyze::{SourceFile, analyze, assign_fingerprints, clip_snippet};
 pub use fix::{FixError, FixOutcome, apply_fixes, parses_cleanly, unified_diff};
 pub use language::Language;
 pub use linters::{LintOutcome, LintTarget, Linters, LintersConfig, merge_findings};

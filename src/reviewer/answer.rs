@@ -3,19 +3,16 @@
 //! present and bounded, and a replacement must apply to the file and leave it parsing. What fails is reported per
 //! finding, so the reviewer can ask once more and then drop what stays invalid with a count.
 
-use std::collections::HashMap;
 use std::ops::RangeInclusive;
 
 use serde::Deserialize;
 
 use super::redact::REDACTION_MARK;
-use crate::engine::{Language, apply_fixes, mask_secrets, parses_cleanly};
-use crate::protocol::{Applicability, Edit, Finding, Fix, Severity, sha256_hex};
+use crate::engine::{self, Language, apply_fixes, mask_secrets, parses_cleanly};
+use crate::protocol::{Applicability, Edit, Finding, Fix, Severity};
 
 const MAX_TITLE_CHARS: usize = 100;
 const MAX_EXPLANATION_CHARS: usize = 400;
-const SNIPPET_MAX_LINES: usize = 8;
-const SNIPPET_MAX_BYTES: usize = 600;
 const CATEGORIES: [&str; 5] = [
     "security",
     "correctness",
@@ -282,19 +279,7 @@ fn slug(title: &str) -> String {
 }
 
 fn clip_snippet(text: &str) -> String {
-    let mut end = text.len().min(SNIPPET_MAX_BYTES);
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    let mut clipped = text[..end]
-        .lines()
-        .take(SNIPPET_MAX_LINES)
-        .collect::<Vec<_>>()
-        .join("\n");
-    if clipped.len() < text.trim_end().len() {
-        clipped.push_str(" …");
-    }
-    mask_secrets(&clipped).into_owned()
+    mask_secrets(&engine::clip_snippet(text)).into_owned()
 }
 
 /// Drops repeats (overlapping windows report the same problem twice), sorts by position and sets fingerprints the
@@ -307,23 +292,7 @@ pub(crate) fn finalize(findings: &mut Vec<Finding>) {
             && later.end_line == earlier.end_line
             && later.rule_id == earlier.rule_id
     });
-    let mut occurrences: HashMap<(String, String), u32> = HashMap::new();
-    for finding in findings.iter_mut() {
-        let normalised = finding
-            .snippet
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ");
-        let occurrence = occurrences
-            .entry((finding.rule_id.clone(), normalised.clone()))
-            .or_insert(0);
-        let key = format!(
-            "{}\0{}\0{}\0{}",
-            finding.rule_id, finding.path, normalised, occurrence
-        );
-        *occurrence += 1;
-        sha256_hex(key.as_bytes())[..32].clone_into(&mut finding.fingerprint);
-    }
+    engine::assign_fingerprints(findings);
 }
 
 #[cfg(test)]

@@ -10,12 +10,8 @@ use super::discovery::{Linter, Linters, Tool};
 use super::positions::SourceIndex;
 use super::process::{self, Invocation, ProcessError, ProcessOutput};
 use super::{biome, clippy, custom, eslint, go, ruff, shellcheck};
-use crate::engine::Language;
+use crate::engine::{Language, clip_snippet};
 use crate::protocol::{Finding, Fix, Severity, StageOutcome, StageReport};
-
-/// Most lines and bytes of source a linter finding carries as its snippet.
-const SNIPPET_MAX_LINES: usize = 8;
-const SNIPPET_MAX_BYTES: usize = 600;
 
 /// One file to lint, as submitted.
 #[derive(Debug, Clone, Copy)]
@@ -402,22 +398,6 @@ fn to_finding(
             })
         }),
     }
-}
-
-fn clip_snippet(text: &str) -> String {
-    let mut end = text.len().min(SNIPPET_MAX_BYTES);
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    let mut clipped: String = text[..end]
-        .lines()
-        .take(SNIPPET_MAX_LINES)
-        .collect::<Vec<_>>()
-        .join("\n");
-    if clipped.len() < text.trim_end().len() {
-        clipped.push_str(" …");
-    }
-    clipped
 }
 
 /// Our scale for the level names linters use: error → major, warning → minor, everything softer → info.
