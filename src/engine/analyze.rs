@@ -31,7 +31,9 @@ pub fn analyze(file: &SourceFile<'_>, rules: &RuleSet) -> Vec<Finding> {
     if let Some(language) = file.language {
         run_rules(file, language, rules, &index, &mut findings);
     }
-    for secret in secrets::scan(file.content) {
+    let secrets_found = secrets::scan(file.content);
+    let file_has_secrets = !secrets_found.is_empty();
+    for secret in secrets_found {
         let masked = secrets::mask(&file.content[secret.range.clone()]);
         findings.push(finding_at(
             file,
@@ -56,9 +58,12 @@ pub fn analyze(file: &SourceFile<'_>, rules: &RuleSet) -> Vec<Finding> {
         file.path,
         today,
     );
-    for finding in &mut findings {
-        if let std::borrow::Cow::Owned(masked) = secrets::mask_secrets(&finding.snippet) {
-            finding.snippet = masked;
+    // Snippets are clipped from the file, so only a file with a secret can leak one through a snippet.
+    if file_has_secrets {
+        for finding in &mut findings {
+            if let std::borrow::Cow::Owned(masked) = secrets::mask_secrets(&finding.snippet) {
+                finding.snippet = masked;
+            }
         }
     }
     finalize(&mut findings);
