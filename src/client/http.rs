@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use reqwest::StatusCode;
+use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::protocol::{
@@ -73,30 +74,13 @@ impl ApiClient {
 
     /// `POST /api/v1/runs`: submits every file as one run.
     pub async fn create_run(&self, request: &RunRequest) -> Result<RunCreated, ClientError> {
-        let route = "/api/v1/runs";
-        let response = self
-            .http
-            .post(format!("{}{route}", self.base_url))
-            .bearer_auth(&self.token)
-            .json(request)
-            .send()
-            .await
-            .map_err(|error| self.unreachable(&error))?;
-        self.decode(route, "the runs route", response).await
+        self.post("/api/v1/runs", "the runs route", request).await
     }
 
     /// `POST /jobs/enqueue`: submits one file as a job (the seed's route; `debug` jobs carry an error log).
     pub async fn enqueue(&self, request: &EnqueueRequest) -> Result<EnqueueResponse, ClientError> {
-        let route = "/jobs/enqueue";
-        let response = self
-            .http
-            .post(format!("{}{route}", self.base_url))
-            .bearer_auth(&self.token)
-            .json(request)
-            .send()
+        self.post("/jobs/enqueue", "the enqueue route", request)
             .await
-            .map_err(|error| self.unreachable(&error))?;
-        self.decode(route, "the enqueue route", response).await
     }
 
     /// `GET /api/v1/runs/{run_id}`.
@@ -153,6 +137,23 @@ impl ApiClient {
             .get(format!("{}{route}", self.base_url))
             .bearer_auth(&self.token)
             .query(query)
+            .send()
+            .await
+            .map_err(|error| self.unreachable(&error))?;
+        self.decode(route, what, response).await
+    }
+
+    async fn post<B: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        route: &str,
+        what: &str,
+        body: &B,
+    ) -> Result<T, ClientError> {
+        let response = self
+            .http
+            .post(format!("{}{route}", self.base_url))
+            .bearer_auth(&self.token)
+            .json(body)
             .send()
             .await
             .map_err(|error| self.unreachable(&error))?;
