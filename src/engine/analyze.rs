@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use ast_grep_config::CombinedScan;
+use ast_grep_core::matcher::MatcherExt as _;
 use ast_grep_language::LanguageExt;
 
 use super::language::Language;
@@ -77,23 +77,22 @@ fn run_rules(
     index: &LineIndex,
     findings: &mut Vec<Finding>,
 ) {
-    let compiled = rules.compiled_for(language);
-    if compiled.is_empty() {
+    let Some(compiled) = rules.compiled_for(language) else {
+        return;
+    };
+    if compiled.rules.is_empty() {
         return;
     }
-    let info_by_id: HashMap<&str, usize> = compiled
-        .iter()
-        .map(|rule| (rule.config.id.as_str(), rule.info))
-        .collect();
     let root = language.grammar().ast_grep(file.content);
-    let scan = CombinedScan::new(compiled.iter().map(|rule| &rule.config).collect());
-    let result = scan.scan(&root, false);
-    for (config, matches) in result.matches {
-        let Some(&info_index) = info_by_id.get(config.id.as_str()) else {
-            continue;
-        };
-        let info = rules.info(info_index);
-        for node_match in matches {
+    // One walk over the tree, trying at each node only the rules indexed under its kind.
+    for node in root.root().dfs() {
+        for &candidate in compiled.candidates(node.kind_id()) {
+            let rule = &compiled.rules[candidate];
+            let Some(node_match) = rule.config.matcher.match_node(node.clone()) else {
+                continue;
+            };
+            let config = &rule.config;
+            let info = rules.info(rule.info);
             let fix = match (config.fixer.first(), info.fix_safety) {
                 (Some(fixer), Some(applicability)) => {
                     let edit = node_match.make_edit(&config.matcher, fixer);

@@ -62,6 +62,38 @@ pub(crate) struct CompiledRule {
     pub(crate) config: RuleConfig<SupportLang>,
 }
 
+/// One language's compiled rules with an index from tree-sitter node kind to the rules that can match a node of
+/// that kind, built once so that a scan walks the tree a single time and tries only the candidate rules at each
+/// node.
+#[derive(Default)]
+pub(crate) struct CompiledLanguage {
+    pub(crate) rules: Vec<CompiledRule>,
+    by_kind: Vec<Vec<usize>>,
+}
+
+impl CompiledLanguage {
+    fn new(rules: Vec<CompiledRule>) -> CompiledLanguage {
+        let mut by_kind: Vec<Vec<usize>> = Vec::new();
+        for (index, rule) in rules.iter().enumerate() {
+            // `compile` refuses a rule without potential kinds, so every rule lands in at least one list.
+            for kind in rule.config.matcher.potential_kinds().iter().flatten() {
+                if by_kind.len() <= kind {
+                    by_kind.resize_with(kind + 1, Vec::new);
+                }
+                by_kind[kind].push(index);
+            }
+        }
+        CompiledLanguage { rules, by_kind }
+    }
+
+    /// Indexes into `rules` of the rules worth trying on a node of `kind`.
+    pub(crate) fn candidates(&self, kind: u16) -> &[usize] {
+        self.by_kind
+            .get(usize::from(kind))
+            .map_or(&[], Vec::as_slice)
+    }
+}
+
 /// A parsed rule waiting to be compiled for one target language.
 struct PendingRule {
     info: usize,
@@ -72,7 +104,7 @@ struct PendingRule {
 pub struct RuleSet {
     infos: Vec<RuleInfo>,
     pending: HashMap<Language, Vec<PendingRule>>,
-    compiled: HashMap<Language, OnceLock<Vec<CompiledRule>>>,
+    compiled: HashMap<Language, OnceLock<CompiledLanguage>>,
     index_by_id: HashMap<String, usize>,
     version: String,
 }
@@ -137,12 +169,11 @@ impl RuleSet {
     /// The compiled rules for files of `language`, compiling them on first use. A rule that fails to compile is
     /// left out; [`RuleSet::compile_all`] reports such failures (the built-in rules are checked by the tests, and
     /// user rules when they are loaded).
-    pub(crate) fn compiled_for(&self, language: Language) -> &[CompiledRule] {
-        let Some(cell) = self.compiled.get(&language) else {
-            return &[];
-        };
-        cell.get_or_init(|| {
-            self.pending
+    pub(crate) fn compiled_for(&self, language: Language) -> Option<&CompiledLanguage> {
+        let cell = self.compiled.get(&language)?;
+        Some(cell.get_or_init(|| {
+            let rules = self
+                .pending
                 .get(&language)
                 .map(|pending| {
                     pending
@@ -150,8 +181,9 @@ impl RuleSet {
                         .filter_map(|rule| compile(rule, language, &self.infos).ok())
                         .collect()
                 })
-                .unwrap_or_default()
-        })
+                .unwrap_or_default();
+            CompiledLanguage::new(rules)
+        }))
     }
 
     /// Compiles every rule for every language it applies to, reporting the first failure.
