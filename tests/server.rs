@@ -55,8 +55,14 @@ struct TestServer {
 
 impl TestServer {
     async fn start() -> TestServer {
+        TestServer::start_configured(|_| {}).await
+    }
+
+    async fn start_configured(adjust: impl FnOnce(&mut ServerConfig)) -> TestServer {
         let dir = TempDir::new().unwrap();
-        let server = server::start(config(&dir)).await.unwrap();
+        let mut config = config(&dir);
+        adjust(&mut config);
+        let server = server::start(config).await.unwrap();
         let store = server.state().store().clone();
         let alice = store.create_token("alice", false).await.unwrap().token;
         let bob = store.create_token("bob", false).await.unwrap().token;
@@ -729,6 +735,64 @@ async fn a_run_is_followed_over_websocket_to_its_findings() {
     );
 
     server.server.shutdown().await;
+}
+
+/// Rust source whose analysis takes seconds: `thread::sleep` calls nested `depth` deep inside an `async fn`, so
+/// the blocking-sleep rule walks up every call's ancestors (quadratic in the depth).
+fn slow_to_analyse(depth: usize) -> String {
+    let mut source = String::from("async fn main() {\n");
+    source.push_str(&"thread::sleep(\n".repeat(depth));
+    source.push_str("1\n");
+    source.push_str(&")\n".repeat(depth));
+    source.push_str(";\n}\n");
+    source
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_over_the_job_timeout_fails_and_the_worker_goes_on_with_the_next() {
+    // One worker, so the second file is only analysed after the first one timed out.
+    let server = TestServer::start_configured(|config| {
+        config.workers = 1;
+        config.job_timeout = Duration::from_secs(1);
+    })
+    .await;
+    // About 20 s of analysis in a debug build (and more on a slower machine), against a 1 s timeout.
+    let slow = slow_to_analyse(6000);
+    let started = Instant::now();
+    let created = server
+        .submit(
+            &server.alice,
+            &[("slow.rs", slow.as_str()), ("app.py", PYTHON_EVAL)],
+            true,
+        )
+        .await;
+    let run = server.wait_for_run(&server.alice, &created.run_id).await;
+    assert_eq!((run.completed, run.failed), (1, 1), "{run:?}");
+    let jobs = run
+        .jobs
+        .iter()
+        .map(|job| (job.file_path.as_str(), job))
+        .collect::<HashMap<_, _>>();
+    let slow_job = jobs["slow.rs"];
+    assert_eq!(slow_job.status, JobStatus::Failed, "{slow_job:?}");
+    assert_eq!(
+        slow_job.error.as_deref(),
+        Some("analysis timed out after 1 s"),
+        "{slow_job:?}"
+    );
+    // The worker's thread was still busy with `slow.rs` when the run ended: the next file ran on a fresh thread
+    // rather than waiting behind it.
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "the run took {:?}: the second file waited for the timed-out analysis",
+        started.elapsed()
+    );
+    let python = jobs["app.py"];
+    assert_eq!(python.status, JobStatus::Completed, "{python:?}");
+    assert!(
+        rule_ids(python).contains("python/eval-exec-dynamic"),
+        "{python:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,6 +2,7 @@
 //! tokens, the WebSocket hub, and the durable queue's workers that run the engine and publish job events.
 
 mod ai_stage;
+mod analysis;
 mod auth;
 mod config;
 mod error;

@@ -1,6 +1,6 @@
 //! The queue's consumers. One claimer takes batches of jobs from the store (one atomic statement per batch),
-//! answers cache hits straight away and hands the rest to `workers` analysis tasks, which run the engine on the
-//! blocking pool under a per-job timeout. One writer commits finished jobs (and fresh cache entries) in batches,
+//! answers cache hits straight away and hands the rest to `workers` analysis tasks, each of which runs the engine
+//! on its own long-lived thread (see `analysis.rs`) under a per-job timeout. One writer commits finished jobs (and fresh cache entries) in batches,
 //! then publishes their terminal events, so a client that hears `completed` can already read the results. A
 //! heartbeat renews the leases of everything this instance holds; a killed instance's jobs are claimed again
 //! once their lease expires, or at once on the next start if its process is gone.
@@ -15,9 +15,10 @@ use tokio::task::JoinHandle;
 
 use super::AppState;
 use super::ai_stage::{self, AiOutcome};
+use super::analysis::{AnalysisTask, AnalysisThread};
 use super::events::{JobRef, Terminal, stage_update, terminal_update};
 use super::state::{ENGINE_CONFIG, Metrics};
-use crate::engine::{Language, LintTarget, SourceFile, analyze, merge_findings};
+use crate::engine::{Language, LintTarget, merge_findings};
 use crate::protocol::{
     Finding, JobResults, JobStatus, JobType, LintResult, Severity, Stage, StageOutcome,
     StageReport, TokensUsed,
@@ -145,9 +146,10 @@ impl Pipeline {
             shutdown_receiver.clone(),
         ));
         let analysis = (0..workers)
-            .map(|_| {
+            .map(|index| {
                 tokio::spawn(analysis_loop(
                     state.clone(),
+                    index,
                     Arc::clone(&work_receiver),
                     finished_sender.clone(),
                     shutdown_receiver.clone(),
@@ -356,11 +358,14 @@ async fn dispatch(
 
 async fn analysis_loop(
     state: AppState,
+    index: usize,
     work: Arc<Mutex<mpsc::Receiver<Work>>>,
     finished: mpsc::UnboundedSender<Finished>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let shared = &state.inner;
+    let thread_name = format!("codeinsight-analysis-{index}");
+    let mut thread: Option<AnalysisThread> = None;
     loop {
         if *shutdown.borrow() {
             break;
@@ -388,24 +393,40 @@ async fn analysis_loop(
         );
 
         let started = Instant::now();
-        let rules = Arc::clone(&shared.rules);
-        let path = job.file_path.clone();
-        let language = job.language.clone();
-        let content = std::mem::take(&mut job.file_content);
-        let lint_content = content.clone();
-        let ai_content = ai_stage::wanted(shared, &job).then(|| content.clone());
-        let analysis = tokio::task::spawn_blocking(move || {
-            let file = SourceFile {
-                path: &path,
-                content: &content,
-                language: Language::from_name(&language),
-            };
-            analyze(&file, &rules)
-        });
-        let outcome = match tokio::time::timeout(shared.job_timeout, analysis).await {
-            Ok(Ok(findings)) => Ok(Ok(lint_stage(&state, &job, lint_content, findings).await)),
-            Ok(Err(error)) => Ok(Err(error)),
-            Err(elapsed) => Err(elapsed),
+        let worker = match thread.take() {
+            Some(worker) => Ok(worker),
+            None => AnalysisThread::spawn(thread_name.clone()),
+        };
+        let answer = match worker {
+            Ok(worker) => {
+                let answer = worker.submit(AnalysisTask {
+                    path: job.file_path.clone(),
+                    content: std::mem::take(&mut job.file_content),
+                    language: Language::from_name(&job.language),
+                    rules: Arc::clone(&shared.rules),
+                });
+                thread = Some(worker);
+                Ok(answer)
+            }
+            Err(error) => Err(error),
+        };
+        let outcome = match answer {
+            Ok(answer) => match tokio::time::timeout(shared.job_timeout, answer).await {
+                Ok(Ok(analysed)) => {
+                    let ai_content =
+                        ai_stage::wanted(shared, &job).then(|| analysed.content.clone());
+                    let linted =
+                        lint_stage(&state, &job, analysed.content, analysed.findings).await;
+                    Analysis::Done(linted, ai_content)
+                }
+                Ok(Err(_)) => Analysis::Crashed,
+                Err(_) => {
+                    // The thread is still busy with this file; the next job gets a fresh one.
+                    thread = None;
+                    Analysis::TimedOut
+                }
+            },
+            Err(error) => Analysis::NoThread(error),
         };
         let elapsed = started.elapsed();
         Metrics::add(
@@ -413,7 +434,7 @@ async fn analysis_loop(
             u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
         );
         let result = match outcome {
-            Ok(Ok((findings, linter_stages))) => {
+            Analysis::Done((findings, linter_stages), ai_content) => {
                 // A result with a linter that failed or timed out is not cached: the next review retries it.
                 let complete = linter_stages
                     .iter()
@@ -458,15 +479,23 @@ async fn analysis_loop(
                     ai,
                 )
             }
-            Ok(Err(error)) => {
-                tracing::error!(job_id = %job.job_id, error = %error, "the analysis engine crashed");
+            Analysis::Crashed => {
+                tracing::error!(job_id = %job.job_id, "the analysis engine crashed");
                 failed(
                     &job,
                     "the analysis engine crashed on this file".to_owned(),
                     elapsed.as_secs_f64(),
                 )
             }
-            Err(_) => failed(
+            Analysis::NoThread(error) => {
+                tracing::error!(error = %error, "starting an analysis thread failed");
+                failed(
+                    &job,
+                    format!("the server could not start an analysis thread: {error}"),
+                    elapsed.as_secs_f64(),
+                )
+            }
+            Analysis::TimedOut => failed(
                 &job,
                 format!(
                     "analysis timed out after {} s",
@@ -489,6 +518,15 @@ async fn analysis_loop(
             break;
         }
     }
+}
+
+/// How a job's analysis ended.
+enum Analysis {
+    /// Findings and linter stages, and the content again when the AI stage wants it.
+    Done((Vec<Finding>, Vec<StageReport>), Option<String>),
+    Crashed,
+    TimedOut,
+    NoThread(std::io::Error),
 }
 
 fn completed(

@@ -43,7 +43,7 @@ pub(crate) struct Shared {
     pub(crate) started_at: Instant,
     /// The external linters this server runs, resolved (with versions) at start.
     pub(crate) linters: Arc<Linters>,
-    /// Linter runs in flight are bounded so that they cannot starve the rule engine of the blocking pool.
+    /// Linter runs in flight are bounded so that they cannot starve the rule engine's threads of CPU.
     pub(crate) linter_permits: Arc<tokio::sync::Semaphore>,
     /// The AI review stage's model, when one is configured and its client could be built.
     pub(crate) reviewer: Option<Arc<crate::reviewer::Reviewer>>,

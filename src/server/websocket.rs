@@ -12,7 +12,9 @@ use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, State};
 use axum::response::Response;
-use tokio::sync::broadcast::error::RecvError;
+use futures_util::SinkExt as _;
+use tokio::sync::broadcast;
+use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tokio::sync::watch;
 
 use super::auth::AuthUser;
@@ -117,11 +119,8 @@ async fn session(
                 Some(Ok(Message::Close(_)) | Err(_)) | None => false,
             },
             event = events.recv() => match event {
-                Ok(event) => forward(&mut socket, &mut subscriptions, &event).await,
-                Err(RecvError::Lagged(missed)) => {
-                    tracing::debug!(missed, "a WebSocket lagged behind; replaying from the database");
-                    resync(&mut socket, &state, &mut subscriptions).await
-                }
+                Ok(event) => forward(&mut socket, &state, &mut subscriptions, &mut events, &event).await,
+                Err(RecvError::Lagged(missed)) => lagged(&mut socket, &state, &mut subscriptions, missed).await,
                 Err(RecvError::Closed) => false,
             },
             _ = ping.tick() => socket.send(Message::Ping(axum::body::Bytes::new())).await.is_ok(),
@@ -134,7 +133,44 @@ async fn session(
     hub.leave(&user_id);
 }
 
+/// Most events written to a socket before one flush. Under load several events wait in the hub by the time a
+/// socket task runs; writing them together costs one `write` instead of one per event.
+const FORWARD_BATCH: usize = 64;
+
+/// Writes `first` and whatever else is already waiting for this socket, then flushes once.
 async fn forward(
+    socket: &mut WebSocket,
+    state: &AppState,
+    subscriptions: &mut Subscriptions,
+    events: &mut broadcast::Receiver<Arc<HubEvent>>,
+    first: &Arc<HubEvent>,
+) -> bool {
+    if !feed(socket, subscriptions, first).await {
+        return false;
+    }
+    for _ in 1..FORWARD_BATCH {
+        match events.try_recv() {
+            Ok(event) => {
+                if !feed(socket, subscriptions, &event).await {
+                    return false;
+                }
+            }
+            Err(TryRecvError::Empty) => break,
+            Err(TryRecvError::Lagged(missed)) => {
+                return socket.flush().await.is_ok()
+                    && lagged(socket, state, subscriptions, missed).await;
+            }
+            Err(TryRecvError::Closed) => {
+                let _ = socket.flush().await;
+                return false;
+            }
+        }
+    }
+    socket.flush().await.is_ok()
+}
+
+/// Queues `event` on the socket without flushing, if the socket is subscribed to it.
+async fn feed(
     socket: &mut WebSocket,
     subscriptions: &mut Subscriptions,
     event: &Arc<HubEvent>,
@@ -144,7 +180,21 @@ async fn forward(
     {
         return true;
     }
-    socket.send(Message::Text(event.text.clone())).await.is_ok()
+    socket.feed(Message::Text(event.text.clone())).await.is_ok()
+}
+
+/// A socket that fell behind the hub lost events: replay its subscriptions' terminal events from the database.
+async fn lagged(
+    socket: &mut WebSocket,
+    state: &AppState,
+    subscriptions: &mut Subscriptions,
+    missed: u64,
+) -> bool {
+    tracing::debug!(
+        missed,
+        "a WebSocket lagged behind; replaying from the database"
+    );
+    resync(socket, state, subscriptions).await
 }
 
 async fn send(socket: &mut WebSocket, message: &ServerMessage) -> bool {
