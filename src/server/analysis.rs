@@ -1,77 +1,345 @@
-//! One long-lived OS thread per analysis worker. The engine is CPU-bound and synchronous; running it on tokio's
-//! blocking pool spread files over a dozen short-lived threads, each with its own tree-sitter parser and malloc
-//! arena, and doubled the engine's time per file under load (1.2 ms against 0.6 ms on the server benchmark). A
-//! worker's thread keeps its parser and caches warm, and the async side only waits for the answer.
+//! The analysis stage: `workers` long-lived OS threads take claimed jobs from the pipeline's queue and run the
+//! engine on them. A job that needs nothing else (no linter for its language, no AI review) is finished on the
+//! thread and handed to the writer; one that does is handed to an async follow-up task for those stages.
 //!
-//! A file that outlives the job timeout is failed by the async side, which starts a fresh thread for the next
-//! job; the stuck thread finishes that file (the engine cannot be interrupted), finds its channel closed and
-//! exits.
+//! Why threads of our own: the engine is CPU-bound and synchronous. On tokio's blocking pool each file hopped
+//! between an async task and one of a dozen pool threads, each with its own tree-sitter parser and malloc arena;
+//! on the 2-core benchmark that hand-off doubled the engine's time per file (1.2 ms against 0.6 ms) and cost a
+//! fifth of the server's CPU in scheduling. A thread that pulls the next job itself stays warm and wakes nobody.
+//!
+//! Timeouts: the engine cannot be interrupted, so each thread reports the job it is working on in a [`Slot`],
+//! and a watchdog fails a job that outlives the job timeout, marks its slot abandoned and starts a replacement
+//! thread. The stuck thread finishes the file, finds its slot abandoned, drops the result and exits.
 
 use std::panic::AssertUnwindSafe;
-use std::sync::Arc;
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
-use tokio::sync::oneshot;
+use tokio::sync::{Semaphore, mpsc, watch};
+use tokio::task::{JoinHandle, JoinSet};
 
-use crate::engine::{Language, RuleSet, SourceFile, analyze};
-use crate::protocol::Finding;
+use super::AppState;
+use super::events::{JobRef, stage_update};
+use super::pipeline::{
+    Finished, Work, cache_entry_for, cache_expiry, completed, failed, needs_follow_up,
+    run_follow_up,
+};
+use super::state::Metrics;
+use crate::engine::{Language, SourceFile, analyze};
+use crate::protocol::{Finding, Stage};
+use crate::store::ClaimedJob;
 
-/// A file to analyse; its content comes back with the findings, so it is never copied for the stages after.
-pub(crate) struct AnalysisTask {
-    pub(crate) path: String,
-    pub(crate) content: String,
-    pub(crate) language: Option<Language>,
-    pub(crate) rules: Arc<RuleSet>,
-}
+/// Jobs waiting for their follow-up stages, per worker, before the analysis threads wait too.
+const FOLLOW_UPS_PER_WORKER: usize = 4;
 
-/// The analysis of one file: its content, handed back, and the engine's findings.
-pub(crate) struct Analysed {
+/// A job whose engine findings are in and whose linter or AI stage is still to run.
+pub(crate) struct FollowUp {
+    pub(crate) work: Work,
     pub(crate) content: String,
     pub(crate) findings: Vec<Finding>,
+    pub(crate) started: Instant,
 }
 
-struct Envelope {
-    task: AnalysisTask,
-    reply: oneshot::Sender<Analysed>,
+/// What one analysis thread is doing, shared with the watchdog.
+#[derive(Default)]
+struct Slot {
+    state: Mutex<SlotState>,
 }
 
-/// A handle on one analysis thread; dropping it lets the thread exit once its current file is done.
-pub(crate) struct AnalysisThread {
-    sender: mpsc::Sender<Envelope>,
+#[derive(Default)]
+enum SlotState {
+    #[default]
+    Idle,
+    Busy {
+        work: Box<Work>,
+        started: Instant,
+    },
+    /// The watchdog failed the job this thread was stuck on; the thread exits when it comes back.
+    Abandoned,
 }
 
-impl AnalysisThread {
-    pub(crate) fn spawn(name: String) -> std::io::Result<AnalysisThread> {
-        let (sender, receiver) = mpsc::channel::<Envelope>();
-        std::thread::Builder::new().name(name).spawn(move || {
-            while let Ok(Envelope { task, reply }) = receiver.recv() {
-                let file = SourceFile {
-                    path: &task.path,
-                    content: &task.content,
-                    language: task.language,
-                };
-                // A panicking rule must not take the worker down: the reply is dropped, which the waiting job
-                // reports as an engine crash, and the thread goes on with the next file.
-                let Ok(findings) =
-                    std::panic::catch_unwind(AssertUnwindSafe(|| analyze(&file, &task.rules)))
-                else {
-                    continue;
-                };
-                let _ = reply.send(Analysed {
-                    content: task.content,
-                    findings,
-                });
+impl Slot {
+    fn lock(&self) -> std::sync::MutexGuard<'_, SlotState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn begin(&self, work: Work, started: Instant) {
+        *self.lock() = SlotState::Busy {
+            work: Box::new(work),
+            started,
+        };
+    }
+
+    /// Takes the job back after the engine returned; `None` when the watchdog gave up on it meanwhile.
+    fn end(&self) -> Option<Work> {
+        let mut state = self.lock();
+        match std::mem::take(&mut *state) {
+            SlotState::Busy { work, .. } => Some(*work),
+            SlotState::Abandoned => {
+                *state = SlotState::Abandoned;
+                None
             }
-        })?;
-        Ok(AnalysisThread { sender })
+            SlotState::Idle => None,
+        }
     }
 
-    /// Queues `task` on this thread. The receiver yields the result, or an error if the engine panicked (or the
-    /// thread is gone).
-    pub(crate) fn submit(&self, task: AnalysisTask) -> oneshot::Receiver<Analysed> {
-        let (reply, answer) = oneshot::channel();
-        // A send error drops the envelope, and with it `reply`: the receiver reports the failure.
-        let _ = self.sender.send(Envelope { task, reply });
-        answer
+    /// Abandons the slot if its job has run longer than `limit`, returning the job and how long it ran.
+    fn abandon_if_over(&self, limit: Duration) -> Option<(Work, Duration)> {
+        let mut state = self.lock();
+        let SlotState::Busy { started, .. } = &*state else {
+            return None;
+        };
+        let elapsed = started.elapsed();
+        if elapsed <= limit {
+            return None;
+        }
+        match std::mem::replace(&mut *state, SlotState::Abandoned) {
+            SlotState::Busy { work, .. } => Some((*work, elapsed)),
+            _ => None,
+        }
     }
+}
+
+/// Everything an analysis thread needs, shared by the threads and the watchdog.
+struct Context {
+    state: AppState,
+    queue: Mutex<mpsc::Receiver<Work>>,
+    finished: mpsc::UnboundedSender<Finished>,
+    follow_ups: mpsc::Sender<FollowUp>,
+    shutdown: watch::Receiver<bool>,
+    /// Never sent on: its receiver sees the channel close when the last holder of this context (a thread, or
+    /// the watchdog) is gone.
+    _alive: mpsc::Sender<()>,
+}
+
+/// The running analysis stage of one server instance.
+pub(crate) struct AnalysisStage {
+    watchdog: JoinHandle<()>,
+    follow_up: JoinHandle<()>,
+    stopped: mpsc::Receiver<()>,
+}
+
+impl AnalysisStage {
+    pub(crate) fn spawn(
+        state: &AppState,
+        queue: mpsc::Receiver<Work>,
+        finished: mpsc::UnboundedSender<Finished>,
+        shutdown: watch::Receiver<bool>,
+    ) -> AnalysisStage {
+        let workers = state.inner.workers;
+        let (follow_ups, follow_up_queue) = mpsc::channel(workers * FOLLOW_UPS_PER_WORKER);
+        let (alive, stopped) = mpsc::channel(1);
+        let context = Arc::new(Context {
+            state: state.clone(),
+            queue: Mutex::new(queue),
+            finished: finished.clone(),
+            follow_ups,
+            shutdown,
+            _alive: alive,
+        });
+        let slots = (0..workers)
+            .map(|index| start_thread(&context, index))
+            .collect::<Vec<_>>();
+        let follow_up = tokio::spawn(follow_up_loop(state.clone(), follow_up_queue, finished));
+        let watchdog = tokio::spawn(watchdog(context, slots));
+        AnalysisStage {
+            watchdog,
+            follow_up,
+            stopped,
+        }
+    }
+
+    /// Waits until `deadline` for the threads to finish the jobs they hold and for the follow-ups to end; what is
+    /// still running then is left behind (its jobs' leases are released by the caller).
+    pub(crate) async fn stop(mut self, deadline: tokio::time::Instant) {
+        // The watchdog holds the threads' context; without it, the context goes with the last thread.
+        self.watchdog.abort();
+        let _ = self.watchdog.await;
+        if tokio::time::timeout_at(deadline, self.stopped.recv())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                "an analysis did not finish before the shutdown deadline; its job goes back to the queue"
+            );
+        }
+        let abort = self.follow_up.abort_handle();
+        if tokio::time::timeout_at(deadline, self.follow_up)
+            .await
+            .is_err()
+        {
+            tracing::warn!("a linter or AI stage did not finish before the shutdown deadline");
+            abort.abort();
+        }
+    }
+}
+
+/// Starts analysis thread `index` on a fresh slot; a thread that cannot be started is logged, and the watchdog
+/// tries again on its next tick.
+fn start_thread(context: &Arc<Context>, index: usize) -> Option<Arc<Slot>> {
+    let slot = Arc::new(Slot::default());
+    let thread_context = Arc::clone(context);
+    let thread_slot = Arc::clone(&slot);
+    match std::thread::Builder::new()
+        .name(format!("codeinsight-analysis-{index}"))
+        .spawn(move || analysis_thread(&thread_context, &thread_slot))
+    {
+        Ok(_) => Some(slot),
+        Err(error) => {
+            tracing::error!(error = %error, "starting an analysis thread failed");
+            None
+        }
+    }
+}
+
+fn analysis_thread(context: &Context, slot: &Slot) {
+    let shared = &context.state.inner;
+    loop {
+        if *context.shutdown.borrow() {
+            break;
+        }
+        let next = context
+            .queue
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .blocking_recv();
+        // A job taken during shutdown is left alone: its lease is released and another start claims it.
+        let Some(mut work) = next else { break };
+        if *context.shutdown.borrow() {
+            break;
+        }
+        let source = std::mem::take(&mut work.job.file_content);
+        let path = work.job.file_path.clone();
+        let language = Language::from_name(&work.job.language);
+        publish(context, &work.job, Stage::Analysing);
+        let started = Instant::now();
+        slot.begin(work, started);
+        let file = SourceFile {
+            path: &path,
+            content: &source,
+            language,
+        };
+        // A panicking rule must not take the thread down: the job fails and the thread goes on.
+        let findings = std::panic::catch_unwind(AssertUnwindSafe(|| analyze(&file, &shared.rules)));
+        let Some(work) = slot.end() else {
+            // The watchdog failed this job and started a replacement thread.
+            break;
+        };
+        Metrics::add(
+            &shared.metrics.analysis_micros,
+            u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+        );
+        let Ok(findings) = findings else {
+            tracing::error!(job_id = %work.job.job_id, "the analysis engine crashed");
+            let result = failed(
+                &work.job,
+                "the analysis engine crashed on this file".to_owned(),
+                started.elapsed().as_secs_f64(),
+            );
+            if !finish(context, &work.job, result) {
+                break;
+            }
+            continue;
+        };
+        if needs_follow_up(shared, &work.job) {
+            let follow_up = FollowUp {
+                work,
+                content: source,
+                findings,
+                started,
+            };
+            // Waits when the follow-up stages are behind, which in turn holds back the claimer.
+            if context.follow_ups.blocking_send(follow_up).is_err() {
+                break;
+            }
+            continue;
+        }
+        let entry = cache_entry_for(&work, &findings, &[], cache_expiry(shared));
+        let result = completed(
+            &work.job,
+            findings,
+            Vec::new(),
+            started.elapsed().as_secs_f64(),
+            false,
+            entry,
+            None,
+        );
+        if !finish(context, &work.job, result) {
+            break;
+        }
+    }
+}
+
+/// Publishes `storing` and hands a finished job to the writer; false once the writer is gone.
+fn finish(context: &Context, job: &ClaimedJob, result: Finished) -> bool {
+    publish(context, job, Stage::Storing);
+    context.finished.send(result).is_ok()
+}
+
+fn publish(context: &Context, job: &ClaimedJob, stage: Stage) {
+    let reference = JobRef {
+        job_id: &job.job_id,
+        run_id: job.run_id.as_deref(),
+        file_path: &job.file_path,
+    };
+    context.state.inner.hub.publish(
+        &job.user_id,
+        job.run_id.as_deref(),
+        stage_update(reference, stage),
+    );
+}
+
+/// Fails jobs that outlive the job timeout and replaces their threads.
+async fn watchdog(context: Arc<Context>, mut slots: Vec<Option<Arc<Slot>>>) {
+    let limit = context.state.inner.job_timeout;
+    let period = (limit / 4).clamp(Duration::from_millis(10), Duration::from_millis(250));
+    let mut ticker = tokio::time::interval(period);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        for (index, slot) in slots.iter_mut().enumerate() {
+            let Some(current) = slot else {
+                *slot = start_thread(&context, index);
+                continue;
+            };
+            let Some((work, elapsed)) = current.abandon_if_over(limit) else {
+                continue;
+            };
+            tracing::warn!(job_id = %work.job.job_id, file = %work.job.file_path,
+                "analysis timed out; the file is failed and its thread replaced");
+            let result = failed(
+                &work.job,
+                format!("analysis timed out after {} s", limit.as_secs_f64()),
+                elapsed.as_secs_f64(),
+            );
+            finish(&context, &work.job, result);
+            *slot = start_thread(&context, index);
+        }
+    }
+}
+
+/// Runs the linter and AI stages of the jobs that need them, at most `workers` at a time (the bound on AI calls
+/// in flight); returns once the analysis threads are gone and every follow-up has finished.
+async fn follow_up_loop(
+    state: AppState,
+    mut queue: mpsc::Receiver<FollowUp>,
+    finished: mpsc::UnboundedSender<Finished>,
+) {
+    let permits = Arc::new(Semaphore::new(state.inner.workers));
+    let mut running = JoinSet::new();
+    while let Some(item) = queue.recv().await {
+        let Ok(permit) = Arc::clone(&permits).acquire_owned().await else {
+            break;
+        };
+        let state = state.clone();
+        let finished = finished.clone();
+        running.spawn(async move {
+            let result = run_follow_up(&state, item).await;
+            let _ = finished.send(result);
+            drop(permit);
+        });
+        // Reap what has finished, so the set does not grow with the run.
+        while running.try_join_next().is_some() {}
+    }
+    while running.join_next().await.is_some() {}
 }

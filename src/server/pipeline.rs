@@ -10,14 +10,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use tokio::sync::{Mutex, mpsc, watch};
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use super::AppState;
 use super::ai_stage::{self, AiOutcome};
-use super::analysis::{AnalysisTask, AnalysisThread};
+use super::analysis::{AnalysisStage, FollowUp};
 use super::events::{JobRef, Terminal, stage_update, terminal_update};
-use super::state::{ENGINE_CONFIG, Metrics};
+use super::state::{ENGINE_CONFIG, Metrics, Shared};
 use crate::engine::{Language, LintTarget, merge_findings};
 use crate::protocol::{
     Finding, JobResults, JobStatus, JobType, LintResult, Severity, Stage, StageOutcome,
@@ -49,13 +49,13 @@ fn micros(duration: Duration) -> i64 {
 }
 
 /// A claimed job on its way to an analysis worker.
-struct Work {
-    job: ClaimedJob,
-    cache_key: String,
+pub(super) struct Work {
+    pub(super) job: ClaimedJob,
+    pub(super) cache_key: String,
 }
 
 /// A job that reached its end, on its way to the writer.
-struct Finished {
+pub(super) struct Finished {
     outcome: JobOutcome,
     cache_entry: Option<CacheEntry>,
     /// The AI stage's own cache entry, when it reviewed the file.
@@ -73,7 +73,7 @@ pub(crate) struct Pipeline {
     store: Store,
     shutdown: watch::Sender<bool>,
     claimer: JoinHandle<()>,
-    workers: Vec<JoinHandle<()>>,
+    analysis: AnalysisStage,
     writer: JoinHandle<()>,
     heartbeat: JoinHandle<()>,
 }
@@ -136,7 +136,6 @@ impl Pipeline {
         let (shutdown, shutdown_receiver) = watch::channel(false);
         let (work_sender, work_receiver) = mpsc::channel::<Work>(workers * QUEUE_PER_WORKER);
         let (finished_sender, finished_receiver) = mpsc::unbounded_channel::<Finished>();
-        let work_receiver = Arc::new(Mutex::new(work_receiver));
 
         let claimer = tokio::spawn(claim_loop(
             state.clone(),
@@ -145,18 +144,8 @@ impl Pipeline {
             finished_sender.clone(),
             shutdown_receiver.clone(),
         ));
-        let analysis = (0..workers)
-            .map(|index| {
-                tokio::spawn(analysis_loop(
-                    state.clone(),
-                    index,
-                    Arc::clone(&work_receiver),
-                    finished_sender.clone(),
-                    shutdown_receiver.clone(),
-                ))
-            })
-            .collect();
-        drop(finished_sender);
+        let analysis =
+            AnalysisStage::spawn(state, work_receiver, finished_sender, shutdown_receiver);
         let writer = tokio::spawn(write_loop(
             state.clone(),
             worker_id.clone(),
@@ -168,7 +157,7 @@ impl Pipeline {
             store: state.inner.store.clone(),
             shutdown,
             claimer,
-            workers: analysis,
+            analysis,
             writer,
             heartbeat,
         }
@@ -185,15 +174,7 @@ impl Pipeline {
         {
             tracing::warn!("the claimer did not stop in time");
         }
-        for worker in self.workers {
-            let abort = worker.abort_handle();
-            if tokio::time::timeout_at(deadline, worker).await.is_err() {
-                tracing::warn!(
-                    "an analysis did not finish before the shutdown deadline; its job goes back to the queue"
-                );
-                abort.abort();
-            }
-        }
+        self.analysis.stop(deadline).await;
         let abort = self.writer.abort_handle();
         if tokio::time::timeout_at(deadline + Duration::from_secs(5), self.writer)
             .await
@@ -356,180 +337,95 @@ async fn dispatch(
     Ok(())
 }
 
-async fn analysis_loop(
-    state: AppState,
-    index: usize,
-    work: Arc<Mutex<mpsc::Receiver<Work>>>,
-    finished: mpsc::UnboundedSender<Finished>,
-    mut shutdown: watch::Receiver<bool>,
-) {
+/// Whether a job has stages after the engine: a linter for its language, or the AI review.
+pub(super) fn needs_follow_up(shared: &Shared, job: &ClaimedJob) -> bool {
+    Language::from_name(&job.language)
+        .is_some_and(|language| shared.linters.for_language(language).next().is_some())
+        || ai_stage::wanted(shared, job)
+}
+
+/// The cache entry for a job's rule and linter findings; none when a linter failed or timed out, so that the
+/// next review retries it.
+pub(super) fn cache_entry_for(
+    work: &Work,
+    findings: &[Finding],
+    linter_stages: &[StageReport],
+    expires_at: i64,
+) -> Option<CacheEntry> {
+    let complete = linter_stages
+        .iter()
+        .all(|stage| stage.outcome == StageOutcome::Ok);
+    complete.then(|| CacheEntry {
+        key: work.cache_key.clone(),
+        findings: findings.to_vec(),
+        expires_at,
+    })
+}
+
+/// When a result written now expires from the cache.
+pub(super) fn cache_expiry(shared: &Shared) -> i64 {
+    now_micros() + micros(shared.cache_ttl)
+}
+
+/// The linter and AI stages of a job the engine is done with; publishes `storing` at the end.
+pub(super) async fn run_follow_up(state: &AppState, item: FollowUp) -> Finished {
     let shared = &state.inner;
-    let thread_name = format!("codeinsight-analysis-{index}");
-    let mut thread: Option<AnalysisThread> = None;
-    loop {
-        if *shutdown.borrow() {
-            break;
-        }
-        let item = {
-            let mut receiver = work.lock().await;
-            tokio::select! {
-                biased;
-                _ = shutdown.changed() => None,
-                item = receiver.recv() => item,
-            }
-        };
-        let Some(Work { mut job, cache_key }) = item else {
-            break;
-        };
-        let reference = JobRef {
-            job_id: &job.job_id,
-            run_id: job.run_id.as_deref(),
-            file_path: &job.file_path,
-        };
-        shared.hub.publish(
-            &job.user_id,
-            job.run_id.as_deref(),
-            stage_update(reference, Stage::Analysing),
-        );
-
-        let started = Instant::now();
-        let worker = match thread.take() {
-            Some(worker) => Ok(worker),
-            None => AnalysisThread::spawn(thread_name.clone()),
-        };
-        let answer = match worker {
-            Ok(worker) => {
-                let answer = worker.submit(AnalysisTask {
-                    path: job.file_path.clone(),
-                    content: std::mem::take(&mut job.file_content),
-                    language: Language::from_name(&job.language),
-                    rules: Arc::clone(&shared.rules),
-                });
-                thread = Some(worker);
-                Ok(answer)
-            }
-            Err(error) => Err(error),
-        };
-        let outcome = match answer {
-            Ok(answer) => match tokio::time::timeout(shared.job_timeout, answer).await {
-                Ok(Ok(analysed)) => {
-                    let ai_content =
-                        ai_stage::wanted(shared, &job).then(|| analysed.content.clone());
-                    let linted =
-                        lint_stage(&state, &job, analysed.content, analysed.findings).await;
-                    Analysis::Done(linted, ai_content)
-                }
-                Ok(Err(_)) => Analysis::Crashed,
-                Err(_) => {
-                    // The thread is still busy with this file; the next job gets a fresh one.
-                    thread = None;
-                    Analysis::TimedOut
-                }
-            },
-            Err(error) => Analysis::NoThread(error),
-        };
-        let elapsed = started.elapsed();
-        Metrics::add(
-            &shared.metrics.analysis_micros,
-            u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
-        );
-        let result = match outcome {
-            Analysis::Done((findings, linter_stages), ai_content) => {
-                // A result with a linter that failed or timed out is not cached: the next review retries it.
-                let complete = linter_stages
-                    .iter()
-                    .all(|stage| stage.outcome == StageOutcome::Ok);
-                let expires_at = now_micros() + micros(shared.cache_ttl);
-                let entry = complete.then(|| CacheEntry {
-                    key: cache_key.clone(),
-                    findings: findings.clone(),
+    let FollowUp {
+        work,
+        content,
+        findings,
+        started,
+    } = item;
+    let job = &work.job;
+    let reference = JobRef {
+        job_id: &job.job_id,
+        run_id: job.run_id.as_deref(),
+        file_path: &job.file_path,
+    };
+    let ai_content = ai_stage::wanted(shared, job).then(|| content.clone());
+    let (findings, linter_stages) = lint_stage(state, job, content, findings).await;
+    let expires_at = cache_expiry(shared);
+    let entry = cache_entry_for(&work, &findings, &linter_stages, expires_at);
+    let ai = match ai_content {
+        Some(content) => {
+            shared.hub.publish(
+                &job.user_id,
+                job.run_id.as_deref(),
+                stage_update(reference, Stage::Reviewing),
+            );
+            Some(
+                ai_stage::run(
+                    shared,
+                    job,
+                    &content,
+                    &work.cache_key,
+                    &findings,
                     expires_at,
-                });
-                let ai = match ai_content {
-                    Some(content) => {
-                        shared.hub.publish(
-                            &job.user_id,
-                            job.run_id.as_deref(),
-                            stage_update(
-                                JobRef {
-                                    job_id: &job.job_id,
-                                    run_id: job.run_id.as_deref(),
-                                    file_path: &job.file_path,
-                                },
-                                Stage::Reviewing,
-                            ),
-                        );
-                        Some(
-                            ai_stage::run(
-                                shared, &job, &content, &cache_key, &findings, expires_at,
-                            )
-                            .await,
-                        )
-                    }
-                    None => None,
-                };
-                let cache_hit = ai.as_ref().is_some_and(|ai| ai.from_cache);
-                completed(
-                    &job,
-                    findings,
-                    linter_stages,
-                    started.elapsed().as_secs_f64(),
-                    cache_hit,
-                    entry,
-                    ai,
                 )
-            }
-            Analysis::Crashed => {
-                tracing::error!(job_id = %job.job_id, "the analysis engine crashed");
-                failed(
-                    &job,
-                    "the analysis engine crashed on this file".to_owned(),
-                    elapsed.as_secs_f64(),
-                )
-            }
-            Analysis::NoThread(error) => {
-                tracing::error!(error = %error, "starting an analysis thread failed");
-                failed(
-                    &job,
-                    format!("the server could not start an analysis thread: {error}"),
-                    elapsed.as_secs_f64(),
-                )
-            }
-            Analysis::TimedOut => failed(
-                &job,
-                format!(
-                    "analysis timed out after {} s",
-                    shared.job_timeout.as_secs_f64()
-                ),
-                elapsed.as_secs_f64(),
-            ),
-        };
-        let reference = JobRef {
-            job_id: &job.job_id,
-            run_id: job.run_id.as_deref(),
-            file_path: &job.file_path,
-        };
-        shared.hub.publish(
-            &job.user_id,
-            job.run_id.as_deref(),
-            stage_update(reference, Stage::Storing),
-        );
-        if finished.send(result).is_err() {
-            break;
+                .await,
+            )
         }
-    }
+        None => None,
+    };
+    let cache_hit = ai.as_ref().is_some_and(|ai| ai.from_cache);
+    let result = completed(
+        job,
+        findings,
+        linter_stages,
+        started.elapsed().as_secs_f64(),
+        cache_hit,
+        entry,
+        ai,
+    );
+    shared.hub.publish(
+        &job.user_id,
+        job.run_id.as_deref(),
+        stage_update(reference, Stage::Storing),
+    );
+    result
 }
 
-/// How a job's analysis ended.
-enum Analysis {
-    /// Findings and linter stages, and the content again when the AI stage wants it.
-    Done((Vec<Finding>, Vec<StageReport>), Option<String>),
-    Crashed,
-    TimedOut,
-    NoThread(std::io::Error),
-}
-
-fn completed(
+pub(super) fn completed(
     job: &ClaimedJob,
     findings: Vec<Finding>,
     linter_stages: Vec<StageReport>,
@@ -586,7 +482,7 @@ fn completed(
     }
 }
 
-fn failed(job: &ClaimedJob, reason: String, elapsed_time: f64) -> Finished {
+pub(super) fn failed(job: &ClaimedJob, reason: String, elapsed_time: f64) -> Finished {
     Finished {
         outcome: JobOutcome {
             job_id: job.job_id.clone(),
