@@ -258,7 +258,9 @@ pub struct ServeArgs {
     /// `sqlite://PATH` or `postgres://...` [default: the user's data directory].
     #[arg(long, env = "CODEINSIGHT_DATABASE", value_name = "URL")]
     pub database: Option<String>,
-    #[arg(long)]
+    /// Analysis threads: files whose rules run at the same time; also the most linter or AI stages in flight
+    /// [default: the number of CPUs].
+    #[arg(long, value_name = "N")]
     pub workers: Option<usize>,
     /// Extra rules directory (ast-grep YAML) loaded beside the built-in rules.
     #[arg(long, value_name = "DIR")]

@@ -1,9 +1,10 @@
 //! The queue's consumers. One claimer takes batches of jobs from the store (one atomic statement per batch),
-//! answers cache hits straight away and hands the rest to `workers` analysis tasks, each of which runs the engine
-//! on its own long-lived thread (see `analysis.rs`) under a per-job timeout. One writer commits finished jobs (and fresh cache entries) in batches,
-//! then publishes their terminal events, so a client that hears `completed` can already read the results. A
-//! heartbeat renews the leases of everything this instance holds; a killed instance's jobs are claimed again
-//! once their lease expires, or at once on the next start if its process is gone.
+//! answers cache hits straight away and queues the rest for the analysis stage (`analysis.rs`): `workers` threads
+//! that run the engine under a per-job timeout and hand jobs with linter or AI stages to async follow-ups. One
+//! writer commits finished jobs (and fresh cache entries) in batches, then publishes their terminal events, so a
+//! client that hears `completed` can already read the results. A heartbeat renews the leases of everything this
+//! instance holds; a killed instance's jobs are claimed again once their lease expires, or at once on the next
+//! start if its process is gone.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -31,7 +32,7 @@ const LEASE: Duration = Duration::from_secs(30);
 const POLL_INTERVAL: Duration = Duration::from_secs(2);
 /// Most jobs claimed per statement.
 const CLAIM_BATCH: usize = 64;
-/// Claimed jobs waiting for an analysis worker, per worker.
+/// Claimed jobs waiting for an analysis thread, per thread.
 const QUEUE_PER_WORKER: usize = 32;
 /// Most finished jobs written per transaction.
 const WRITE_BATCH: usize = 256;
