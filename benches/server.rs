@@ -504,7 +504,7 @@ async fn run() -> BenchResult<()> {
         );
         let (analysis_seconds, finished) = analysis_metrics(&server, &token).await?;
         println!(
-            "engine share: {:.2} ms of analysis per file on average (wall time inside the blocking pool; {} workers)",
+            "engine share: {:.2} ms of analysis per file on average (wall time on the analysis threads; {} workers)",
             analysis_seconds * 1000.0 / finished,
             options.workers
         );
