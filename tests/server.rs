@@ -796,6 +796,56 @@ async fn a_file_over_the_job_timeout_fails_and_the_worker_goes_on_with_the_next(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_socket_that_falls_behind_replays_terminal_events_from_the_database_once_each() {
+    // One buffered event per user: any socket that is not scheduled between two events lags behind the hub.
+    let server = TestServer::start_configured(|config| config.event_buffer = 1).await;
+    let mut socket = server.socket(&server.alice, "alice").await;
+    let sources = (0..20)
+        .map(|index| {
+            (
+                format!("pkg/module_{index}.py"),
+                format!("{PYTHON_EVAL}\nVALUE_{index} = {index}\n"),
+            )
+        })
+        .collect::<Vec<_>>();
+    let files = sources
+        .iter()
+        .map(|(path, content)| (path.as_str(), content.as_str()))
+        .collect::<Vec<_>>();
+    let created = server.submit(&server.alice, &files, true).await;
+    send(
+        &mut socket,
+        json!({"type": "subscribe", "run_id": created.run_id}),
+    )
+    .await;
+    let job_ids = created
+        .jobs
+        .iter()
+        .map(|job| job.job_id.clone())
+        .collect::<HashSet<_>>();
+    let updates = follow_to_terminal(&mut socket, &job_ids).await;
+    for job_id in &job_ids {
+        let terminal = updates
+            .iter()
+            .filter(|update| &update.job_id == job_id && update.status.is_terminal())
+            .collect::<Vec<_>>();
+        assert_eq!(
+            terminal.len(),
+            1,
+            "terminal events for {job_id}: {terminal:#?}"
+        );
+        assert_eq!(terminal[0].status, JobStatus::Completed);
+        assert!(terminal[0].data.findings.unwrap() >= 1, "{:?}", terminal[0]);
+    }
+    let (status, server_stats) = server.get(&server.alice, "/stats").await;
+    assert_eq!(status, StatusCode::OK, "{server_stats}");
+    assert!(
+        server_stats["websocket"]["resyncs"].as_u64().unwrap() >= 1,
+        "the socket never fell behind, so the replay was not exercised: {server_stats}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_resubmitted_file_is_served_from_the_cache_with_a_terminal_event() {
     let server = TestServer::start().await;
     let first = server

@@ -63,6 +63,9 @@ pub struct ServerConfig {
     pub job_timeout: Duration,
     pub cache_ttl: Duration,
     pub limits: Limits,
+    /// Job events buffered per user for its sockets; a socket that falls further behind replays its
+    /// subscriptions' terminal events from the database instead.
+    pub event_buffer: usize,
     /// How long a graceful shutdown waits for analyses in flight before handing their jobs back to the queue.
     pub shutdown_grace: Duration,
     /// Whether each commit waits for the disk (`SQLite` `synchronous=FULL`): a job acknowledged over HTTP then
@@ -89,6 +92,7 @@ impl ServerConfig {
             job_timeout: Duration::from_secs(60),
             cache_ttl: Duration::from_secs(24 * 60 * 60),
             limits: Limits::default(),
+            event_buffer: 4096,
             shutdown_grace: Duration::from_secs(10),
             durable_commits: true,
             llm: None,

@@ -4,16 +4,13 @@
 //! `Lagged` and resynchronises from the database (see `websocket.rs`), so terminal events are never lost.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use axum::extract::ws::Utf8Bytes;
 use tokio::sync::broadcast;
 
 use crate::protocol::{JobUpdate, ServerMessage};
-
-/// Events buffered per user before a slow socket lags and resynchronises.
-const CHANNEL_CAPACITY: usize = 4096;
 
 /// One published `job_update`, already serialised.
 #[derive(Debug)]
@@ -24,20 +21,31 @@ pub(crate) struct HubEvent {
     pub(crate) text: Utf8Bytes,
 }
 
-#[derive(Default)]
 pub(crate) struct Hub {
     users: Mutex<HashMap<String, broadcast::Sender<Arc<HubEvent>>>>,
+    /// Events buffered per user before a slow socket lags and resynchronises.
+    capacity: usize,
     connections: AtomicUsize,
+    resyncs: AtomicU64,
 }
 
 impl Hub {
+    pub(crate) fn new(capacity: usize) -> Hub {
+        Hub {
+            users: Mutex::default(),
+            capacity: capacity.max(1),
+            connections: AtomicUsize::new(0),
+            resyncs: AtomicU64::new(0),
+        }
+    }
+
     /// Registers a socket of `user_id` and returns its receiver; pair with [`Hub::leave`].
     pub(crate) fn join(&self, user_id: &str) -> broadcast::Receiver<Arc<HubEvent>> {
         self.connections.fetch_add(1, Ordering::Relaxed);
         let mut users = self.users.lock().unwrap_or_else(PoisonError::into_inner);
         users
             .entry(user_id.to_owned())
-            .or_insert_with(|| broadcast::channel(CHANNEL_CAPACITY).0)
+            .or_insert_with(|| broadcast::channel(self.capacity).0)
             .subscribe()
     }
 
@@ -55,6 +63,15 @@ impl Hub {
 
     pub(crate) fn connections(&self) -> usize {
         self.connections.load(Ordering::Relaxed)
+    }
+
+    /// Counts a socket that fell behind and replayed its subscriptions from the database.
+    pub(crate) fn record_resync(&self) {
+        self.resyncs.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn resyncs(&self) -> u64 {
+        self.resyncs.load(Ordering::Relaxed)
     }
 
     /// Sends `update` to the sockets of `user_id`, if any.

@@ -467,7 +467,7 @@ async fn stats(
         "workers": shared.workers,
         "queue": queue,
         "cache": cache,
-        "websocket": {"connections": shared.hub.connections()},
+        "websocket": {"connections": shared.hub.connections(), "resyncs": shared.hub.resyncs()},
         "rules": {"count": shared.rules.rules().len(), "version": shared.rules.version()},
     })))
 }

@@ -126,7 +126,7 @@ impl AppState {
             inner: Arc::new(Shared {
                 store,
                 rules,
-                hub: Hub::default(),
+                hub: Hub::new(config.event_buffer),
                 queue: Notify::new(),
                 limits: config.limits,
                 cache_ttl: config.cache_ttl,

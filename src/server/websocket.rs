@@ -194,6 +194,7 @@ async fn lagged(
         missed,
         "a WebSocket lagged behind; replaying from the database"
     );
+    state.inner.hub.record_resync();
     resync(socket, state, subscriptions).await
 }
 
