@@ -393,23 +393,34 @@ async fn resync(
     subscriptions: &mut Subscriptions,
 ) -> bool {
     let store = &state.inner.store;
-    let mut jobs = Vec::new();
+    // Only finished jobs whose terminal event this socket has not had are loaded: a socket that keeps falling
+    // behind costs one id query per run, not its whole run's results each time.
+    let mut missing = Vec::new();
     for run_id in subscriptions.runs.clone() {
-        match store.run_jobs(&run_id).await {
-            Ok(run_jobs) => jobs.extend(run_jobs),
+        match store.finished_job_ids(&run_id).await {
+            Ok(ids) => missing.extend(
+                ids.into_iter()
+                    .filter(|job_id| !subscriptions.terminal_sent.contains(job_id)),
+            ),
             Err(error) => tracing::error!(error = %error, "replaying a run failed"),
         }
     }
-    for job_id in subscriptions.jobs.clone() {
-        match store.get_job(&job_id).await {
-            Ok(Some(job)) => jobs.push(job),
-            Ok(None) => {}
+    missing.extend(
+        subscriptions
+            .jobs
+            .iter()
+            .filter(|job_id| !subscriptions.terminal_sent.contains(*job_id))
+            .cloned(),
+    );
+    for job_id in missing {
+        match store.job_summary(&job_id).await {
+            Ok(Some(job)) if job.status.is_terminal() => {
+                if !send_current(socket, subscriptions, &job).await {
+                    return false;
+                }
+            }
+            Ok(_) => {}
             Err(error) => tracing::error!(error = %error, "replaying a job failed"),
-        }
-    }
-    for job in jobs.iter().filter(|job| job.status.is_terminal()) {
-        if !send_current(socket, subscriptions, job).await {
-            return false;
         }
     }
     true

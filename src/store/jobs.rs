@@ -387,6 +387,30 @@ impl Store {
         rows.iter().map(|row| job_from_row(row, false)).collect()
     }
 
+    /// The ids of a run's completed and failed jobs, in submission order.
+    pub async fn finished_job_ids(&self, run_id: &str) -> Result<Vec<String>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT job_id FROM jobs WHERE run_id = $1 AND status IN ('completed', 'failed') ORDER BY id",
+        )
+        .bind(run_id)
+        .fetch_all(self.sqlite())
+        .await?;
+        rows.iter()
+            .map(|row| row.try_get("job_id").map_err(StoreError::from))
+            .collect()
+    }
+
+    /// One job without `file_content`.
+    pub async fn job_summary(&self, job_id: &str) -> Result<Option<Job>, StoreError> {
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {SUMMARY_COLUMNS} FROM jobs WHERE job_id = $1"
+        )))
+        .bind(job_id)
+        .fetch_optional(self.sqlite())
+        .await?;
+        row.map(|row| job_from_row(&row, false)).transpose()
+    }
+
     /// How many jobs are in each status.
     pub async fn queue_counts(&self) -> Result<QueueCounts, StoreError> {
         let rows = sqlx::query("SELECT status, COUNT(*) AS n FROM jobs GROUP BY status")
