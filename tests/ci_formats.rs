@@ -8,12 +8,14 @@
 // Test helpers panic on setup failures on purpose: a panic is a test failure with a backtrace.
 #![allow(clippy::unwrap_used)]
 
+use std::collections::HashSet;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command as Process;
 use std::time::Duration;
 
 use assert_cmd::Command;
+use serde_json::Value;
 use tempfile::TempDir;
 
 const BIN: &str = env!("CARGO_BIN_EXE_codeinsight");
@@ -97,6 +99,8 @@ impl Project {
             .env_remove("NO_COLOR")
             .env_remove("RUST_LOG")
             .env_remove("GITHUB_ACTIONS")
+            .env_remove("GITHUB_WORKSPACE")
+            .env_remove("CI_PROJECT_DIR")
             .env_remove("GITHUB_STEP_SUMMARY")
             .env_remove("GITHUB_OUTPUT")
             .timeout(Duration::from_secs(180));
@@ -459,6 +463,97 @@ fn many_findings(count: usize) -> String {
         );
     }
     source
+}
+
+/// The path every annotation, SARIF result and GitLab issue names, read from the three outputs of one run.
+fn host_paths(
+    project: &Project,
+    stdout: &str,
+) -> (HashSet<String>, HashSet<String>, HashSet<String>) {
+    let annotations = stdout
+        .lines()
+        .filter(|line| line.starts_with("::error ") || line.starts_with("::warning "))
+        .map(|line| {
+            let file = line.split("file=").nth(1).unwrap();
+            file.split([',', ':']).next().unwrap().to_owned()
+        })
+        .collect();
+    let sarif: Value = serde_json::from_str(&project.read("svc/api/out.sarif")).unwrap();
+    let sarif_paths = sarif["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|result| {
+            result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    let gitlab: Value = serde_json::from_str(&project.read("svc/api/gl.json")).unwrap();
+    let gitlab_paths = gitlab
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|issue| issue["location"]["path"].as_str().unwrap().to_owned())
+        .collect();
+    (annotations, sarif_paths, gitlab_paths)
+}
+
+#[test]
+fn code_host_formats_name_files_from_the_repository_root_when_run_in_a_subdirectory() {
+    let project = Project::new();
+    project.write("svc/api/app.py", APP_PY);
+    project.write("svc/api/codeinsight.toml", "[linters]\nenabled = false\n");
+    let expected = HashSet::from(["svc/api/app.py".to_owned()]);
+    let args = [
+        "review",
+        "app.py",
+        "--color",
+        "never",
+        "--format",
+        "github",
+        "--format",
+        "sarif=out.sarif",
+        "--format",
+        "gitlab=gl.json",
+        "--format",
+        "json=report.json",
+    ];
+
+    // A git work tree: the root comes from git.
+    project.git(&["init", "--quiet"]);
+    let outcome = Outcome::of(
+        &project
+            .command(&args)
+            .current_dir(project.path("svc/api"))
+            .output()
+            .unwrap(),
+    );
+    outcome.expect_code(1);
+    let (annotations, sarif, gitlab) = host_paths(&project, &outcome.stdout);
+    assert_eq!(annotations, expected, "{}", outcome.stdout);
+    assert_eq!(sarif, expected);
+    assert_eq!(gitlab, expected);
+    // The user's own report keeps the path as it was given.
+    let json: Value = serde_json::from_str(&project.read("svc/api/report.json")).unwrap();
+    assert_eq!(json["files"][0]["path"], "app.py", "{json}");
+
+    // No git, but GitHub's workspace: the root comes from `GITHUB_WORKSPACE`.
+    std::fs::remove_dir_all(project.path(".git")).unwrap();
+    let outcome = Outcome::of(
+        &project
+            .command(&args)
+            .current_dir(project.path("svc/api"))
+            .env("GITHUB_WORKSPACE", project.root.path())
+            .output()
+            .unwrap(),
+    );
+    outcome.expect_code(1);
+    let (annotations, sarif, gitlab) = host_paths(&project, &outcome.stdout);
+    assert_eq!(annotations, expected, "{}", outcome.stdout);
+    assert_eq!(sarif, expected);
+    assert_eq!(gitlab, expected);
 }
 
 #[test]

@@ -19,6 +19,7 @@ mod outcome;
 mod output;
 mod printer;
 mod progress;
+mod repo_paths;
 mod scope;
 mod settings;
 mod waiting;

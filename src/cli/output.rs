@@ -13,6 +13,7 @@ use super::failure::Failure;
 use super::fixes::write_atomically;
 use super::github_actions::{GithubActions, append_step_outputs, append_step_summary};
 use super::printer::Printer;
+use super::repo_paths::{rooted, working_dir_prefix};
 use super::settings::GateSettings;
 
 /// What writing the outputs came to.
@@ -31,7 +32,27 @@ pub fn write_outputs(
         styles: printer.stdout_styles(),
         quiet: settings.quiet,
     };
+    let github = GithubActions::detect();
+    // Code hosts read these paths against the repository root, not against the directory we ran in.
+    let wants_root = github.is_some()
+        || settings
+            .outputs
+            .iter()
+            .any(|target| read_by_code_host(target.format));
+    let rooted_report = wants_root
+        .then(working_dir_prefix)
+        .flatten()
+        .map(|prefix| rooted(report, &prefix));
+    let host_report = rooted_report.as_ref().unwrap_or(report);
+    let report_for = |format: Format| {
+        if read_by_code_host(format) {
+            host_report
+        } else {
+            report
+        }
+    };
     for target in &settings.outputs {
+        let report = report_for(target.format);
         if let Some(path) = &target.path {
             let file_options = HumanOptions {
                 styles: crate::render::Styles::plain(),
@@ -58,7 +79,6 @@ pub fn write_outputs(
             write_atomically(path, &buffer).map_err(|error| Failure::output(path, &error))?;
         }
     }
-    let github = GithubActions::detect();
     if let Some(github) = &github {
         if let Some(path) = &github.step_summary {
             append_step_summary(path, report).map_err(|error| Failure::output(path, &error))?;
@@ -67,7 +87,14 @@ pub fn write_outputs(
             append_step_outputs(path, report).map_err(|error| Failure::output(path, &error))?;
         }
     }
-    let result = write_stdout(report, settings, printer, &human, github.is_some());
+    let result = write_stdout(
+        report,
+        host_report,
+        settings,
+        printer,
+        &human,
+        github.is_some(),
+    );
     match result {
         Ok(()) => Ok(Written::All),
         Err(error) if error.kind() == io::ErrorKind::BrokenPipe => Ok(Written::BrokenPipe),
@@ -75,11 +102,17 @@ pub fn write_outputs(
     }
 }
 
+/// Formats a code host reads back against its checkout (see [`super::repo_paths`]).
+fn read_by_code_host(format: Format) -> bool {
+    matches!(format, Format::Sarif | Format::Github | Format::Gitlab)
+}
+
 /// The stdout target. In GitHub Actions, annotations come first (unless `--format github` is the stdout target
 /// already), and a human report is folded into a group with its verdict repeated after it, so the log stays short
 /// and the conclusion stays visible.
 fn write_stdout(
     report: &Report,
+    host_report: &Report,
     settings: &GateSettings,
     printer: Printer,
     human: &HumanOptions,
@@ -89,7 +122,7 @@ fn write_stdout(
     let target = settings.outputs.iter().find(|target| target.path.is_none());
     let format = target.map(|target| target.format);
     if in_github_actions && format != Some(Format::Github) {
-        render_github(report, &mut stdout)?;
+        render_github(host_report, &mut stdout)?;
     }
     if let Some(format) = format {
         let grouped = in_github_actions && format == Format::Human;
@@ -100,7 +133,12 @@ fn write_stdout(
                 report.counts.shown, report.counts.files_total
             )?;
         }
-        render(format, report, human, &mut stdout)?;
+        let shown = if read_by_code_host(format) {
+            host_report
+        } else {
+            report
+        };
+        render(format, shown, human, &mut stdout)?;
         if grouped {
             writeln!(stdout, "::endgroup::")?;
             render_verdict(report, &human.styles, &mut stdout)?;
