@@ -359,6 +359,9 @@ pub struct EnqueueRequest {
     /// Ignore cached results.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub no_cache: bool,
+    /// Run only the built-in rules and the secrets scan, no external linter.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub no_linters: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -396,6 +399,9 @@ pub struct RunOptions {
     /// Ask for (`true`) or against (`false`) the AI review; absent takes the server's default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ai: Option<bool>,
+    /// Run only the built-in rules and the secrets scan, no external linter.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub no_linters: bool,
 }
 
 /// `POST /api/v1/runs`: many files reviewed as one run, followed by one subscription.

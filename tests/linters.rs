@@ -936,3 +936,61 @@ fn the_verdict_names_the_linters_and_a_missing_required_one_makes_the_review_inc
     assert_eq!(output.status.code(), Some(5), "{stdout}");
     assert!(stdout.contains("stage `ruff` skipped"), "{stdout}");
 }
+
+#[test]
+fn no_linters_runs_the_built_in_rules_only_and_is_not_incomplete_without_a_required_linter() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("app.py"), fixture("problems.py")).unwrap();
+    let ruff = format!(
+        "[linters]\nauto = false\n[linters.ruff]\ncommand = \"{}\"\n",
+        require("ruff")
+    );
+    std::fs::write(dir.path().join("codeinsight.toml"), &ruff).unwrap();
+    let review = |extra: &[&str]| {
+        let mut args = vec!["review", "app.py", "--fail-on", "never", "--format", "json"];
+        args.extend_from_slice(extra);
+        let output = codeinsight(dir.path(), &args);
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        let report: serde_json::Value =
+            serde_json::from_str(&stdout).unwrap_or_else(|error| panic!("{error}: {stdout}"));
+        let rule_ids = report["files"][0]["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|finding| finding["rule_id"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>();
+        let stages = report["files"][0]["stages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|stage| stage["name"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>();
+        (output.status.code(), rule_ids, stages)
+    };
+
+    // The same file with ruff, then without: the second run is not served the first one's cached result.
+    let (code, with_ruff, stages) = review(&[]);
+    assert_eq!(code, Some(0));
+    assert!(
+        with_ruff.iter().any(|id| id.starts_with("ruff/")),
+        "{with_ruff:?}"
+    );
+    assert!(stages.iter().any(|stage| stage == "ruff"), "{stages:?}");
+    let (code, built_in, stages) = review(&["--no-linters"]);
+    assert_eq!(code, Some(0));
+    assert!(!built_in.is_empty());
+    assert!(
+        built_in.iter().all(|id| !id.starts_with("ruff/")),
+        "{built_in:?}"
+    );
+    assert!(stages.iter().all(|stage| stage != "ruff"), "{stages:?}");
+
+    // A required linter that is missing makes a review incomplete, unless the run leaves linters out.
+    let missing =
+        "[linters]\nauto = false\n[linters.ruff]\ncommand = \"codeinsight-no-such-ruff\"\n";
+    std::fs::write(dir.path().join("codeinsight.toml"), missing).unwrap();
+    assert_eq!(review(&[]).0, Some(5));
+    let (code, rule_ids, _) = review(&["--no-linters"]);
+    assert_eq!(code, Some(0));
+    assert_eq!(rule_ids, built_in);
+}

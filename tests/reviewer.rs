@@ -443,8 +443,8 @@ async fn run_once(server: &TestServer, path: &str, content: &str, ai: Option<boo
                 language: None,
             }],
             options: RunOptions {
-                no_cache: false,
                 ai,
+                ..RunOptions::default()
             },
             repo_id: None,
             skipped: Vec::new(),
@@ -602,6 +602,7 @@ async fn debug_jobs_point_the_model_at_the_failing_lines() {
             error_log: Some(log.to_owned()),
             ai: None,
             no_cache: false,
+            no_linters: false,
         })
         .await
         .unwrap();

@@ -155,6 +155,9 @@ pub struct ReviewArgs {
     /// Skip the AI review for this run.
     #[arg(long, overrides_with = "ai")]
     pub no_ai: bool,
+    /// Run only the built-in rules and the secrets scan: no external linter, even a required one.
+    #[arg(long)]
+    pub no_linters: bool,
     #[command(flatten)]
     pub llm: LlmArgs,
     #[command(flatten)]

@@ -322,7 +322,7 @@ mod tests {
                 .collect(),
             options: RunOptions {
                 no_cache: true,
-                ai: None,
+                ..RunOptions::default()
             },
             repo_id: None,
             skipped: Vec::new(),

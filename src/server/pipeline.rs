@@ -262,8 +262,10 @@ async fn dispatch(
 ) -> Result<(), ()> {
     let shared = &state.inner;
     let rules_version = shared.rules.version().to_owned();
-    // The enabled linters, their versions and options change findings as much as the rules do.
-    let engine_config = format!("{ENGINE_CONFIG};{}", shared.linters.fingerprint());
+    // The enabled linters, their versions and options change findings as much as the rules do; a run without
+    // linters is cached apart.
+    let with_linters = format!("{ENGINE_CONFIG};{}", shared.linters.fingerprint());
+    let without_linters = format!("{ENGINE_CONFIG};no-linters");
     let mut pending = Vec::with_capacity(claimed.len());
     for job in claimed {
         let failure = if job.attempts > MAX_ATTEMPTS {
@@ -279,12 +281,17 @@ async fn dispatch(
             finished.send(failed(&job, reason, 0.0)).map_err(drop)?;
             continue;
         }
+        let engine_config = if job.no_linters {
+            &without_linters
+        } else {
+            &with_linters
+        };
         let key = cache_key(
             &job.content_sha256,
             &job.file_path,
             &job.language,
             &rules_version,
-            &engine_config,
+            engine_config,
         );
         pending.push(Work {
             job,
@@ -322,7 +329,7 @@ async fn dispatch(
                         findings,
                         shared
                             .linters
-                            .cached_stages(Language::from_name(&item.job.language)),
+                            .cached_stages(linters_wanted(shared, &item.job)),
                         0.0,
                         true,
                         None,
@@ -340,9 +347,16 @@ async fn dispatch(
 
 /// Whether a job has stages after the engine: a linter for its language, or the AI review.
 pub(super) fn needs_follow_up(shared: &Shared, job: &ClaimedJob) -> bool {
+    linters_wanted(shared, job).is_some() || ai_stage::wanted(shared, job)
+}
+
+/// The job's language when the server has linters for it and the run did not leave them out.
+fn linters_wanted(shared: &Shared, job: &ClaimedJob) -> Option<Language> {
+    if job.no_linters {
+        return None;
+    }
     Language::from_name(&job.language)
-        .is_some_and(|language| shared.linters.for_language(language).next().is_some())
-        || ai_stage::wanted(shared, job)
+        .filter(|language| shared.linters.for_language(*language).next().is_some())
 }
 
 /// The cache entry for a job's rule and linter findings; none when a linter failed or timed out, so that the
@@ -688,10 +702,7 @@ async fn lint_stage(
     findings: Vec<Finding>,
 ) -> (Vec<Finding>, Vec<StageReport>) {
     let shared = &state.inner;
-    let language = Language::from_name(&job.language);
-    let Some(language) =
-        language.filter(|language| shared.linters.for_language(*language).next().is_some())
-    else {
+    let Some(language) = linters_wanted(shared, job) else {
         return (findings, Vec::new());
     };
     shared.hub.publish(

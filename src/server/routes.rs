@@ -169,6 +169,7 @@ async fn enqueue(
         file_content: content,
         error_log: request.error_log,
         no_cache: request.no_cache,
+        no_linters: request.no_linters,
         ai: request.ai,
         metadata: serde_json::Map::new(),
     };
@@ -332,6 +333,7 @@ async fn create_run(
             file_content: file.content,
             error_log: None,
             no_cache: request.options.no_cache,
+            no_linters: request.options.no_linters,
             ai: request.options.ai,
             metadata: serde_json::Map::new(),
         });

@@ -28,6 +28,8 @@ pub struct NewJob {
     pub no_cache: bool,
     /// Whether the run asked for the AI review; `None` takes the server's default.
     pub ai: Option<bool>,
+    /// The run left the external linters out.
+    pub no_linters: bool,
     pub metadata: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -46,6 +48,7 @@ pub struct ClaimedJob {
     pub error_log: Option<String>,
     pub no_cache: bool,
     pub ai: Option<bool>,
+    pub no_linters: bool,
     /// How many times the job has been claimed, this claim included.
     pub attempts: i64,
 }
@@ -145,7 +148,7 @@ impl Store {
                    AND (status = 'pending' OR lease_until < $3) \
                  ORDER BY id LIMIT $4) \
              RETURNING id, job_id, user_id, run_id, job_type, file_path, language, file_content, \
-                 content_sha256, error_log, no_cache, ai, attempts",
+                 content_sha256, error_log, no_cache, ai, no_linters, attempts",
         )
         .bind(worker)
         .bind(lease_until)
@@ -169,6 +172,7 @@ impl Store {
                     error_log: row.try_get("error_log")?,
                     no_cache: row.try_get("no_cache")?,
                     ai: row.try_get("ai")?,
+                    no_linters: row.try_get("no_linters")?,
                     attempts: row.try_get("attempts")?,
                 })
             })
@@ -445,7 +449,7 @@ pub(super) async fn insert_jobs(
         }
         let mut query = QueryBuilder::<Sqlite>::new(
             "INSERT INTO jobs (job_id, user_id, run_id, job_type, status, file_path, language, repo_id, \
-             file_content, content_sha256, error_log, no_cache, ai, metadata, created_at, updated_at) ",
+             file_content, content_sha256, error_log, no_cache, ai, no_linters, metadata, created_at, updated_at) ",
         );
         query.push_values(chunk.iter().zip(metadata), |mut row, (job, metadata)| {
             row.push_bind(&job.job_id)
@@ -461,6 +465,7 @@ pub(super) async fn insert_jobs(
                 .push_bind(job.error_log.as_deref())
                 .push_bind(job.no_cache)
                 .push_bind(job.ai)
+                .push_bind(job.no_linters)
                 .push_bind(metadata)
                 .push_bind(now)
                 .push_bind(now);

@@ -62,6 +62,7 @@ pub async fn debug(args: &DebugArgs, printer: Printer, cwd: &Path) -> Result<Exi
         error_log: Some(error_log),
         ai: Some(true),
         no_cache: args.no_cache,
+        no_linters: false,
     };
     let result = async {
         let created = connection.client.enqueue(&request).await?;

@@ -131,6 +131,7 @@ async fn run_review(
         options: RunOptions {
             no_cache: args.no_cache,
             ai: args.ai_choice(),
+            no_linters: args.no_linters,
         },
         repo_id: None,
         skipped: skipped
