@@ -44,6 +44,7 @@ pub fn render_human(
         render_file(file, styles, out)?;
     }
     if !options.quiet {
+        render_set_aside(report, styles, out)?;
         render_not_reviewed(report, styles, out)?;
         render_summary(report, styles, out)?;
     }
@@ -317,6 +318,61 @@ fn render_diff(
     Ok(())
 }
 
+/// Most set-aside findings listed before "and N more".
+const SET_ASIDE_MAX_LINES: usize = 20;
+
+/// Findings kept out of the gate by `--baseline` or `--new-only`: one line each, after the gating ones, so they
+/// stay visible without burying what is new.
+fn render_set_aside(report: &Report, styles: &Styles, out: &mut dyn Write) -> io::Result<()> {
+    let set_aside = report
+        .files
+        .iter()
+        .flat_map(|file| {
+            let baselined = file
+                .baselined
+                .iter()
+                .map(move |finding| (file, finding, "in the baseline"));
+            let outside = file
+                .outside_diff
+                .iter()
+                .map(move |finding| (file, finding, "outside the changed lines"));
+            baselined.chain(outside)
+        })
+        .collect::<Vec<_>>();
+    if set_aside.is_empty() {
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "{} {} (reported, not gating)",
+        "Set aside:".style(styles.heading),
+        set_aside.len()
+    )?;
+    for (file, finding, why) in set_aside.iter().take(SET_ASIDE_MAX_LINES) {
+        writeln!(
+            out,
+            "  {}:{}:{} {} {} {} ({why})",
+            file.path.style(styles.path),
+            finding.line,
+            finding.column,
+            finding
+                .severity
+                .as_str()
+                .style(styles.severity(finding.severity)),
+            finding.rule_id.style(styles.rule_id),
+            finding.message
+        )?;
+    }
+    if set_aside.len() > SET_ASIDE_MAX_LINES {
+        writeln!(
+            out,
+            "  and {} more (all of them are in `--format json` and SARIF)",
+            set_aside.len() - SET_ASIDE_MAX_LINES
+        )?;
+    }
+    writeln!(out)
+}
+
 fn render_not_reviewed(report: &Report, styles: &Styles, out: &mut dyn Write) -> io::Result<()> {
     if report.skipped.is_empty() {
         return Ok(());
@@ -506,6 +562,58 @@ app.py
 FAIL (exit 1): 1 finding >= major in 1 of 1 file (0 below threshold)
 ";
         assert_eq!(text, expected);
+    }
+
+    #[test]
+    fn set_aside_findings_are_listed_one_line_each_after_the_gating_ones() {
+        let finding = |line: u32, rule_id: &str| Finding {
+            rule_id: rule_id.into(),
+            source: "codeinsight".into(),
+            severity: Severity::Major,
+            category: "security".into(),
+            message: "unsafe load".into(),
+            path: "app.py".into(),
+            line,
+            column: 5,
+            end_line: line,
+            end_column: 9,
+            snippet: "load".into(),
+            fingerprint: format!("fp{line}"),
+            fix: None,
+        };
+        let mut report = report("x = 1\n", finding(1, "python/new"));
+        report.files[0].baselined = vec![finding(7, "python/old")];
+        report.files[0].outside_diff = (10..35)
+            .map(|line| finding(line, "python/untouched"))
+            .collect();
+        let mut out = Vec::new();
+        render_human(
+            &report,
+            &HumanOptions {
+                styles: Styles::plain(),
+                quiet: false,
+            },
+            &mut out,
+        )
+        .unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.contains("Set aside: 26 (reported, not gating)\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("  app.py:7:5 major python/old unsafe load (in the baseline)\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "  app.py:10:5 major python/untouched unsafe load (outside the changed lines)\n"
+            ),
+            "{text}"
+        );
+        assert!(!text.contains("app.py:29:5"), "{text}");
+        assert!(text.contains("  and 6 more (all of them"), "{text}");
+        assert!(text.find("python/new").unwrap() < text.find("Set aside").unwrap());
     }
 
     #[test]
