@@ -887,6 +887,171 @@ fn review_history_and_show_against_a_real_serve_process() {
     );
 }
 
+/// A TLS-terminating proxy on 127.0.0.1 in front of a plain server, with a certificate for `localhost` signed by a
+/// throwaway CA (made with the `openssl` CLI), as a server behind nginx or a load balancer would be.
+struct TlsProxy {
+    port: u16,
+    ca: PathBuf,
+    _runtime: tokio::runtime::Runtime,
+    _dir: TempDir,
+}
+
+fn openssl(dir: &Path, args: &[&str]) {
+    let output = std::process::Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+fn start_tls_proxy(upstream: SocketAddr) -> TlsProxy {
+    use tokio_rustls::rustls::pki_types::pem::PemObject;
+    use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
+
+    let dir = tempfile::tempdir().unwrap();
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    let mut ca = vec![
+        "req",
+        "-x509",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=codeinsight test CA",
+    ];
+    ca.extend(ec);
+    ca.extend(["-keyout", "ca.key", "-out", "ca.pem"]);
+    openssl(dir.path(), &ca);
+    let mut request = vec!["req", "-subj", "/CN=localhost"];
+    request.extend(ec);
+    request.extend(["-keyout", "leaf.key", "-out", "leaf.csr"]);
+    openssl(dir.path(), &request);
+    std::fs::write(
+        dir.path().join("leaf.ext"),
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n\
+         keyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    openssl(
+        dir.path(),
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "leaf.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            "leaf.ext",
+            "-out",
+            "leaf.pem",
+        ],
+    );
+    let certificates = CertificateDer::pem_file_iter(dir.path().join("leaf.pem"))
+        .unwrap()
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap();
+    let key = PrivateKeyDer::from_pem_file(dir.path().join("leaf.key")).unwrap();
+    let config = tokio_rustls::rustls::ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(certificates, key)
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let port = listener.local_addr().unwrap().port();
+    runtime.spawn(async move {
+        while let Ok((incoming, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(incoming).await else {
+                    return;
+                };
+                let Ok(mut plain) = tokio::net::TcpStream::connect(upstream).await else {
+                    return;
+                };
+                let _ = tokio::io::copy_bidirectional(&mut tls, &mut plain).await;
+            });
+        }
+    });
+    TlsProxy {
+        port,
+        ca: dir.path().join("ca.pem"),
+        _runtime: runtime,
+        _dir: dir,
+    }
+}
+
+#[test]
+fn a_review_against_an_https_server_follows_its_jobs_over_a_tls_websocket() {
+    let server = start_serve();
+    let upstream: SocketAddr = server.url.trim_start_matches("http://").parse().unwrap();
+    let proxy = start_tls_proxy(upstream);
+    let project = Project::new();
+    let created = project.run(&[
+        "token",
+        "create",
+        "--user",
+        "alice",
+        "--database",
+        &server.database,
+    ]);
+    created.expect_code(0);
+    let token = created.stdout.trim().to_owned();
+    let url = format!("https://localhost:{}", proxy.port);
+    let review = Outcome::of(
+        &project
+            .command(&[
+                "review",
+                "examples/python",
+                "--server",
+                &url,
+                "--token",
+                &token,
+                "--color",
+                "never",
+            ])
+            // Trust the throwaway CA (and only it) for both HTTPS and the WebSocket.
+            .env("SSL_CERT_FILE", &proxy.ca)
+            .env_remove("SSL_CERT_DIR")
+            .output()
+            .unwrap(),
+    );
+    review.expect_code(1);
+    assert!(
+        review.stdout.contains("python/subprocess-shell-true"),
+        "{}",
+        review.stdout
+    );
+    // Events came over `wss://`: the follower never had to fall back to polling.
+    assert!(
+        !review.stderr.contains("WebSocket unavailable"),
+        "{}",
+        review.stderr
+    );
+}
+
 // --- progress ----------------------------------------------------------------------------------------------------
 
 #[test]
