@@ -470,45 +470,15 @@ fn render_summary(report: &Report, styles: &Styles, out: &mut dyn Write) -> io::
 mod tests {
     use super::{HumanOptions, expand_tabs, render_human};
     use crate::protocol::{Applicability, Edit, Finding, Fix, Severity};
-    use crate::render::{
-        Counts, FileReport, FileStatus, Outcome, Report, Styles, Threshold, Timing, Verdict,
-    };
+    use crate::render::report::tests_support::report_with;
+    use crate::render::{Report, Styles};
 
+    /// `report_with` one finding, with the source the code frame is cut from.
     fn report(source: &str, finding: Finding) -> Report {
-        Report {
-            run_id: Some("run".into()),
-            files: vec![FileReport {
-                path: "app.py".into(),
-                language: "python".into(),
-                job_id: "job".into(),
-                status: FileStatus::Reviewed,
-                problem: None,
-                cache_hit: false,
-                elapsed_seconds: 0.0,
-                stages: Vec::new(),
-                findings: vec![finding],
-                hidden_findings: 0,
-                baselined: Vec::new(),
-                outside_diff: Vec::new(),
-                source: Some(source.into()),
-            }],
-            skipped: Vec::new(),
-            counts: Counts::default(),
-            threshold: Threshold {
-                fail_on: Some(Severity::Major),
-                report_min: Severity::Info,
-            },
-            timing: Timing::default(),
-            cache_hits: 0,
-            tokens_used: 0,
-            estimated_cost: 0.0,
-            fixes: None,
-            verdict: Verdict {
-                outcome: Outcome::Fail,
-                exit_code: 1,
-                summary: "1 finding >= major in 1 of 1 file (0 below threshold)".into(),
-            },
-        }
+        let mut report = report_with(vec![finding]);
+        report.files[0].source = Some(source.into());
+        report.verdict.summary = "1 finding >= major in 1 of 1 file (0 below threshold)".into();
+        report
     }
 
     #[test]
