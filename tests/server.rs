@@ -17,7 +17,9 @@ use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use codeinsight::protocol::{Job, JobList, JobStatus, Run, RunCreated, ServerMessage, Stage};
+use codeinsight::protocol::{
+    Job, JobList, JobStatus, JobUpdate, Run, RunCreated, ServerMessage, Stage,
+};
 use codeinsight::server::{self, AppState, EphemeralToken, RunningServer, ServerConfig};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
@@ -204,6 +206,43 @@ async fn follow_to_terminal(
         }
     }
     updates
+}
+
+/// The ids of the jobs a run submission created.
+fn job_ids(created: &RunCreated) -> HashSet<String> {
+    created.jobs.iter().map(|job| job.job_id.clone()).collect()
+}
+
+/// Subscribes `socket` to the run and follows every one of its jobs to a terminal event.
+async fn follow_run(socket: &mut Socket, created: &RunCreated) -> Vec<JobUpdate> {
+    send(
+        socket,
+        json!({"type": "subscribe", "run_id": created.run_id}),
+    )
+    .await;
+    follow_to_terminal(socket, &job_ids(created)).await
+}
+
+/// Each job's terminal event, asserting there is exactly one per job.
+fn one_terminal_each<'a>(
+    updates: &'a [JobUpdate],
+    job_ids: &HashSet<String>,
+) -> Vec<&'a JobUpdate> {
+    job_ids
+        .iter()
+        .map(|job_id| {
+            let terminal = updates
+                .iter()
+                .filter(|update| &update.job_id == job_id && update.status.is_terminal())
+                .collect::<Vec<_>>();
+            assert_eq!(
+                terminal.len(),
+                1,
+                "terminal events for {job_id}: {updates:#?}"
+            );
+            terminal[0]
+        })
+        .collect()
 }
 
 fn rule_ids(job: &Job) -> HashSet<String> {
@@ -649,19 +688,8 @@ async fn a_run_is_followed_over_websocket_to_its_findings() {
         json!({"type": "subscribe", "job_id": first_job}),
     )
     .await;
-    let job_ids = created
-        .jobs
-        .iter()
-        .map(|job| job.job_id.clone())
-        .collect::<HashSet<_>>();
-    let updates = follow_to_terminal(&mut socket, &job_ids).await;
-    for job_id in &job_ids {
-        let terminal = updates
-            .iter()
-            .filter(|update| &update.job_id == job_id && update.status.is_terminal())
-            .count();
-        assert_eq!(terminal, 1, "terminal events for {job_id}: {updates:#?}");
-    }
+    let updates = follow_to_terminal(&mut socket, &job_ids(&created)).await;
+    one_terminal_each(&updates, &job_ids(&created));
     let texts = updates
         .iter()
         .map(|update| serde_json::to_string(update).unwrap())
@@ -813,29 +841,10 @@ async fn a_socket_that_falls_behind_replays_terminal_events_from_the_database_on
         .map(|(path, content)| (path.as_str(), content.as_str()))
         .collect::<Vec<_>>();
     let created = server.submit(&server.alice, &files, true).await;
-    send(
-        &mut socket,
-        json!({"type": "subscribe", "run_id": created.run_id}),
-    )
-    .await;
-    let job_ids = created
-        .jobs
-        .iter()
-        .map(|job| job.job_id.clone())
-        .collect::<HashSet<_>>();
-    let updates = follow_to_terminal(&mut socket, &job_ids).await;
-    for job_id in &job_ids {
-        let terminal = updates
-            .iter()
-            .filter(|update| &update.job_id == job_id && update.status.is_terminal())
-            .collect::<Vec<_>>();
-        assert_eq!(
-            terminal.len(),
-            1,
-            "terminal events for {job_id}: {terminal:#?}"
-        );
-        assert_eq!(terminal[0].status, JobStatus::Completed);
-        assert!(terminal[0].data.findings.unwrap() >= 1, "{:?}", terminal[0]);
+    let updates = follow_run(&mut socket, &created).await;
+    for terminal in one_terminal_each(&updates, &job_ids(&created)) {
+        assert_eq!(terminal.status, JobStatus::Completed);
+        assert!(terminal.data.findings.unwrap() >= 1, "{terminal:?}");
     }
     let (status, server_stats) = server.get(&server.alice, "/stats").await;
     assert_eq!(status, StatusCode::OK, "{server_stats}");
@@ -858,22 +867,8 @@ async fn a_resubmitted_file_is_served_from_the_cache_with_a_terminal_event() {
         .submit(&server.bob, &[("app/main.py", PYTHON_EVAL)], false)
         .await;
     let mut socket = server.socket(&server.bob, "bob").await;
-    send(
-        &mut socket,
-        json!({"type": "subscribe", "run_id": second.run_id}),
-    )
-    .await;
-    let job_ids = second
-        .jobs
-        .iter()
-        .map(|job| job.job_id.clone())
-        .collect::<HashSet<_>>();
-    let updates = follow_to_terminal(&mut socket, &job_ids).await;
-    let terminal = updates
-        .iter()
-        .filter(|update| update.status.is_terminal())
-        .collect::<Vec<_>>();
-    assert_eq!(terminal.len(), 1, "{updates:#?}");
+    let updates = follow_run(&mut socket, &second).await;
+    let terminal = one_terminal_each(&updates, &job_ids(&second));
     assert_eq!(terminal[0].status, JobStatus::Completed);
     assert_eq!(terminal[0].data.cache_hit, Some(true));
 
