@@ -23,7 +23,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use codeinsight::engine::linters::{
-    CustomFormat, CustomLinterConfig, JsonShape, Origin, ToolConfig,
+    CustomFormat, CustomLinterConfig, JsonShape, Origin, ToolConfig, Trust,
 };
 use codeinsight::engine::{
     Language, LintOutcome, LintTarget, Linters, LintersConfig, RuleSet, SourceFile, analyze,
@@ -126,6 +126,7 @@ fn lint(config: &LintersConfig, path: &str, content: &str, language: Language) -
         path,
         content,
         language: Some(language),
+        user: Some("tester"),
     })
 }
 
@@ -284,8 +285,13 @@ fn ruff_honours_the_projects_own_configuration() {
     let path = project.path().join("pkg/long.py");
     let content = "value = 'a line that is longer than twenty characters'\n";
     std::fs::write(&path, content).unwrap();
+    // The embedded server reviews the user's own files, on disk: the project's configuration applies.
+    let own_files = LintersConfig {
+        trust: Trust::OwnFiles,
+        ..only("ruff", "ruff")
+    };
     let outcome = lint(
-        &only("ruff", "ruff"),
+        &own_files,
         path.to_str().unwrap(),
         content,
         Language::Python,
@@ -296,6 +302,15 @@ fn ruff_honours_the_projects_own_configuration() {
         .map(|row| row.0)
         .collect();
     assert_eq!(ids, ["ruff/E501"]);
+    // A shared server never reads its own disk at a path a client names, even with the content matching.
+    let untrusted = lint(
+        &only("ruff", "ruff"),
+        path.to_str().unwrap(),
+        content,
+        Language::Python,
+    );
+    assert_ran(&untrusted, "ruff");
+    assert!(untrusted.findings.is_empty(), "{:?}", untrusted.findings);
     // The same content submitted from elsewhere gets ruff's defaults (no E501).
     let elsewhere = lint(
         &only("ruff", "ruff"),
@@ -685,12 +700,17 @@ fn a_linter_that_outlives_its_timeout_is_killed_and_its_directory_removed() {
     let log = tempfile::tempdir().unwrap();
     let seen = log.path().join("file");
     let script = format!("echo \"$1\" > '{}'; sleep 30", seen.display());
-    let config = custom(
-        "slow",
-        &["sh", "-c", &script, "sh", "{file}"],
-        CustomFormat::Sarif,
-        Some(1.0),
-    );
+    // Own files, so that the script can leave a note outside its temporary directory (a sandbox would not let
+    // it; tests/security.rs times a sandboxed run out too).
+    let config = LintersConfig {
+        trust: Trust::OwnFiles,
+        ..custom(
+            "slow",
+            &["sh", "-c", &script, "sh", "{file}"],
+            CustomFormat::Sarif,
+            Some(1.0),
+        )
+    };
     let started = Instant::now();
     let (outcome, reason, _) = failed_stage(&config);
     assert!(

@@ -55,6 +55,8 @@ impl Connection {
                 }];
                 config.rules_dir.clone_from(rules_dir);
                 config.linters.clone_from(linters.as_ref());
+                // The user's own files, reviewed as the user: linters may run in the project, as by hand.
+                config.linters.trust = crate::engine::linters::Trust::OwnFiles;
                 config.llm = llm;
                 // The embedded server's jobs end with this command: do not wait for the disk on every commit.
                 config.durable_commits = false;

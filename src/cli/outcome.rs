@@ -105,11 +105,12 @@ pub fn build_report(
             findings,
             baselined: Vec::new(),
             outside_diff: Vec::new(),
+            // Code frames and fix diffs are cut from this text: secrets in it are masked, byte for byte.
             source: extras
                 .sources
                 .get(&job.file_path)
-                .cloned()
-                .or_else(|| job.file_content.clone()),
+                .or(job.file_content.as_ref())
+                .map(|source| crate::engine::mask_secrets_in_place(source).into_owned()),
         });
     }
     files.sort_by(|a, b| a.path.cmp(&b.path));

@@ -32,7 +32,7 @@ pub fn analyze(file: &SourceFile<'_>, rules: &RuleSet) -> Vec<Finding> {
         run_rules(file, language, rules, &index, &mut findings);
     }
     let secrets_found = secrets::scan(file.content);
-    let file_has_secrets = !secrets_found.is_empty();
+    let mask = secrets::SecretMask::from_matches(file.content, &secrets_found);
     for secret in secrets_found {
         let masked = secrets::mask(&file.content[secret.range.clone()]);
         findings.push(finding_at(
@@ -58,13 +58,9 @@ pub fn analyze(file: &SourceFile<'_>, rules: &RuleSet) -> Vec<Finding> {
         file.path,
         today,
     );
-    // Snippets are clipped from the file, so only a file with a secret can leak one through a snippet.
-    if file_has_secrets {
-        for finding in &mut findings {
-            if let std::borrow::Cow::Owned(masked) = secrets::mask_secrets(&finding.snippet) {
-                finding.snippet = masked;
-            }
-        }
+    // Messages, snippets and fixes quote the file, so only a file with a secret can leak one through them.
+    for finding in &mut findings {
+        mask.finding(finding, file.content);
     }
     finalize(&mut findings);
     findings

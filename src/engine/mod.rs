@@ -15,5 +15,5 @@ pub use fix::{FixError, FixOutcome, apply_fixes, parses_cleanly, unified_diff};
 pub use language::Language;
 pub use linters::{LintOutcome, LintTarget, Linters, LintersConfig, merge_findings};
 pub use rules::{RuleInfo, RuleLoadError, RuleSet};
-pub use secrets::{mask_secrets, secret_spans};
+pub use secrets::{SecretMask, mask_secrets, mask_secrets_in_place, secret_spans};
 pub use suppression::suppress;

@@ -231,6 +231,216 @@ pub fn mask_secrets(text: &str) -> Cow<'_, str> {
     Cow::Owned(masked)
 }
 
+/// Shortest run of a secret's characters that counts as the secret showing (a clipped snippet, a message that
+/// quotes part of a line).
+const SHOWN_PREFIX: usize = 8;
+
+/// The secrets of one file, to mask everything derived from it: every text field of a finding and of a stage
+/// report goes through [`SecretMask::finding`] or [`SecretMask::stage`] where it leaves the engine (rules and
+/// secrets scan, linters, AI reviewer), so that nothing built from them (the job's markdown, `lint_result`, the
+/// database, the cache, every report format) can carry a raw secret.
+#[derive(Debug, Clone, Default)]
+pub struct SecretMask {
+    /// The raw values, longest first.
+    secrets: Vec<String>,
+}
+
+impl SecretMask {
+    /// The mask for a file with `content`.
+    pub fn of(content: &str) -> SecretMask {
+        SecretMask::from_matches(content, &scan(content))
+    }
+
+    pub(crate) fn from_matches(content: &str, found: &[SecretMatch]) -> SecretMask {
+        let mut secrets: Vec<String> = found
+            .iter()
+            .filter_map(|secret| content.get(secret.range.clone()))
+            .map(str::to_owned)
+            .collect();
+        secrets.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+        secrets.dedup();
+        SecretMask { secrets }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.secrets.is_empty()
+    }
+
+    /// `text` with every appearance of a secret of the file (whole, or its first eight characters or more)
+    /// masked, then anything else that looks like a secret.
+    pub fn text<'a>(&self, text: &'a str) -> Cow<'a, str> {
+        if self.secrets.is_empty() {
+            return Cow::Borrowed(text);
+        }
+        let mut current = Cow::Borrowed(text);
+        for secret in &self.secrets {
+            if let Some(masked) = mask_appearances(&current, secret) {
+                current = Cow::Owned(masked);
+            }
+        }
+        match mask_secrets(&current) {
+            Cow::Borrowed(_) => current,
+            Cow::Owned(masked) => Cow::Owned(masked),
+        }
+    }
+
+    fn shows_a_secret(&self, text: &str) -> bool {
+        self.secrets
+            .iter()
+            .any(|secret| text.contains(shown_prefix(secret)))
+    }
+
+    /// Masks the message, snippet and fix description of `finding` (from a file with `content`). A fix whose
+    /// replacement text would carry a secret is rewritten to leave the secret's bytes in place untouched, or
+    /// dropped when it cannot be.
+    pub fn finding(&self, finding: &mut crate::protocol::Finding, content: &str) {
+        if self.secrets.is_empty() {
+            return;
+        }
+        replace_if_masked(&mut finding.message, |text| self.text(text));
+        replace_if_masked(&mut finding.snippet, |text| self.text(text));
+        let Some(fix) = &mut finding.fix else {
+            return;
+        };
+        replace_if_masked(&mut fix.description, |text| self.text(text));
+        if !fix
+            .edits
+            .iter()
+            .any(|edit| self.shows_a_secret(&edit.replacement))
+        {
+            return;
+        }
+        let mut edits = Vec::with_capacity(fix.edits.len());
+        for edit in &fix.edits {
+            let Some(parts) = self.edit_around_secrets(edit, content) else {
+                finding.fix = None;
+                return;
+            };
+            edits.extend(parts);
+        }
+        fix.edits = edits;
+    }
+
+    /// Masks a stage report's reason (linter output can quote the file).
+    pub fn stage(&self, stage: &mut crate::protocol::StageReport) {
+        if let Some(reason) = &mut stage.reason {
+            replace_if_masked(reason, |text| self.text(text));
+        }
+    }
+
+    /// `edit` split into edits that leave every secret its replacement repeats from the original text where
+    /// it is, so that no replacement carries it; `None` when a replacement has a secret the original lacks.
+    fn edit_around_secrets(
+        &self,
+        edit: &crate::protocol::Edit,
+        content: &str,
+    ) -> Option<Vec<crate::protocol::Edit>> {
+        let mut parts = Vec::new();
+        let (mut start, end) = (edit.start, edit.end);
+        let mut replacement = edit.replacement.as_str();
+        loop {
+            let next = self
+                .secrets
+                .iter()
+                .filter_map(|secret| {
+                    replacement
+                        .find(shown_prefix(secret))
+                        .map(|position| (position, secret))
+                })
+                .min_by_key(|(position, _)| *position);
+            let Some((in_replacement, secret)) = next else {
+                parts.push(crate::protocol::Edit {
+                    start,
+                    end,
+                    replacement: replacement.to_owned(),
+                });
+                break;
+            };
+            // The whole secret must follow in the replacement and appear in what the edit replaces.
+            if !replacement[in_replacement..].starts_with(secret.as_str()) {
+                return None;
+            }
+            let original = content.get(start..end)?;
+            let in_original = original.find(secret.as_str())?;
+            parts.push(crate::protocol::Edit {
+                start,
+                end: start + in_original,
+                replacement: replacement[..in_replacement].to_owned(),
+            });
+            start += in_original + secret.len();
+            replacement = &replacement[in_replacement + secret.len()..];
+        }
+        parts.retain(|part| part.start != part.end || !part.replacement.is_empty());
+        Some(parts)
+    }
+}
+
+fn replace_if_masked(field: &mut String, mask: impl Fn(&str) -> Cow<'_, str>) {
+    if let Cow::Owned(masked) = mask(field) {
+        *field = masked;
+    }
+}
+
+/// The part of a secret whose appearance counts as the secret showing: its first eight characters.
+fn shown_prefix(secret: &str) -> &str {
+    let mut end = secret.len().min(SHOWN_PREFIX);
+    while !secret.is_char_boundary(end) {
+        end += 1;
+    }
+    &secret[..end]
+}
+
+/// `text` with each appearance of `secret` (or of a run of at least its first eight characters) masked; `None`
+/// when it has none.
+fn mask_appearances(text: &str, secret: &str) -> Option<String> {
+    let prefix = shown_prefix(secret);
+    if !text.contains(prefix) {
+        return None;
+    }
+    let mut masked = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(position) = rest.find(prefix) {
+        masked.push_str(&rest[..position]);
+        let candidate = &rest[position..];
+        let shown = candidate
+            .char_indices()
+            .zip(secret.chars())
+            .take_while(|((_, a), b)| a == b)
+            .last()
+            .map_or(prefix.len(), |((index, character), _)| {
+                index + character.len_utf8()
+            });
+        masked.push_str(&mask(&candidate[..shown]));
+        rest = &candidate[shown..];
+    }
+    masked.push_str(rest);
+    Some(masked)
+}
+
+/// `content` with every secret's characters after its first four replaced by `*`, keeping every byte offset, so
+/// that code frames, underlines and fix diffs drawn from it stay exact without showing the secret.
+pub fn mask_secrets_in_place(content: &str) -> Cow<'_, str> {
+    let found = scan(content);
+    if found.is_empty() {
+        return Cow::Borrowed(content);
+    }
+    let mut masked = String::with_capacity(content.len());
+    let mut last = 0;
+    for secret in found {
+        masked.push_str(&content[last..secret.range.start]);
+        for (index, character) in content[secret.range.clone()].chars().enumerate() {
+            if index < 4 {
+                masked.push(character);
+            } else {
+                masked.extend(std::iter::repeat_n('*', character.len_utf8()));
+            }
+        }
+        last = secret.range.end;
+    }
+    masked.push_str(&content[last..]);
+    Cow::Owned(masked)
+}
+
 pub(crate) fn rule_infos() -> Vec<RuleInfo> {
     DETECTORS
         .iter()
@@ -296,6 +506,59 @@ mod tests {
         assert!(ids(r#"password = "changeme123""#).is_empty());
         assert!(ids(r#"password = "aaaaaaaaaaaa""#).is_empty());
         assert!(ids(r#"api_key = os.environ["API_KEY"]"#).is_empty());
+    }
+
+    #[test]
+    fn a_mask_covers_messages_snippets_clipped_secrets_and_fixes() {
+        use crate::protocol::{Applicability, Edit, Finding, Fix};
+        let content = "key = f\"AKIAIOSFODNN7EXAMPLQ\"\n";
+        let mask = SecretMask::of(content);
+        assert!(!mask.is_empty());
+        assert_eq!(
+            mask.text("default `[\"AKIAIOSFODNN7EXAMPLQ\"]` is shared"),
+            "default `[\"AKIA****\"]` is shared"
+        );
+        // A snippet clipped in the middle of the secret still shows none of it past four characters.
+        assert_eq!(mask.text("key = f\"AKIAIOSFODN …"), "key = f\"AKIA**** …");
+        let start = content.find("f\"").unwrap();
+        let end = content.find('\n').unwrap();
+        let mut finding = Finding {
+            rule_id: "ruff/F541".into(),
+            source: "ruff".into(),
+            severity: Severity::Minor,
+            category: "style".into(),
+            message: "f-string without any placeholders".into(),
+            path: "a.py".into(),
+            line: 1,
+            column: 7,
+            end_line: 1,
+            end_column: 30,
+            snippet: content[start..end].into(),
+            fingerprint: String::new(),
+            fix: Some(Fix {
+                description: "Remove extraneous `f` prefix".into(),
+                applicability: Applicability::Safe,
+                edits: vec![Edit {
+                    start,
+                    end,
+                    replacement: "\"AKIAIOSFODNN7EXAMPLQ\"".into(),
+                }],
+            }),
+        };
+        mask.finding(&mut finding, content);
+        assert_eq!(finding.snippet, "f\"AKIA****\"");
+        let fix = finding.fix.expect("the fix is kept, around the secret");
+        assert!(
+            fix.edits
+                .iter()
+                .all(|edit| !edit.replacement.contains("IOSFODNN"))
+        );
+        let applied = crate::engine::apply_fixes(content, &[&fix]).unwrap().output;
+        assert_eq!(applied, "key = \"AKIAIOSFODNN7EXAMPLQ\"\n");
+        assert_eq!(
+            mask_secrets_in_place(content),
+            "key = f\"AKIA****************\"\n"
+        );
     }
 
     #[test]

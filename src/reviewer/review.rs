@@ -333,6 +333,14 @@ impl Reviewer {
             }
         }
         finalize(&mut report.findings);
+        // The model saw redacted code, but its answer is checked against the real file: mask what it quotes.
+        let mask = crate::engine::SecretMask::of(input.content);
+        for finding in &mut report.findings {
+            mask.finding(finding, input.content);
+        }
+        if let AiStatus::Failed { reason } | AiStatus::Skipped { reason } = &mut report.status {
+            *reason = mask.text(reason).into_owned();
+        }
         let price = self.config.prices.price(self.model());
         report.estimated_cost =
             price.cost(report.tokens.prompt_tokens, report.tokens.completion_tokens);

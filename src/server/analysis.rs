@@ -204,11 +204,13 @@ fn analysis_thread(context: &Context, slot: &Slot) {
             .unwrap_or_else(PoisonError::into_inner)
             .blocking_recv();
         // A job taken during shutdown is left alone: its lease is released and another start claims it.
-        let Some(mut work) = next else { break };
+        let Some(work) = next else { break };
         if *context.shutdown.borrow() {
             break;
         }
-        let source = std::mem::take(&mut work.job.file_content);
+        // A copy: the job keeps its text so that whoever finishes it (this thread, a follow-up, the watchdog)
+        // can store it with its secrets masked.
+        let source = work.job.file_content.clone();
         let path = work.job.file_path.clone();
         let language = Language::from_name(&work.job.language);
         publish(context, &work.job, Stage::Analysing);

@@ -476,6 +476,7 @@ pub(super) fn completed(
         ai_cache_entry = ai.cache_entry;
     }
     let count = results.findings.len();
+    let content_at_rest = content_at_rest(job, Some(&results.findings));
     Finished {
         outcome: JobOutcome {
             job_id: job.job_id.clone(),
@@ -486,6 +487,7 @@ pub(super) fn completed(
             tokens_used,
             estimated_cost,
             metadata,
+            content_at_rest,
         },
         cache_entry,
         ai_cache_entry,
@@ -508,6 +510,7 @@ pub(super) fn failed(job: &ClaimedJob, reason: String, elapsed_time: f64) -> Fin
             tokens_used: TokensUsed::default(),
             estimated_cost: 0.0,
             metadata: serde_json::Map::new(),
+            content_at_rest: content_at_rest(job, None),
         },
         cache_entry: None,
         ai_cache_entry: None,
@@ -516,6 +519,26 @@ pub(super) fn failed(job: &ClaimedJob, reason: String, elapsed_time: f64) -> Fin
         file_path: job.file_path.clone(),
         findings: 0,
         elapsed_time,
+    }
+}
+
+/// The job's text as it stays in the database once the job is finished: with every secret masked in place (the
+/// raw text was needed only while the job was open), or `None` when it holds none. With the job's `findings` in
+/// hand the scan is skipped unless the secrets scan reported something or a suppression could have hidden it.
+fn content_at_rest(job: &ClaimedJob, findings: Option<&[Finding]>) -> Option<String> {
+    let content = &job.file_content;
+    let may_hold_secrets = findings.is_none_or(|findings| {
+        findings
+            .iter()
+            .any(|finding| finding.rule_id.starts_with("secrets/"))
+            || content.contains("codeinsight-ignore")
+    });
+    if !may_hold_secrets {
+        return None;
+    }
+    match crate::engine::mask_secrets_in_place(content) {
+        std::borrow::Cow::Owned(masked) => Some(masked),
+        std::borrow::Cow::Borrowed(_) => None,
     }
 }
 
@@ -722,6 +745,7 @@ async fn lint_stage(
     };
     let linters = Arc::clone(&shared.linters);
     let path = job.file_path.clone();
+    let user = job.user_id.clone();
     let builtin = findings.clone();
     let task = tokio::task::spawn_blocking(move || {
         let _permit = permit;
@@ -729,6 +753,7 @@ async fn lint_stage(
             path: &path,
             content: &content,
             language: Some(language),
+            user: Some(&user),
         });
         (
             merge_findings(findings, outcome.findings, &content),

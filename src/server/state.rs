@@ -89,7 +89,13 @@ impl AppState {
             Some(dir) => RuleSet::with_user_rules(&dir),
             None => RuleSet::builtin(),
         });
-        let linters_config = config.linters.clone();
+        let mut linters_config = config.linters.clone();
+        // The database holds every user's code: no sandbox may see it, wherever it lies.
+        if let Some(directory) = Store::database_file(&config.database_url)
+            .and_then(|file| file.parent().map(Into::into))
+        {
+            linters_config.protected.push(directory);
+        }
         let linters = tokio::task::spawn_blocking(move || Linters::discover(&linters_config));
         let store = Store::connect_with(&config.database_url, config.durable_commits).await?;
         let rules = rules.await.map_err(ServerError::RulesTask)??;

@@ -67,6 +67,9 @@ pub struct JobOutcome {
     pub estimated_cost: f64,
     /// Merged into the job's metadata (the AI stage records its model, counts and redactions here).
     pub metadata: serde_json::Map<String, serde_json::Value>,
+    /// Replaces the stored `file_content` when set: the submitted text with its secrets masked, once the job no
+    /// longer needs the raw text.
+    pub content_at_rest: Option<String>,
 }
 
 /// Position after the last item of a history page: `created_at` (µs) and the queue id break ties.
@@ -255,7 +258,8 @@ impl Store {
             let result = sqlx::query(
                 "UPDATE jobs SET status = $1, results = $2, error = $3, cache_hit = $4, updated_at = $5, \
                      completed_at = $5, worker = NULL, lease_until = NULL, prompt_tokens = $8, \
-                     completion_tokens = $9, estimated_cost = $10, metadata = json_patch(metadata, $11) \
+                     completion_tokens = $9, estimated_cost = $10, metadata = json_patch(metadata, $11), \
+                     file_content = COALESCE($12, file_content) \
                  WHERE job_id = $6 AND status = 'processing' AND worker = $7",
             )
             .bind(outcome.status.as_str())
@@ -269,6 +273,7 @@ impl Store {
             .bind(i64::try_from(outcome.tokens_used.completion_tokens).unwrap_or(i64::MAX))
             .bind(outcome.estimated_cost)
             .bind(serde_json::to_string(&outcome.metadata)?)
+            .bind(outcome.content_at_rest.as_deref())
             .execute(&mut *transaction)
             .await?;
             applied.push(result.rows_affected() == 1);

@@ -57,12 +57,20 @@ struct Suggestion {
 
 pub(crate) fn lint(context: &RunContext<'_>) -> Result<Vec<Draft>, LintError> {
     let mut args: Vec<OsString> = vec!["lint".into(), "--reporter=rdjson".into()];
-    if let Some(config) = context.project_file(&["biome.json", "biome.jsonc"]) {
-        if let Some(directory) = config.parent() {
-            let mut flag = OsString::from("--config-path=");
-            flag.push(directory.as_os_str());
-            args.push(flag);
+    let config_directory = match context.project_file(&["biome.json", "biome.jsonc"]) {
+        Some(config) => config.parent().map(std::path::Path::to_path_buf),
+        // On untrusted code, Biome's defaults from a configuration of our own: left to itself it would take
+        // the first `biome.json` above the temporary directory, which anyone on the machine could plant.
+        None if context.confinement.is_some() => {
+            std::fs::write(context.dir.join("biome.json"), "{}\n").map_err(LintError::TempDir)?;
+            Some(context.dir.to_path_buf())
         }
+        None => None,
+    };
+    if let Some(directory) = config_directory {
+        let mut flag = OsString::from("--config-path=");
+        flag.push(directory.as_os_str());
+        args.push(flag);
     }
     args.extend(context.extra_args());
     args.push(context.file.as_os_str().to_owned());

@@ -42,6 +42,48 @@ pub struct LintersConfig {
     /// Custom linters by name; the name prefixes their rule ids (`NAME/RULE`).
     #[serde(default)]
     pub custom: BTreeMap<String, CustomLinterConfig>,
+    /// How a server that reviews other people's code isolates each linter run (`auto`: bubblewrap when it
+    /// works, otherwise the linters that run code at build time stay off; `bubblewrap`: required).
+    #[serde(default)]
+    pub sandbox: SandboxSetting,
+    /// Largest address space of one linter process on such a server, in MiB (default 2048).
+    #[serde(default)]
+    pub memory_mb: Option<u64>,
+    /// Whose code the linters run on. Set by the program, never by a configuration file: a shared server's
+    /// configuration must not be able to turn its isolation off.
+    #[serde(skip)]
+    pub trust: Trust,
+    /// Paths a sandboxed linter must never see even when they lie inside a directory it is given (the
+    /// server's database directory).
+    #[serde(skip)]
+    pub protected: Vec<std::path::PathBuf>,
+}
+
+/// Whose code the linters run on, which decides how much of this machine they may see.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Trust {
+    /// Code from any client of a shared server (`codeinsight serve`): each tool sees only the submitted file,
+    /// in a sandbox with a cleared environment and resource limits, and the server never reads its own disk
+    /// at a path a client named.
+    #[default]
+    Untrusted,
+    /// The embedded server of `codeinsight review`, reviewing the user's own files as that user: a file that
+    /// lies on disk with the submitted content is linted in its project (its configuration, its Cargo package
+    /// or Go package) with the user's environment, as running the tool by hand would.
+    OwnFiles,
+}
+
+/// `[linters] sandbox`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SandboxSetting {
+    /// Bubblewrap when it is installed and works here; otherwise the tools that run code at build time
+    /// (clippy, `go vet`, staticcheck, custom linters) are left off and say why.
+    #[default]
+    Auto,
+    /// Bubblewrap or nothing: without it no linter runs on untrusted code.
+    Bubblewrap,
 }
 
 fn yes() -> bool {
@@ -63,6 +105,10 @@ impl Default for LintersConfig {
             go_vet: None,
             staticcheck: None,
             custom: BTreeMap::new(),
+            sandbox: SandboxSetting::Auto,
+            memory_mb: None,
+            trust: Trust::Untrusted,
+            protected: Vec::new(),
         }
     }
 }
@@ -99,6 +145,9 @@ impl LintersConfig {
             _ => Ok(()),
         };
         check_timeout("linters.", self.timeout_seconds)?;
+        if self.memory_mb.is_some_and(|memory| memory < 64) {
+            return Err("`linters.memory_mb` must be at least 64".to_owned());
+        }
         if self.concurrency == Some(0) {
             return Err("`linters.concurrency` must be at least 1".to_owned());
         }

@@ -9,8 +9,9 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::config::{CustomLinterConfig, DEFAULT_TIMEOUT, LintersConfig};
+use super::config::{CustomLinterConfig, DEFAULT_TIMEOUT, LintersConfig, SandboxSetting};
 use super::process::{Invocation, find_program, run};
+use super::sandbox::{self, Confiner, Isolation, ResourceLimits};
 use crate::engine::Language;
 
 /// The built-in linters, in the order they run and are listed.
@@ -76,6 +77,8 @@ pub struct Linter {
     pub(crate) cargo: bool,
     #[serde(skip)]
     pub(crate) custom: Option<CustomLinterConfig>,
+    /// What a sandbox holds read-only for this tool to run: its installation outside `/usr`.
+    pub sandbox_paths: Vec<PathBuf>,
 }
 
 impl Linter {
@@ -90,8 +93,12 @@ impl Linter {
 pub struct Linters {
     entries: Vec<Linter>,
     concurrency: usize,
+    isolation: Isolation,
+    limits: ResourceLimits,
     #[serde(skip)]
     fingerprint: String,
+    #[serde(skip)]
+    pub(crate) confiner: Confiner,
 }
 
 impl Linters {
@@ -103,6 +110,13 @@ impl Linters {
     /// Looks every linter up and asks each found one for its version (in parallel: node-based tools take a
     /// while to start).
     pub fn discover(config: &LintersConfig) -> Linters {
+        let isolation = if config.enabled {
+            sandbox::resolve(config)
+        } else {
+            Isolation::Unsandboxed {
+                reason: "the linter stage is disabled".to_owned(),
+            }
+        };
         let default_timeout = config
             .timeout_seconds
             .map_or(DEFAULT_TIMEOUT, Duration::from_secs_f64);
@@ -127,6 +141,14 @@ impl Linters {
                     .iter()
                     .find_map(|name| find_program(name)),
             };
+            // In a sandbox the program must be the tool itself, not a version manager's shim.
+            let program = program.map(|program| {
+                if isolation.confined() {
+                    sandbox::real_program(&program)
+                } else {
+                    program
+                }
+            });
             let note = if !config.enabled {
                 Some("the linter stage is disabled (`[linters] enabled = false`)".to_owned())
             } else if disabled_explicitly {
@@ -167,13 +189,21 @@ impl Linters {
                     .map_or(default_timeout, Duration::from_secs_f64),
                 cargo: table.and_then(|table| table.cargo).unwrap_or(true),
                 custom: None,
+                sandbox_paths: Vec::new(),
             });
         }
         for (name, custom) in &config.custom {
             let program = custom
                 .command
                 .first()
-                .and_then(|program| find_program(program));
+                .and_then(|program| find_program(program))
+                .map(|program| {
+                    if isolation.confined() {
+                        sandbox::real_program(&program)
+                    } else {
+                        program
+                    }
+                });
             let note = if !config.enabled {
                 Some("the linter stage is disabled (`[linters] enabled = false`)".to_owned())
             } else if program.is_none() {
@@ -204,8 +234,10 @@ impl Linters {
                     .map_or(default_timeout, Duration::from_secs_f64),
                 cargo: false,
                 custom: Some(custom.clone()),
+                sandbox_paths: Vec::new(),
             });
         }
+        confine_linters(&mut linters, config, &isolation);
         std::thread::scope(|scope| {
             for linter in linters
                 .iter_mut()
@@ -231,12 +263,22 @@ impl Linters {
         let concurrency = config.concurrency.unwrap_or_else(|| {
             std::thread::available_parallelism().map_or(1, |cores| (cores.get() / 2).max(1))
         });
-        let mut fingerprint = String::from("linters-v1");
+        // The isolation changes results too: a sandboxed clippy cannot read the project, and a linter left off
+        // for want of a sandbox finds nothing.
+        let mut fingerprint = format!(
+            "linters-v2;{}",
+            match &isolation {
+                Isolation::OwnFiles => "own-files",
+                Isolation::Bubblewrap { .. } => "bubblewrap",
+                Isolation::Unsandboxed { .. } => "unsandboxed",
+            }
+        );
         for linter in linters.iter().filter(|linter| linter.enabled) {
             let _ = write!(
                 fingerprint,
-                ";{}={}|{}|{}|{}",
+                ";{}={}{}|{}|{}|{}",
                 linter.name,
+                if linter.note.is_some() { "off:" } else { "" },
                 linter.version.as_deref().unwrap_or("missing"),
                 linter.args.join("\u{1f}"),
                 linter.cargo,
@@ -250,8 +292,16 @@ impl Linters {
         Linters {
             entries: linters,
             concurrency,
+            limits: ResourceLimits::from_config(config),
+            confiner: Confiner::new(config, isolation.clone()),
+            isolation,
             fingerprint,
         }
+    }
+
+    /// The isolation linter runs get here, and one line saying so, for `codeinsight doctor`.
+    pub fn isolation(&self) -> (&Isolation, String) {
+        (&self.isolation, self.isolation.describe(&self.limits))
     }
 
     /// Every known linter, enabled or not, for `codeinsight doctor`.
@@ -276,6 +326,30 @@ impl Linters {
     /// Most linter runs at once.
     pub fn concurrency(&self) -> usize {
         self.concurrency
+    }
+}
+
+/// For untrusted code: the read-only paths each tool needs in its sandbox, and, where there is no sandbox, the
+/// tools that may not run without one left off with the reason (their stages say it).
+fn confine_linters(linters: &mut [Linter], config: &LintersConfig, isolation: &Isolation) {
+    for linter in linters.iter_mut() {
+        match isolation {
+            Isolation::OwnFiles => {}
+            Isolation::Bubblewrap { .. } => {
+                if let Some(program) = &linter.program {
+                    linter.sandbox_paths = sandbox::tool_paths(program);
+                }
+            }
+            Isolation::Unsandboxed { reason } => {
+                let required = config.sandbox == SandboxSetting::Bubblewrap;
+                if linter.note.is_none() && (required || sandbox::needs_sandbox(linter.tool)) {
+                    linter.note = Some(format!(
+                        "left off: it runs or includes code from the submitted file at build time, and this server \
+                         has no sandbox ({reason})"
+                    ));
+                }
+            }
+        }
     }
 }
 
@@ -426,6 +500,7 @@ fn version_of(tool: Tool, program: &Path) -> Result<String, String> {
         env: go_environment(),
         stdin: None,
         timeout: VERSION_TIMEOUT,
+        confinement: None,
     };
     let shown = format!("`{} {}`", program.display(), args.join(" "));
     let output = run(&invocation).map_err(|error| format!("{shown} failed: {error}"))?;

@@ -4,7 +4,7 @@
 //! severity, borrows the linter's fix when it has none, and says which linter agreed). Then the whole list is
 //! sorted, deduplicated and fingerprinted exactly like the engine's own.
 
-use crate::engine::{analyze, secrets, suppression};
+use crate::engine::{analyze, suppression};
 use crate::protocol::Finding;
 
 /// Built-in rules (by the part after the language, so JavaScript rules cover TypeScript too) and the linter rule
@@ -98,13 +98,8 @@ fn same_place(a: &Finding, b: &Finding) -> bool {
 pub fn merge_findings(builtin: Vec<Finding>, linted: Vec<Finding>, content: &str) -> Vec<Finding> {
     let mut combined = builtin;
     let builtin_count = combined.len();
-    for mut finding in suppression::suppress(linted, content) {
-        if let std::borrow::Cow::Owned(masked) = secrets::mask_secrets(&finding.snippet) {
-            finding.snippet = masked;
-        }
-        if let std::borrow::Cow::Owned(masked) = secrets::mask_secrets(&finding.message) {
-            finding.message = masked;
-        }
+    // Linter findings arrive masked from `Linters::lint`.
+    for finding in suppression::suppress(linted, content) {
         let duplicate = combined[..builtin_count].iter_mut().find(|existing| {
             equivalent(&existing.rule_id, &finding.rule_id) && same_place(existing, &finding)
         });

@@ -15,11 +15,14 @@ mod positions;
 mod process;
 mod ruff;
 mod run;
+mod sandbox;
 mod shellcheck;
 
 pub use config::{
-    CustomFormat, CustomLinterConfig, DEFAULT_TIMEOUT, JsonShape, LintersConfig, ToolConfig,
+    CustomFormat, CustomLinterConfig, DEFAULT_TIMEOUT, JsonShape, LintersConfig, SandboxSetting,
+    ToolConfig, Trust,
 };
 pub use discovery::{BUILTIN_NAMES, Linter, Linters, Origin, Tool};
 pub use merge::merge_findings;
 pub use run::{LintOutcome, LintTarget};
+pub use sandbox::{DEFAULT_MEMORY_MB, Isolation, ResourceLimits};

@@ -25,6 +25,9 @@ pub(crate) struct Invocation {
     /// Written to the child's stdin, which is otherwise empty.
     pub(crate) stdin: Option<Vec<u8>>,
     pub(crate) timeout: Duration,
+    /// For code the server does not trust: a cleared environment, resource limits and, where available, a
+    /// sandbox (see `sandbox.rs`). `None` runs the program as this process's user, with its environment.
+    pub(crate) confinement: Option<super::sandbox::Confinement>,
 }
 
 /// What a finished process left behind.
@@ -86,10 +89,19 @@ pub(crate) enum ProcessError {
 /// Runs `invocation` to completion or to its timeout, whichever comes first.
 pub(crate) fn run(invocation: &Invocation) -> Result<ProcessOutput, ProcessError> {
     let program = invocation.program.display().to_string();
-    let mut command = Command::new(&invocation.program);
+    let mut command = if let Some(confinement) = &invocation.confinement {
+        confinement.command(
+            &invocation.program,
+            &invocation.args,
+            &invocation.cwd,
+            invocation.timeout,
+        )
+    } else {
+        let mut command = Command::new(&invocation.program);
+        command.args(&invocation.args).current_dir(&invocation.cwd);
+        command
+    };
     command
-        .args(&invocation.args)
-        .current_dir(&invocation.cwd)
         .env("NO_COLOR", "1")
         .env("CLICOLOR", "0")
         .envs(invocation.env.iter().map(|(key, value)| (key, value)))
@@ -234,6 +246,7 @@ mod tests {
             env: Vec::new(),
             stdin: None,
             timeout,
+            confinement: None,
         }
     }
 

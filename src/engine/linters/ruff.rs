@@ -48,6 +48,9 @@ pub(crate) fn lint(context: &RunContext<'_>) -> Result<Vec<Draft>, LintError> {
     if let Some(config) = project_config(context) {
         args.push("--config".into());
         args.push(config.into_os_string());
+    } else if context.confinement.is_some() {
+        // No configuration file at all on untrusted code, not even one above the temporary directory.
+        args.push("--isolated".into());
     }
     args.extend(context.extra_args());
     args.push("--".into());

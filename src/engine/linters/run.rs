@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 use super::discovery::{Linter, Linters, Tool};
 use super::positions::SourceIndex;
 use super::process::{self, Invocation, ProcessError, ProcessOutput};
+use super::sandbox::Confinement;
 use super::{biome, clippy, custom, eslint, go, ruff, shellcheck};
+use crate::engine::secrets::SecretMask;
 use crate::engine::{Language, clip_snippet};
 use crate::protocol::{Finding, Fix, Severity, StageOutcome, StageReport};
 
@@ -19,6 +21,8 @@ pub struct LintTarget<'a> {
     pub path: &'a str,
     pub content: &'a str,
     pub language: Option<Language>,
+    /// Who submitted the file: a sandboxed run may use that user's tool caches, never another's.
+    pub user: Option<&'a str>,
 }
 
 /// The linters' findings for one file (positions set, fingerprints not yet: see
@@ -89,6 +93,21 @@ impl LintError {
         }
     }
 
+    /// What went wrong without anything the tool printed (which may quote the submitted code): for logs.
+    fn summary(&self) -> String {
+        match self {
+            LintError::Unavailable(_) => "did not run".to_owned(),
+            LintError::Process { program, source } => format!("`{program}` {source}"),
+            LintError::Crashed {
+                program, status, ..
+            } => format!("`{program}` exited with {status}"),
+            LintError::InvalidOutput {
+                program, expected, ..
+            } => format!("`{program}` printed output that is not valid {expected}"),
+            LintError::TempDir(source) => format!("cannot prepare a temporary directory: {source}"),
+        }
+    }
+
     fn reason(&self) -> String {
         let mut reason = self.to_string();
         let mut source = std::error::Error::source(self);
@@ -112,8 +131,11 @@ pub(crate) struct RunContext<'a> {
     pub(crate) target: &'a LintTarget<'a>,
     pub(crate) index: &'a SourceIndex<'a>,
     /// The reviewed file itself, when it lies on this machine's disk with exactly the submitted content (a
-    /// checkout the server can read): tools then honour the project's own configuration.
+    /// checkout the server can read): tools then honour the project's own configuration. Only ever set for the
+    /// user's own files (the embedded server); a shared server never reads its disk at a client's path.
     pub(crate) on_disk: Option<&'a Path>,
+    /// How the run is confined; `None` for the user's own files.
+    pub(crate) confinement: Option<&'a Confinement>,
 }
 
 impl RunContext<'_> {
@@ -150,6 +172,7 @@ impl RunContext<'_> {
             env,
             stdin,
             timeout: self.linter.timeout,
+            confinement: self.confinement.cloned(),
         };
         let output = process::run(&invocation).map_err(|source| LintError::Process {
             program: self.program_name(),
@@ -222,9 +245,13 @@ impl Linters {
         };
         let mut outcome = LintOutcome::default();
         let index = SourceIndex::new(target.content);
-        let on_disk = file_on_disk(target);
+        let on_disk = if self.confiner.isolation.confined() {
+            None
+        } else {
+            file_on_disk(target)
+        };
         for linter in self.for_language(language) {
-            let result = run_linter(linter, target, &index, on_disk.as_deref());
+            let result = run_linter(self, linter, target, &index, on_disk.as_deref());
             let (stage_outcome, reason) = match result {
                 Ok((drafts, note)) => {
                     outcome.findings.extend(
@@ -235,7 +262,8 @@ impl Linters {
                     (StageOutcome::Ok, note)
                 }
                 Err(error) => {
-                    tracing::warn!(linter = %linter.name, path = %target.path, reason = %error.reason(),
+                    // The reason itself may quote the submitted code: it goes to the job, not the log.
+                    tracing::warn!(linter = %linter.name, path = %target.path, summary = %error.summary(),
                         "a linter did not run");
                     (error.outcome(), Some(error.reason()))
                 }
@@ -246,6 +274,14 @@ impl Linters {
                 reason,
                 required: linter.required,
             });
+        }
+        // Tools quote the file in messages, fixes and errors: nothing leaves here with a secret in it.
+        let mask = SecretMask::of(target.content);
+        for finding in &mut outcome.findings {
+            mask.finding(finding, target.content);
+        }
+        for stage in &mut outcome.stages {
+            mask.stage(stage);
         }
         outcome
     }
@@ -281,6 +317,7 @@ fn file_on_disk(target: &LintTarget<'_>) -> Option<PathBuf> {
 }
 
 fn run_linter(
+    linters: &Linters,
     linter: &Linter,
     target: &LintTarget<'_>,
     index: &SourceIndex<'_>,
@@ -302,6 +339,9 @@ fn run_linter(
         .map_err(LintError::TempDir)?;
     let file = dir.path().join(temporary_name(target));
     std::fs::write(&file, target.content).map_err(LintError::TempDir)?;
+    let confinement = linters
+        .confiner
+        .confine(&linter.sandbox_paths, dir.path(), target.user);
     let context = RunContext {
         linter,
         program,
@@ -310,6 +350,7 @@ fn run_linter(
         target,
         index,
         on_disk,
+        confinement: confinement.as_ref(),
     };
     let result = match linter.tool {
         Tool::Ruff => ruff::lint(&context).map(|drafts| (drafts, None)),
@@ -430,6 +471,7 @@ mod tests {
                 path,
                 content: "",
                 language: Some(language),
+                user: None,
             })
         };
         assert_eq!(name("src/app.py", Language::Python), "app.py");

@@ -50,6 +50,10 @@ pub(crate) fn lint(context: &RunContext<'_>) -> Result<Vec<Draft>, LintError> {
         std::fs::copy(&rc, context.dir.join(".shellcheckrc")).map_err(LintError::TempDir)?;
     }
     let mut args: Vec<OsString> = vec!["-f".into(), "json1".into()];
+    if context.confinement.is_some() {
+        // No `.shellcheckrc` from above the temporary directory or from a home directory on untrusted code.
+        args.push("--norc".into());
+    }
     let has_shebang = context.target.content.starts_with("#!");
     let has_directive = context.target.content.contains("shellcheck shell=");
     let shell_given = context
