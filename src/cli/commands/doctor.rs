@@ -1,12 +1,13 @@
-//! `codeinsight doctor` (alias `linters`): which external linters a server started here (the embedded one, or
-//! `codeinsight serve` in this directory) would run, with the same `[linters]` settings: found or not, their
-//! versions, whether each is enabled and why not, and whether its failure would make a review incomplete.
+//! `codeinsight doctor` (alias `linters`): which external linters `codeinsight serve` started in this directory
+//! would run, with the same `[linters]` settings: found or not, their versions, whether each is enabled and why
+//! not, whether its failure would make a review incomplete, and which isolation is in force (the sandbox for
+//! other people's code, none for the embedded server reviewing your own files).
 
 use std::io::Write;
 use std::path::Path;
 
 use crate::engine::Linters;
-use crate::engine::linters::Linter;
+use crate::engine::linters::{Isolation, Linter, ResourceLimits};
 
 use crate::cli::args::{DoctorArgs, DoctorFormat};
 use crate::cli::config::Config;
@@ -55,6 +56,16 @@ pub fn doctor(args: &DoctorArgs, printer: Printer, cwd: &Path) -> Result<ExitSta
                 "\nAt most {} linter run(s) at once. Enabled linters run on every file of their languages; a \
                  required one that cannot run makes the review incomplete (exit 5), an optional one only warns.",
                 linters.concurrency()
+            )?;
+            writeln!(
+                stdout,
+                "\nIsolation for `codeinsight serve` (other people's code): {}",
+                linters.isolation().1
+            )?;
+            writeln!(
+                stdout,
+                "Isolation for `codeinsight review` without `--server` (your own files): {}",
+                Isolation::OwnFiles.describe(&ResourceLimits::from_config(&config.file.linters))
             )
         })(),
     };

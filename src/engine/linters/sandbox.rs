@@ -85,7 +85,7 @@ pub struct ResourceLimits {
 }
 
 impl ResourceLimits {
-    pub(crate) fn from_config(config: &LintersConfig) -> ResourceLimits {
+    pub fn from_config(config: &LintersConfig) -> ResourceLimits {
         ResourceLimits {
             memory_bytes: config.memory_mb.unwrap_or(DEFAULT_MEMORY_MB) * 1024 * 1024,
             processes: MAX_PROCESSES,
