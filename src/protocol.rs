@@ -305,6 +305,63 @@ pub struct JobResults {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
     pub elapsed_time: f64,
+    /// Set when the server kept only part of the findings (over its bound per file or per run): the rest are
+    /// counted by severity, and still count toward a gate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub truncated: Option<Truncation>,
+}
+
+/// Findings the server counted but did not keep.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Truncation {
+    /// Findings there were; `findings` holds the most severe of them.
+    pub total: usize,
+    /// The ones not kept, by severity.
+    pub dropped: SeverityCounts,
+    /// Which bound applied, e.g. `at most 1000 findings per file`.
+    pub reason: String,
+}
+
+/// A count per severity.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeverityCounts {
+    pub critical: usize,
+    pub major: usize,
+    pub minor: usize,
+    pub info: usize,
+}
+
+impl SeverityCounts {
+    pub fn add(&mut self, severity: Severity, count: usize) {
+        match severity {
+            Severity::Critical => self.critical += count,
+            Severity::Major => self.major += count,
+            Severity::Minor => self.minor += count,
+            Severity::Info => self.info += count,
+        }
+    }
+
+    pub fn get(&self, severity: Severity) -> usize {
+        match severity {
+            Severity::Critical => self.critical,
+            Severity::Major => self.major,
+            Severity::Minor => self.minor,
+            Severity::Info => self.info,
+        }
+    }
+
+    pub fn total(&self) -> usize {
+        self.critical + self.major + self.minor + self.info
+    }
+
+    /// How many are at or above `severity`.
+    pub fn at_least(&self, severity: Severity) -> usize {
+        Severity::ALL_DESCENDING
+            .iter()
+            .filter(|candidate| **candidate >= severity)
+            .map(|candidate| self.get(*candidate))
+            .sum()
+    }
 }
 
 /// The job document of `GET /jobs/{job_id}`.
@@ -449,8 +506,11 @@ pub struct Run {
     pub failed: usize,
     /// Refused at submission; stored with the run so that `show` reports them like `review` did.
     pub rejected: Vec<RejectedFile>,
-    /// Full job documents without `file_content`.
+    /// Full job documents without `file_content`: one page of them, in submission order.
     pub jobs: Vec<Job>,
+    /// Set when more jobs follow: pass it as `cursor` to get the next page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
 }
 
 /// Where a job is in the pipeline.

@@ -559,7 +559,9 @@ fn code_host_formats_name_files_from_the_repository_root_when_run_in_a_subdirect
 #[test]
 fn github_actions_mode_caps_annotations_and_writes_a_bounded_summary_and_step_outputs() {
     let project = Project::new();
-    project.write("big.py", many_findings(1500));
+    // Two files of 900 findings each: under the server's bound of 1,000 per file, so every one is listed.
+    project.write("big.py", many_findings(450));
+    project.write("bigger.py", many_findings(450));
     let summary = project.path("summary.md");
     let outputs = project.path("outputs.txt");
     let outcome = Outcome::of(
@@ -567,6 +569,7 @@ fn github_actions_mode_caps_annotations_and_writes_a_bounded_summary_and_step_ou
             .command(&[
                 "review",
                 "big.py",
+                "bigger.py",
                 "--color",
                 "never",
                 "--format",
@@ -594,7 +597,7 @@ fn github_actions_mode_caps_annotations_and_writes_a_bounded_summary_and_step_ou
         .find(|line| line.starts_with("::notice "))
         .unwrap();
     assert!(
-        notice.contains("2980 more findings are not annotated"),
+        notice.contains("1780 more findings are not annotated"),
         "{notice}"
     );
     assert_eq!(count("::group::"), 1);
@@ -609,7 +612,7 @@ fn github_actions_mode_caps_annotations_and_writes_a_bounded_summary_and_step_ou
     );
     assert!(summary.contains("FAIL (exit 1)"));
     assert!(
-        summary.contains("Truncated: 2000 of 3000 findings"),
+        summary.contains("Truncated: 800 of 1800 findings"),
         "{}",
         &summary[summary.len() - 600..]
     );
@@ -631,9 +634,9 @@ fn github_actions_mode_caps_annotations_and_writes_a_bounded_summary_and_step_ou
     };
     assert_eq!(value("verdict"), "fail");
     assert_eq!(value("exit-code"), "1");
-    assert_eq!(value("findings"), "3000");
-    assert_eq!(value("major"), "1500");
-    assert_eq!(value("minor"), "1500");
+    assert_eq!(value("findings"), "1800");
+    assert_eq!(value("major"), "900");
+    assert_eq!(value("minor"), "900");
     assert!(!value("run-id").is_empty());
 }
 

@@ -35,6 +35,13 @@ const RUST_UNWRAP: &str = "use std::fs;\n\nfn main() {\n    let text = fs::read_
 const PYTHON_CLEAN: &str = "def add(left, right):\n    return left + right\n";
 const WAIT: Duration = Duration::from_secs(60);
 
+/// Every job of a run in one page, for tests that read a run straight from the store.
+const WHOLE_RUN: codeinsight::store::RunPage = codeinsight::store::RunPage {
+    after: 0,
+    limit: 10_000,
+    byte_budget: usize::MAX,
+};
+
 fn database_url(dir: &TempDir) -> String {
     format!("sqlite://{}", dir.path().join("codeinsight.db").display())
 }
@@ -417,6 +424,7 @@ async fn oversized_bodies_and_too_many_files_are_refused_with_413() {
         max_run_bytes: 16 * 1024,
         max_files_per_run: 3,
         max_path_bytes: 256,
+        ..server::Limits::default()
     };
     let state = router_state(&dir, Some(limits)).await;
     let big = "x = 1\n".repeat(4000);
@@ -862,24 +870,33 @@ async fn a_resubmitted_file_is_served_from_the_cache_with_a_terminal_event() {
         .await;
     server.wait_for_run(&server.alice, &first.run_id).await;
 
-    // Another user submitting the same file gets the same findings, computed from the content alone.
+    // The same user resubmitting the same file is served from the cache, with its terminal event.
     let second = server
-        .submit(&server.bob, &[("app/main.py", PYTHON_EVAL)], false)
+        .submit(&server.alice, &[("app/main.py", PYTHON_EVAL)], false)
         .await;
-    let mut socket = server.socket(&server.bob, "bob").await;
+    let mut socket = server.socket(&server.alice, "alice").await;
     let updates = follow_run(&mut socket, &second).await;
     let terminal = one_terminal_each(&updates, &job_ids(&second));
     assert_eq!(terminal[0].status, JobStatus::Completed);
     assert_eq!(terminal[0].data.cache_hit, Some(true));
 
     let (_, raw) = server
-        .get(&server.bob, &format!("/jobs/{}", second.jobs[0].job_id))
+        .get(&server.alice, &format!("/jobs/{}", second.jobs[0].job_id))
         .await;
     let cached: Job = serde_json::from_value(raw).unwrap();
     assert!(cached.cache_hit);
     assert!(cached.results.as_ref().unwrap().cached);
-    assert_eq!(cached.user_id, "bob");
     assert!(rule_ids(&cached).contains("python/eval-exec-dynamic"));
+
+    // Another user's identical file is not a hit: the cache is scoped to the user, so that nobody learns from
+    // `cache_hit` that someone else submitted it. The findings are the same, computed again.
+    let other = server
+        .submit(&server.bob, &[("app/main.py", PYTHON_EVAL)], false)
+        .await;
+    let run = server.wait_for_run(&server.bob, &other.run_id).await;
+    assert!(!run.jobs[0].cache_hit);
+    assert_eq!(run.jobs[0].user_id, "bob");
+    assert_eq!(rule_ids(&run.jobs[0]), rule_ids(&cached));
 
     // `no_cache` bypasses the lookup.
     let third = server
@@ -891,13 +908,13 @@ async fn a_resubmitted_file_is_served_from_the_cache_with_a_terminal_event() {
     let (status, cache_report) = server.get(&server.alice, "/cache/stats").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(cache_report["hits"], 1, "{cache_report}");
-    assert_eq!(cache_report["misses"], 1, "{cache_report}");
-    assert_eq!(cache_report["total_requests"], 2, "{cache_report}");
-    assert_eq!(cache_report["hit_rate_percent"], 50.0, "{cache_report}");
+    assert_eq!(cache_report["misses"], 2, "{cache_report}");
+    assert_eq!(cache_report["total_requests"], 3, "{cache_report}");
+    assert_eq!(cache_report["hit_rate_percent"], 33.33, "{cache_report}");
 
     let (status, cleared) = server.post(&server.admin, "/cache/clear", &json!({})).await;
     assert_eq!(status, StatusCode::OK, "{cleared}");
-    assert_eq!(cleared["deleted_count"], 1, "{cleared}");
+    assert_eq!(cleared["deleted_count"], 2, "{cleared}");
 
     server.server.shutdown().await;
 }
@@ -1192,7 +1209,10 @@ async fn a_graceful_shutdown_hands_unfinished_jobs_back_and_a_restart_finishes_t
     let store = codeinsight::store::Store::connect(&database_url(&dir))
         .await
         .unwrap();
-    let jobs = store.run_jobs(&created.run_id).await.unwrap();
+    let (jobs, _) = store
+        .run_jobs_page(&created.run_id, 0, 10_000, usize::MAX)
+        .await
+        .unwrap();
     assert_eq!(jobs.len(), 400);
     assert!(
         jobs.iter().all(|job| job.status != JobStatus::Processing),
@@ -1206,7 +1226,7 @@ async fn a_graceful_shutdown_hands_unfinished_jobs_back_and_a_restart_finishes_t
         let run = second
             .state()
             .store()
-            .get_run(&created.run_id)
+            .get_run(&created.run_id, WHOLE_RUN)
             .await
             .unwrap()
             .unwrap();
@@ -1290,20 +1310,33 @@ impl ServeProcess {
     }
 }
 
+/// The run with all its jobs, read page by page as a client must (a page holds at most 500 jobs).
 async fn run_status(
     http: &reqwest::Client,
     process: &ServeProcess,
     token: &str,
     run_id: &str,
 ) -> Run {
-    http.get(process.url(&format!("/api/v1/runs/{run_id}")))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    let page = |cursor: Option<String>| {
+        let mut request = http
+            .get(process.url(&format!("/api/v1/runs/{run_id}")))
+            .bearer_auth(token);
+        if let Some(cursor) = cursor {
+            request = request.query(&[("cursor", cursor)]);
+        }
+        async move { request.send().await.unwrap().json::<Run>().await.unwrap() }
+    };
+    let mut run = page(None).await;
+    while let Some(cursor) = run.next_cursor.take() {
+        let mut next = page(Some(cursor)).await;
+        assert!(
+            !next.jobs.is_empty(),
+            "a page with a cursor before it is never empty"
+        );
+        run.jobs.append(&mut next.jobs);
+        run.next_cursor = next.next_cursor;
+    }
+    run
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

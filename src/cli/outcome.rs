@@ -71,6 +71,27 @@ pub fn build_report(
                 failing_here += 1;
             }
         }
+        // Findings the server counted but did not keep (over its bound) are still findings: they count, and
+        // they gate.
+        let truncated = job
+            .results
+            .as_ref()
+            .and_then(|results| results.truncated.clone());
+        if let Some(truncated) = &truncated {
+            for severity in crate::protocol::Severity::ALL_DESCENDING {
+                let dropped = truncated.dropped.get(severity);
+                match severity {
+                    crate::protocol::Severity::Critical => counts.critical += dropped,
+                    crate::protocol::Severity::Major => counts.major += dropped,
+                    crate::protocol::Severity::Minor => counts.minor += dropped,
+                    crate::protocol::Severity::Info => counts.info += dropped,
+                }
+            }
+            counts.not_listed += truncated.dropped.total();
+            if let Some(fail_on) = threshold.fail_on {
+                failing_here += truncated.dropped.at_least(fail_on);
+            }
+        }
         counts.failing += failing_here;
         if failing_here > 0 {
             counts.files_failing += 1;
@@ -105,6 +126,7 @@ pub fn build_report(
             findings,
             baselined: Vec::new(),
             outside_diff: Vec::new(),
+            truncated,
             // Code frames and fix diffs are cut from this text: secrets in it are masked, byte for byte.
             source: extras
                 .sources
@@ -145,6 +167,13 @@ pub fn build_report(
         |elapsed| elapsed.as_secs_f64(),
     );
     let (status, mut verdict) = decide(&counts, threshold, &files, &skipped);
+    if counts.not_listed > 0 {
+        verdict.summary = format!(
+            "{}; {} not listed (over the server's bound)",
+            verdict.summary,
+            plural(counts.not_listed, "finding", "findings")
+        );
+    }
     let linters = linters_that_ran(&files);
     if !linters.is_empty() {
         verdict.summary = format!("{}; linters: {}", verdict.summary, linters.join(", "));

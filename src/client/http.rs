@@ -83,14 +83,22 @@ impl ApiClient {
             .await
     }
 
-    /// `GET /api/v1/runs/{run_id}`.
+    /// `GET /api/v1/runs/{run_id}`, every page of it: the run with all its jobs.
     pub async fn run(&self, run_id: &str) -> Result<Run, ClientError> {
-        self.get(
-            &format!("/api/v1/runs/{run_id}"),
-            &format!("run `{run_id}`"),
-            &[],
-        )
-        .await
+        let what = format!("run `{run_id}`");
+        let path = format!("/api/v1/runs/{run_id}");
+        let mut run: Run = self.get(&path, &what, &[]).await?;
+        let mut cursor = run.next_cursor.take();
+        while let Some(after) = cursor {
+            let mut page: Run = self.get(&path, &what, &[("cursor", after)]).await?;
+            run.jobs.append(&mut page.jobs);
+            // The counts of the last page read are the most recent.
+            run.total = page.total;
+            run.completed = page.completed;
+            run.failed = page.failed;
+            cursor = page.next_cursor.take();
+        }
+        Ok(run)
     }
 
     /// `GET /jobs/{job_id}` (with `file_content`).

@@ -96,6 +96,22 @@ fn render_file(file: &FileReport, styles: &Styles, out: &mut dyn Write) -> io::R
                 .unwrap_or_default()
         )?;
     }
+    if let Some(truncated) = &file.truncated {
+        writeln!(
+            out,
+            "  {} only the {} most severe of {} findings are listed ({}); the other {} ({} critical, {} major, \
+             {} minor, {} info) still count",
+            "note:".style(styles.incomplete),
+            truncated.total - truncated.dropped.total(),
+            truncated.total,
+            truncated.reason,
+            truncated.dropped.total(),
+            truncated.dropped.critical,
+            truncated.dropped.major,
+            truncated.dropped.minor,
+            truncated.dropped.info,
+        )?;
+    }
     for finding in &file.findings {
         render_finding(file, finding, styles, out)?;
     }

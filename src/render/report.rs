@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use crate::protocol::{Finding, Severity, StageReport};
+use crate::protocol::{Finding, Severity, StageReport, Truncation};
 
 /// Bumped when a field is removed or changes meaning; adding fields keeps the version.
 pub const REPORT_SCHEMA_VERSION: u32 = 1;
@@ -55,6 +55,10 @@ pub struct FileReport {
     /// With `--new-only`: findings on lines the change did not touch, listed apart and never gating.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub outside_diff: Vec<Finding>,
+    /// Set when the server kept only the most severe findings of this file: how many there were, and the
+    /// others by severity (they are in `counts` and gate like listed ones).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub truncated: Option<Truncation>,
     /// The submitted text, for code frames and fix diffs; never serialized.
     #[serde(skip)]
     pub source: Option<String>,
@@ -100,6 +104,9 @@ pub struct Counts {
     pub baselined: usize,
     /// Findings outside added or modified lines with `--new-only`: not in the severity counts and never gating.
     pub outside_diff: usize,
+    /// Findings the server counted but did not keep (over its bound per file or per run): in the severity
+    /// counts, gating, not listed.
+    pub not_listed: usize,
 }
 
 impl Counts {
@@ -201,6 +208,7 @@ pub(crate) mod tests_support {
                 hidden_findings: 0,
                 baselined: Vec::new(),
                 outside_diff: Vec::new(),
+                truncated: None,
                 source: None,
             }],
             skipped: Vec::new(),

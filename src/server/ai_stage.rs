@@ -88,9 +88,9 @@ pub(crate) async fn run(
             .await
         {
             Ok(mut hits) => {
-                if let Some(findings) = hits.remove(&key) {
+                if let Some(cached) = hits.remove(&key) {
                     return AiOutcome {
-                        report: reviewer.cached_report(&input, findings),
+                        report: reviewer.cached_report(&input, cached.findings),
                         from_cache: true,
                         cache_entry: None,
                     };
@@ -115,6 +115,8 @@ pub(crate) async fn run(
     let cache_entry = (report.status == AiStatus::Reviewed).then(|| CacheEntry {
         key,
         findings: report.findings.clone(),
+        stages: Vec::new(),
+        truncated: None,
         expires_at,
     });
     AiOutcome {

@@ -21,7 +21,7 @@ use tokio::task::{JoinHandle, JoinSet};
 use super::AppState;
 use super::events::{JobRef, stage_update};
 use super::pipeline::{
-    Finished, Work, cache_entry_for, cache_expiry, completed, failed, needs_follow_up,
+    Analysed, Finished, Work, cache_entry_for, cache_expiry, completed, failed, needs_follow_up,
     run_follow_up,
 };
 use super::state::Metrics;
@@ -256,11 +256,10 @@ fn analysis_thread(context: &Context, slot: &Slot) {
             }
             continue;
         }
-        let entry = cache_entry_for(&work, &findings, &[], cache_expiry(shared));
+        let entry = cache_entry_for(shared, &work, &findings, &[], cache_expiry(shared));
         let result = completed(
             &work.job,
-            findings,
-            Vec::new(),
+            Analysed::new(findings, Vec::new()),
             started.elapsed().as_secs_f64(),
             false,
             entry,

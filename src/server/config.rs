@@ -17,6 +17,10 @@ pub struct Limits {
     pub max_files_per_run: usize,
     /// Longest file path, in bytes (4 KiB).
     pub max_path_bytes: usize,
+    /// Most findings kept for one file (1,000): the most severe; the rest are counted by severity.
+    pub max_findings_per_file: usize,
+    /// Most findings kept for one run (50,000), so that one run cannot fill the database.
+    pub max_findings_per_run: usize,
 }
 
 impl Default for Limits {
@@ -26,6 +30,8 @@ impl Default for Limits {
             max_run_bytes: 32 * 1024 * 1024,
             max_files_per_run: 10_000,
             max_path_bytes: 4096,
+            max_findings_per_file: 1000,
+            max_findings_per_run: 50_000,
         }
     }
 }

@@ -21,8 +21,8 @@ use super::events::{JobRef, Terminal, stage_update, terminal_update};
 use super::state::{ENGINE_CONFIG, Metrics, Shared};
 use crate::engine::{Language, LintTarget, merge_findings};
 use crate::protocol::{
-    Finding, JobResults, JobStatus, JobType, LintResult, Severity, Stage, StageOutcome,
-    StageReport, TokensUsed,
+    Finding, JobResults, JobStatus, JobType, LintResult, Severity, SeverityCounts, Stage,
+    StageOutcome, StageReport, TokensUsed, Truncation,
 };
 use crate::store::{CacheEntry, ClaimedJob, JobOutcome, Store, cache_key};
 
@@ -64,7 +64,10 @@ pub(super) struct Finished {
     user_id: String,
     run_id: Option<String>,
     file_path: String,
-    findings: usize,
+    language: Option<Language>,
+    /// The markdown after the summary (linter stages, the AI review); the summary itself is written once the
+    /// findings are bounded, by the writer.
+    content_tail: String,
     elapsed_time: f64,
 }
 
@@ -287,6 +290,7 @@ async fn dispatch(
             &with_linters
         };
         let key = cache_key(
+            &job.user_id,
             &job.content_sha256,
             &job.file_path,
             &job.language,
@@ -316,25 +320,25 @@ async fn dispatch(
     };
     for item in pending {
         if !item.job.no_cache {
-            if let Some(findings) = hits.remove(&item.cache_key) {
+            if let Some(cached) = hits.remove(&item.cache_key) {
                 Metrics::add(&shared.metrics.cache_hits, 1);
                 if ai_stage::wanted(shared, &item.job) {
                     // The AI stage needs the content and its own cache; the analysis before it is cheap.
                     work.send(item).await.map_err(drop)?;
                     continue;
                 }
+                let stages = cached.stages.unwrap_or_else(|| {
+                    shared
+                        .linters
+                        .cached_stages(linters_wanted(shared, &item.job))
+                });
+                let analysed = Analysed {
+                    findings: cached.findings,
+                    linter_stages: stages,
+                    truncated: cached.truncated,
+                };
                 finished
-                    .send(completed(
-                        &item.job,
-                        findings,
-                        shared
-                            .linters
-                            .cached_stages(linters_wanted(shared, &item.job)),
-                        0.0,
-                        true,
-                        None,
-                        None,
-                    ))
+                    .send(completed(&item.job, analysed, 0.0, true, None, None))
                     .map_err(drop)?;
                 continue;
             }
@@ -362,6 +366,7 @@ fn linters_wanted(shared: &Shared, job: &ClaimedJob) -> Option<Language> {
 /// The cache entry for a job's rule and linter findings; none when a linter failed or timed out, so that the
 /// next review retries it.
 pub(super) fn cache_entry_for(
+    shared: &Shared,
     work: &Work,
     findings: &[Finding],
     linter_stages: &[StageReport],
@@ -370,11 +375,68 @@ pub(super) fn cache_entry_for(
     let complete = linter_stages
         .iter()
         .all(|stage| stage.outcome == StageOutcome::Ok);
-    complete.then(|| CacheEntry {
-        key: work.cache_key.clone(),
-        findings: findings.to_vec(),
-        expires_at,
+    complete.then(|| {
+        let mut findings = findings.to_vec();
+        let truncated = bound_findings(
+            &mut findings,
+            shared.limits.max_findings_per_file,
+            None,
+            &per_file_reason(shared),
+        );
+        CacheEntry {
+            key: work.cache_key.clone(),
+            findings,
+            stages: linter_stages.to_vec(),
+            truncated,
+            expires_at,
+        }
     })
+}
+
+fn per_file_reason(shared: &Shared) -> String {
+    format!(
+        "this server keeps at most {} findings per file",
+        shared.limits.max_findings_per_file
+    )
+}
+
+/// Keeps the `keep` most severe of `findings` (position order breaks ties, and the kept ones stay in position
+/// order) and counts the rest, on top of what `earlier` already dropped. `None` when nothing was dropped now or
+/// before.
+pub(super) fn bound_findings(
+    findings: &mut Vec<Finding>,
+    keep: usize,
+    earlier: Option<Truncation>,
+    reason: &str,
+) -> Option<Truncation> {
+    if findings.len() <= keep {
+        return earlier;
+    }
+    let before = findings.len();
+    findings.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then_with(|| (a.line, a.column, &a.rule_id).cmp(&(b.line, b.column, &b.rule_id)))
+    });
+    let mut truncation = earlier.unwrap_or(Truncation {
+        total: before,
+        dropped: SeverityCounts::default(),
+        reason: reason.to_owned(),
+    });
+    for dropped in findings.drain(keep..) {
+        truncation.dropped.add(dropped.severity, 1);
+    }
+    reason.clone_into(&mut truncation.reason);
+    findings.sort_by(|a, b| {
+        (a.line, a.column, &a.rule_id, a.end_line, a.end_column).cmp(&(
+            b.line,
+            b.column,
+            &b.rule_id,
+            b.end_line,
+            b.end_column,
+        ))
+    });
+    Some(truncation)
 }
 
 /// When a result written now expires from the cache.
@@ -400,7 +462,7 @@ pub(super) async fn run_follow_up(state: &AppState, item: FollowUp) -> Finished 
     let ai_content = ai_stage::wanted(shared, job).then(|| content.clone());
     let (findings, linter_stages) = lint_stage(state, job, content, findings).await;
     let expires_at = cache_expiry(shared);
-    let entry = cache_entry_for(&work, &findings, &linter_stages, expires_at);
+    let entry = cache_entry_for(shared, &work, &findings, &linter_stages, expires_at);
     let ai = match ai_content {
         Some(content) => {
             shared.hub.publish(
@@ -425,8 +487,7 @@ pub(super) async fn run_follow_up(state: &AppState, item: FollowUp) -> Finished 
     let cache_hit = ai.as_ref().is_some_and(|ai| ai.from_cache);
     let result = completed(
         job,
-        findings,
-        linter_stages,
+        Analysed::new(findings, linter_stages),
         started.elapsed().as_secs_f64(),
         cache_hit,
         entry,
@@ -440,31 +501,52 @@ pub(super) async fn run_follow_up(state: &AppState, item: FollowUp) -> Finished 
     result
 }
 
+/// What the engine and the stages after it found for one job.
+pub(super) struct Analysed {
+    pub(super) findings: Vec<Finding>,
+    pub(super) linter_stages: Vec<StageReport>,
+    /// Findings a cached result had already dropped.
+    pub(super) truncated: Option<Truncation>,
+}
+
+impl Analysed {
+    pub(super) fn new(findings: Vec<Finding>, linter_stages: Vec<StageReport>) -> Analysed {
+        Analysed {
+            findings,
+            linter_stages,
+            truncated: None,
+        }
+    }
+}
+
 pub(super) fn completed(
     job: &ClaimedJob,
-    findings: Vec<Finding>,
-    linter_stages: Vec<StageReport>,
+    analysed: Analysed,
     elapsed_time: f64,
     cache_hit: bool,
     cache_entry: Option<CacheEntry>,
     ai: Option<AiOutcome>,
 ) -> Finished {
     let language = Language::from_name(&job.language);
-    let mut results = review_results(
-        &job.file_path,
-        language,
+    let Analysed {
         findings,
         linter_stages,
-        elapsed_time,
-        cache_hit,
-    );
+        truncated,
+    } = analysed;
+    let mut content_tail = if linter_stages.is_empty() {
+        String::new()
+    } else {
+        linter_summary(&linter_stages)
+    };
+    let mut results = review_results(language, findings, linter_stages, elapsed_time, cache_hit);
+    results.truncated = truncated;
     let mut tokens_used = TokensUsed::default();
     let mut estimated_cost = 0.0;
     let mut metadata = serde_json::Map::new();
     let mut ai_cache_entry = None;
     if let Some(ai) = ai {
         let report = ai.report;
-        results.content.push_str(&report.markdown(ai.from_cache));
+        content_tail.push_str(&report.markdown(ai.from_cache));
         results.stages.push(report.stage());
         metadata.insert("ai".to_owned(), report.metadata());
         if report.model != "none" {
@@ -475,7 +557,6 @@ pub(super) fn completed(
         results.findings.extend(report.findings);
         ai_cache_entry = ai.cache_entry;
     }
-    let count = results.findings.len();
     let content_at_rest = content_at_rest(job, Some(&results.findings));
     Finished {
         outcome: JobOutcome {
@@ -488,13 +569,15 @@ pub(super) fn completed(
             estimated_cost,
             metadata,
             content_at_rest,
+            run_id: job.run_id.clone(),
         },
         cache_entry,
         ai_cache_entry,
         user_id: job.user_id.clone(),
         run_id: job.run_id.clone(),
         file_path: job.file_path.clone(),
-        findings: count,
+        language,
+        content_tail,
         elapsed_time,
     }
 }
@@ -511,13 +594,15 @@ pub(super) fn failed(job: &ClaimedJob, reason: String, elapsed_time: f64) -> Fin
             estimated_cost: 0.0,
             metadata: serde_json::Map::new(),
             content_at_rest: content_at_rest(job, None),
+            run_id: job.run_id.clone(),
         },
         cache_entry: None,
         ai_cache_entry: None,
         user_id: job.user_id.clone(),
         run_id: job.run_id.clone(),
         file_path: job.file_path.clone(),
-        findings: 0,
+        language: None,
+        content_tail: String::new(),
         elapsed_time,
     }
 }
@@ -560,8 +645,82 @@ async fn write_loop(
     }
 }
 
-async fn write_batch(state: &AppState, worker_id: &str, batch: Vec<Finished>) {
+/// Bounds each job's findings (per file, then per run, in the order jobs finish) and writes the summaries that
+/// depend on them: the markdown `content` and the `lint_result`.
+async fn bound_batch(shared: &Shared, batch: &mut [Finished]) {
+    let per_file = per_file_reason(shared);
+    let per_run = format!(
+        "this server keeps at most {} findings per run",
+        shared.limits.max_findings_per_run
+    );
+    for item in batch.iter_mut() {
+        let Some(results) = item.outcome.results.as_mut() else {
+            continue;
+        };
+        results.truncated = bound_findings(
+            &mut results.findings,
+            shared.limits.max_findings_per_file,
+            results.truncated.take(),
+            &per_file,
+        );
+    }
+    // What each run has stored so far; this batch's findings are added in the transaction that stores them. The
+    // writer is the only one adding to its runs' counts on this instance, so the bound holds (several instances
+    // sharing one database may overshoot it by a batch each).
+    let run_ids: Vec<&str> = batch
+        .iter()
+        .filter_map(|item| item.run_id.as_deref())
+        .collect();
+    let mut kept = if run_ids.is_empty() {
+        std::collections::HashMap::new()
+    } else {
+        match shared.store.run_findings_kept(&run_ids).await {
+            Ok(kept) => kept,
+            Err(error) => {
+                tracing::warn!(error = %error, "reading runs' finding counts failed; not bounding this batch");
+                std::collections::HashMap::new()
+            }
+        }
+    };
+    for item in batch.iter_mut() {
+        let (Some(results), Some(run_id)) = (item.outcome.results.as_mut(), item.run_id.as_deref())
+        else {
+            continue;
+        };
+        let Some(kept) = kept.get_mut(run_id) else {
+            continue;
+        };
+        let room = shared.limits.max_findings_per_run.saturating_sub(*kept);
+        if results.findings.len() > room {
+            results.truncated = bound_findings(
+                &mut results.findings,
+                room,
+                results.truncated.take(),
+                &per_run,
+            );
+        }
+        *kept += results.findings.len();
+    }
+    for item in batch.iter_mut() {
+        let Some(results) = item.outcome.results.as_mut() else {
+            continue;
+        };
+        results.lint_result = LintResult::from_findings(&results.findings);
+        let mut content = summary_markdown(
+            &item.file_path,
+            item.language,
+            &results.findings,
+            results.truncated.as_ref(),
+            results.cached,
+        );
+        content.push_str(&item.content_tail);
+        results.content = content;
+    }
+}
+
+async fn write_batch(state: &AppState, worker_id: &str, mut batch: Vec<Finished>) {
     let shared = &state.inner;
+    bound_batch(shared, &mut batch).await;
     let outcomes = batch
         .iter()
         .map(|item| item.outcome.clone())
@@ -612,7 +771,11 @@ async fn write_batch(state: &AppState, worker_id: &str, batch: Vec<Finished>) {
                 file_path: &item.file_path,
             },
             status: item.outcome.status,
-            findings: item.findings,
+            findings: item
+                .outcome
+                .results
+                .as_ref()
+                .map_or(0, |results| results.findings.len()),
             cache_hit: item.outcome.cache_hit,
             error: item.outcome.error.as_deref(),
             elapsed_time: item.elapsed_time,
@@ -652,7 +815,6 @@ async fn heartbeat_loop(store: Store, worker_id: String) {
 
 /// The job document's `results` for a finished analysis.
 fn review_results(
-    path: &str,
     language: Option<Language>,
     findings: Vec<Finding>,
     linter_stages: Vec<StageReport>,
@@ -679,20 +841,18 @@ fn review_results(
         reason: None,
         required: true,
     };
-    let mut content = summary_markdown(path, language, &findings, cached);
-    if !linter_stages.is_empty() {
-        content.push_str(&linter_summary(&linter_stages));
-    }
     let mut stages = vec![rules_stage, secrets_stage];
     stages.extend(linter_stages);
+    // `content` and `lint_result` are written by the writer, once the findings are bounded.
     JobResults {
-        content,
-        lint_result: LintResult::from_findings(&findings),
+        content: String::new(),
+        lint_result: LintResult::from_findings(&[]),
         findings,
         stages,
         cached,
         model: None,
         elapsed_time,
+        truncated: None,
     }
 }
 
@@ -784,6 +944,7 @@ fn summary_markdown(
     path: &str,
     language: Option<Language>,
     findings: &[Finding],
+    truncated: Option<&Truncation>,
     cached: bool,
 ) -> String {
     use std::fmt::Write;
@@ -837,6 +998,19 @@ fn summary_markdown(
                 let _ = writeln!(text, "- and {more} more");
             }
         }
+    }
+    if let Some(truncated) = truncated {
+        let _ = writeln!(
+            text,
+            "\n**{} of {} findings are not listed** ({}): {} critical, {} major, {} minor, {} info.",
+            truncated.dropped.total(),
+            truncated.total,
+            truncated.reason,
+            truncated.dropped.critical,
+            truncated.dropped.major,
+            truncated.dropped.minor,
+            truncated.dropped.info
+        );
     }
     if cached {
         let _ = writeln!(text, "\n_Served from the result cache._");

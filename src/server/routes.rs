@@ -24,11 +24,14 @@ use crate::protocol::{
     EnqueueRequest, EnqueueResponse, Job, JobList, JobStatus, JobType, RejectedFile, Run,
     RunCreated, RunJobRef, RunRequest, WhoAmI, sha256_hex,
 };
-use crate::store::{HistoryCursor, HistoryFilter, NewJob, NewRun};
+use crate::store::{HistoryCursor, HistoryFilter, NewJob, NewRun, RunPage};
 
 /// Default and largest page of `GET /jobs/user/{user_id}`.
 const DEFAULT_PAGE: u32 = 50;
 const MAX_PAGE: u32 = 500;
+/// Most jobs in one page of `GET /api/v1/runs/{run_id}`, and the stored results one page stops at.
+const RUN_PAGE_JOBS: u32 = 500;
+const RUN_PAGE_BYTES: usize = 4 * 1024 * 1024;
 
 /// The router over `state`, for tests through `tower::ServiceExt::oneshot`: its `WebSocket`s are never told to
 /// close by a shutdown (a running server's router closes them, see [`crate::server::start`]).
@@ -377,12 +380,51 @@ async fn create_run(
     ))
 }
 
+#[derive(Debug, Deserialize)]
+struct RunQuery {
+    cursor: Option<String>,
+    limit: Option<String>,
+}
+
+/// `GET /api/v1/runs/{run_id}`: the run's counts and one page of its jobs (`?cursor=` from the previous page's
+/// `next_cursor`, `?limit=` jobs at most). A page also ends once its results reach [`RUN_PAGE_BYTES`], so that
+/// reading a big run never holds all of its results in memory.
 async fn get_run(
     State(state): State<AppState>,
     auth: AuthUser,
     Path(run_id): Path<String>,
+    ApiQuery(query): ApiQuery<RunQuery>,
 ) -> Result<Json<Run>, ApiError> {
-    match state.inner.store.get_run(&run_id).await? {
+    let after = match query.cursor.as_deref().filter(|cursor| !cursor.is_empty()) {
+        None => 0,
+        Some(cursor) => cursor
+            .parse::<i64>()
+            .ok()
+            .filter(|after| *after >= 0)
+            .ok_or_else(|| ApiError::BadRequest(format!("invalid `cursor` `{cursor}`")))?,
+    };
+    let limit = match query.limit.as_deref().filter(|limit| !limit.is_empty()) {
+        None => RUN_PAGE_JOBS,
+        Some(text) => text
+            .parse::<u32>()
+            .map_err(|_| {
+                ApiError::BadRequest(format!(
+                    "invalid `limit` `{text}`: expected a positive integer"
+                ))
+            })?
+            .clamp(1, RUN_PAGE_JOBS),
+    };
+    // The owner first: another user's run answers exactly like a missing one, before any page is read.
+    match state.inner.store.run_owner(&run_id).await? {
+        Some(owner) if owner == auth.user_id => {}
+        _ => return Err(ApiError::NotFound("Run not found".into())),
+    }
+    let page = RunPage {
+        after,
+        limit,
+        byte_budget: RUN_PAGE_BYTES,
+    };
+    match state.inner.store.get_run(&run_id, page).await? {
         Some(run) if run.user_id == auth.user_id => Ok(Json(run)),
         _ => Err(ApiError::NotFound("Run not found".into())),
     }

@@ -370,21 +370,37 @@ async fn subscribe_run(
     {
         return false;
     }
-    let jobs = match state.inner.store.run_jobs(&run_id).await {
-        Ok(jobs) => jobs,
-        Err(error) => {
-            tracing::error!(error = %error, "reading a run's jobs failed");
-            return true;
+    // Jobs already finished get their terminal event now; the others will be followed live. The run is read a
+    // page at a time, so a big run's results are never all in memory.
+    let mut after = 0;
+    loop {
+        let page = state
+            .inner
+            .store
+            .run_jobs_page(&run_id, after, SUBSCRIBE_PAGE_JOBS, SUBSCRIBE_PAGE_BYTES)
+            .await;
+        let (jobs, next) = match page {
+            Ok(page) => page,
+            Err(error) => {
+                tracing::error!(error = %error, "reading a run's jobs failed");
+                return true;
+            }
+        };
+        for job in jobs.iter().filter(|job| job.status.is_terminal()) {
+            if !send_current(socket, subscriptions, job).await {
+                return false;
+            }
         }
-    };
-    // Jobs already finished get their terminal event now; the others will be followed live.
-    for job in jobs.iter().filter(|job| job.status.is_terminal()) {
-        if !send_current(socket, subscriptions, job).await {
-            return false;
+        match next {
+            Some(next) => after = next,
+            None => return true,
         }
     }
-    true
 }
+
+/// Jobs and stored result bytes read per page when a subscription replays a run.
+const SUBSCRIBE_PAGE_JOBS: u32 = 200;
+const SUBSCRIBE_PAGE_BYTES: usize = 2 * 1024 * 1024;
 
 /// After missing events, replays the terminal events of every subscribed job and run member that finished.
 async fn resync(

@@ -1,26 +1,49 @@
-//! The result cache: findings keyed by SHA-256 over everything that determines them (the content's hash, its
-//! path and language, the rule set's version and the engine configuration). A cached value is derived only from
-//! that input, never copied from someone's job document, so serving it to another user discloses nothing.
+//! The result cache: findings and stage reports keyed by SHA-256 over everything that determines them (the
+//! content's hash, its path and language, the rule set's version and the engine configuration) and over the user
+//! who submitted it. Entries are scoped to the user: a shared entry would answer `cache_hit: true` to anyone who
+//! resubmits another user's exact file and path, which tells them that someone did. A team's CI reruns are one
+//! user's (one token's) repeated submissions, which is where the hit rate comes from.
 
 use std::collections::HashMap;
 
 use sqlx::{QueryBuilder, Row, Sqlite};
 
 use super::{Store, StoreError};
-use crate::protocol::{Finding, sha256_hex};
+use crate::protocol::{Finding, StageReport, Truncation, sha256_hex};
 
-/// Findings to cache under `key` until `expires_at` (Unix µs).
+/// Findings (and the stage reports that went with them) to cache under `key` until `expires_at` (Unix µs).
 #[derive(Debug, Clone)]
 pub struct CacheEntry {
     pub key: String,
     pub findings: Vec<Finding>,
+    pub stages: Vec<StageReport>,
+    /// Findings over the per-file bound, counted.
+    pub truncated: Option<Truncation>,
     pub expires_at: i64,
+}
+
+/// The `details` column.
+#[derive(serde::Serialize, serde::Deserialize)]
+pub(super) struct CacheDetails {
+    pub(super) stages: Vec<StageReport>,
+    #[serde(default)]
+    pub(super) truncated: Option<Truncation>,
+}
+
+/// What a cache hit gives back.
+#[derive(Debug, Clone)]
+pub struct CachedResult {
+    pub findings: Vec<Finding>,
+    /// `None` for entries written before stage reports were cached.
+    pub stages: Option<Vec<StageReport>>,
+    pub truncated: Option<Truncation>,
 }
 
 /// The cache key of one file's analysis. The path is part of it because findings carry the path and a
 /// path-derived fingerprint; `engine_config` names everything else that changes results (engine version,
 /// enabled stages; later the model and prompt version).
 pub fn cache_key(
+    user_id: &str,
     content_sha256: &str,
     path: &str,
     language: &str,
@@ -28,6 +51,7 @@ pub fn cache_key(
     engine_config: &str,
 ) -> String {
     let canonical = serde_json::json!({
+        "user": user_id,
         "content_sha256": content_sha256,
         "path": path,
         "language": language,
@@ -46,11 +70,11 @@ impl Store {
         &self,
         keys: &[String],
         now: i64,
-    ) -> Result<HashMap<String, Vec<Finding>>, StoreError> {
+    ) -> Result<HashMap<String, CachedResult>, StoreError> {
         let mut found = HashMap::new();
         for chunk in keys.chunks(LOOKUP_CHUNK) {
             let mut query = QueryBuilder::<Sqlite>::new(
-                "SELECT cache_key, findings FROM cache_entries WHERE expires_at > ",
+                "SELECT cache_key, findings, details FROM cache_entries WHERE expires_at > ",
             );
             query.push_bind(now).push(" AND cache_key IN (");
             let mut separated = query.separated(", ");
@@ -61,7 +85,22 @@ impl Store {
             for row in query.build().fetch_all(self.sqlite()).await? {
                 let key: String = row.try_get("cache_key")?;
                 let findings: String = row.try_get("findings")?;
-                found.insert(key, serde_json::from_str(&findings)?);
+                let details: Option<String> = row.try_get("details")?;
+                let details = details
+                    .map(|details| serde_json::from_str::<CacheDetails>(&details))
+                    .transpose()?;
+                let (stages, truncated) = match details {
+                    Some(details) => (Some(details.stages), details.truncated),
+                    None => (None, None),
+                };
+                found.insert(
+                    key,
+                    CachedResult {
+                        findings: serde_json::from_str(&findings)?,
+                        stages,
+                        truncated,
+                    },
+                );
             }
         }
         Ok(found)

@@ -70,6 +70,8 @@ pub struct JobOutcome {
     /// Replaces the stored `file_content` when set: the submitted text with its secrets masked, once the job no
     /// longer needs the raw text.
     pub content_at_rest: Option<String>,
+    /// The job's run, whose count of stored findings grows by this job's.
+    pub run_id: Option<String>,
 }
 
 /// Position after the last item of a history page: `created_at` (µs) and the queue id break ties.
@@ -276,18 +278,35 @@ impl Store {
             .bind(outcome.content_at_rest.as_deref())
             .execute(&mut *transaction)
             .await?;
-            applied.push(result.rows_affected() == 1);
+            let done = result.rows_affected() == 1;
+            let stored = outcome
+                .results
+                .as_ref()
+                .map_or(0, |results| results.findings.len());
+            if let (true, Some(run_id)) = (done && stored > 0, outcome.run_id.as_deref()) {
+                sqlx::query("UPDATE runs SET findings_kept = findings_kept + $1 WHERE run_id = $2")
+                    .bind(i64::try_from(stored).unwrap_or(i64::MAX))
+                    .bind(run_id)
+                    .execute(&mut *transaction)
+                    .await?;
+            }
+            applied.push(done);
         }
         for entry in cache_entries {
             sqlx::query(
-                "INSERT INTO cache_entries (cache_key, findings, created_at, expires_at) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (cache_key) DO UPDATE SET findings = excluded.findings, \
+                "INSERT INTO cache_entries (cache_key, findings, details, created_at, expires_at) \
+                 VALUES ($1, $2, $5, $3, $4) \
+                 ON CONFLICT (cache_key) DO UPDATE SET findings = excluded.findings, details = excluded.details, \
                      created_at = excluded.created_at, expires_at = excluded.expires_at",
             )
             .bind(&entry.key)
             .bind(serde_json::to_string(&entry.findings)?)
             .bind(now)
             .bind(entry.expires_at)
+            .bind(serde_json::to_string(&super::cache::CacheDetails {
+                stages: entry.stages.clone(),
+                truncated: entry.truncated.clone(),
+            })?)
             .execute(&mut *transaction)
             .await?;
         }
@@ -385,15 +404,67 @@ impl Store {
         Ok((jobs, next))
     }
 
-    /// The jobs of a run in submission order, without `file_content`.
-    pub async fn run_jobs(&self, run_id: &str) -> Result<Vec<Job>, StoreError> {
-        let rows = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {SUMMARY_COLUMNS} FROM jobs WHERE run_id = $1 ORDER BY id"
-        )))
-        .bind(run_id)
-        .fetch_all(self.sqlite())
-        .await?;
-        rows.iter().map(|row| job_from_row(row, false)).collect()
+    /// One page of a run's jobs in submission order, without `file_content`: those after queue id `after`, at
+    /// most `limit` of them, and no more once their stored results add up to `byte_budget` (at least one job is
+    /// always returned, so a page never comes back empty while jobs remain). Also returns the queue id to
+    /// continue after, when more jobs may follow.
+    pub async fn run_jobs_page(
+        &self,
+        run_id: &str,
+        after: i64,
+        limit: u32,
+        byte_budget: usize,
+    ) -> Result<(Vec<Job>, Option<i64>), StoreError> {
+        use futures_util::TryStreamExt as _;
+        let query = AssertSqlSafe(format!(
+            "SELECT {SUMMARY_COLUMNS}, length(results) AS results_bytes FROM jobs \
+             WHERE run_id = $1 AND id > $2 ORDER BY id LIMIT $3"
+        ));
+        let mut rows = sqlx::query(query)
+            .bind(run_id)
+            .bind(after)
+            // One more than a page: whether it exists says whether another page follows.
+            .bind(i64::from(limit) + 1)
+            .fetch(self.sqlite());
+        let mut jobs = Vec::new();
+        let mut bytes = 0_usize;
+        let mut last = None;
+        let mut more = false;
+        while let Some(row) = rows.try_next().await? {
+            let size: Option<i64> = row.try_get("results_bytes")?;
+            let size = usize::try_from(size.unwrap_or(0)).unwrap_or(usize::MAX);
+            if jobs.len() == limit as usize
+                || !jobs.is_empty() && bytes.saturating_add(size) > byte_budget
+            {
+                more = true;
+                break;
+            }
+            bytes = bytes.saturating_add(size);
+            last = Some(row.try_get::<i64, _>("id")?);
+            jobs.push(job_from_row(&row, false)?);
+        }
+        Ok((jobs, last.filter(|_| more)))
+    }
+
+    /// How many of a run's jobs are in each status.
+    pub async fn run_status_counts(
+        &self,
+        run_id: &str,
+    ) -> Result<std::collections::HashMap<String, usize>, StoreError> {
+        let rows =
+            sqlx::query("SELECT status, COUNT(*) AS n FROM jobs WHERE run_id = $1 GROUP BY status")
+                .bind(run_id)
+                .fetch_all(self.sqlite())
+                .await?;
+        rows.iter()
+            .map(|row| {
+                let count: i64 = row.try_get("n")?;
+                Ok((
+                    row.try_get::<String, _>("status")?,
+                    usize::try_from(count).unwrap_or(0),
+                ))
+            })
+            .collect()
     }
 
     /// The ids of a run's completed and failed jobs, in submission order.

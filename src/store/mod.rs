@@ -9,11 +9,11 @@ mod jobs;
 mod runs;
 mod tokens;
 
-pub use cache::{CacheEntry, cache_key};
+pub use cache::{CacheEntry, CachedResult, cache_key};
 pub use database::Store;
 pub use error::StoreError;
 pub use jobs::{ClaimedJob, HistoryCursor, HistoryFilter, JobOutcome, NewJob, QueueCounts};
-pub use runs::NewRun;
+pub use runs::{NewRun, RunPage};
 pub use tokens::{
     AuthenticatedToken, NewToken, TokenInfo, create_token, list_tokens, revoke_token,
 };

@@ -44,6 +44,29 @@ impl Store {
         Ok(())
     }
 
+    /// How many findings each of `run_ids` has stored so far (runs that do not exist are left out). A job's
+    /// findings are added to its run's count by [`Store::finish_jobs`], in the transaction that stores them.
+    pub async fn run_findings_kept(
+        &self,
+        run_ids: &[&str],
+    ) -> Result<std::collections::HashMap<String, usize>, StoreError> {
+        let mut kept = std::collections::HashMap::new();
+        for run_id in run_ids {
+            if kept.contains_key(*run_id) {
+                continue;
+            }
+            let row = sqlx::query("SELECT findings_kept FROM runs WHERE run_id = $1")
+                .bind(run_id)
+                .fetch_optional(self.sqlite())
+                .await?;
+            if let Some(row) = row {
+                let count: i64 = row.try_get("findings_kept")?;
+                kept.insert((*run_id).to_owned(), usize::try_from(count).unwrap_or(0));
+            }
+        }
+        Ok(kept)
+    }
+
     /// Who owns `run_id`, if it exists.
     pub async fn run_owner(&self, run_id: &str) -> Result<Option<String>, StoreError> {
         let row = sqlx::query("SELECT user_id FROM runs WHERE run_id = $1")
@@ -53,8 +76,9 @@ impl Store {
         Ok(row.map(|row| row.try_get("user_id")).transpose()?)
     }
 
-    /// The run with its jobs (without `file_content`) and progress counts.
-    pub async fn get_run(&self, run_id: &str) -> Result<Option<Run>, StoreError> {
+    /// The run with one page of its jobs (without `file_content`; see [`Store::run_jobs_page`]) and progress
+    /// counts over all of them.
+    pub async fn get_run(&self, run_id: &str, page: RunPage) -> Result<Option<Run>, StoreError> {
         let Some(row) =
             sqlx::query("SELECT run_id, user_id, rejected, created_at FROM runs WHERE run_id = $1")
                 .bind(run_id)
@@ -64,24 +88,31 @@ impl Store {
             return Ok(None);
         };
         let rejected: String = row.try_get("rejected")?;
-        let jobs = self.run_jobs(run_id).await?;
-        let completed = jobs
-            .iter()
-            .filter(|job| job.status == JobStatus::Completed)
-            .count();
-        let failed = jobs
-            .iter()
-            .filter(|job| job.status == JobStatus::Failed)
-            .count();
+        let counts = self.run_status_counts(run_id).await?;
+        let count = |status: JobStatus| counts.get(status.as_str()).copied().unwrap_or(0);
+        let (jobs, next) = self
+            .run_jobs_page(run_id, page.after, page.limit, page.byte_budget)
+            .await?;
         Ok(Some(Run {
             run_id: row.try_get("run_id")?,
             user_id: row.try_get("user_id")?,
             created_at: from_micros(row.try_get("created_at")?)?,
-            total: jobs.len(),
-            completed,
-            failed,
+            total: counts.values().sum(),
+            completed: count(JobStatus::Completed),
+            failed: count(JobStatus::Failed),
             rejected: serde_json::from_str(&rejected)?,
             jobs,
+            next_cursor: next.map(|id| id.to_string()),
         }))
     }
+}
+
+/// Which page of a run's jobs to read.
+#[derive(Debug, Clone, Copy)]
+pub struct RunPage {
+    /// The queue id to continue after (0: from the start).
+    pub after: i64,
+    pub limit: u32,
+    /// Stop once the page's stored results add up to this many bytes.
+    pub byte_budget: usize,
 }
