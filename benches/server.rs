@@ -151,6 +151,9 @@ fn start_server(bin: &Path, dir: &Path, database: &str, workers: usize) -> Bench
             database,
             "--workers",
             &workers.to_string(),
+            // The fan-out round holds 1,000 sockets on one token.
+            "--max-sockets-per-token",
+            "4096",
         ])
         .env("RUST_LOG", "info")
         .env("NO_COLOR", "1")

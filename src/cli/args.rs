@@ -268,6 +268,16 @@ pub struct ServeArgs {
     /// Extra rules directory (ast-grep YAML) loaded beside the built-in rules.
     #[arg(long, value_name = "DIR")]
     pub rules_dir: Option<PathBuf>,
+    /// Most connections open at once, WebSockets included; past it new connections are closed at once
+    /// [default: 8192, and never more than the open-file limit allows].
+    #[arg(long, value_name = "N")]
+    pub max_connections: Option<usize>,
+    /// Most WebSockets one token may hold open at once [default: 256].
+    #[arg(long, value_name = "N")]
+    pub max_sockets_per_token: Option<usize>,
+    /// Most findings kept per file; the most severe are kept and the rest counted [default: 1000].
+    #[arg(long, value_name = "N")]
+    pub max_findings_per_file: Option<usize>,
     #[command(flatten)]
     pub llm: LlmArgs,
 }

@@ -21,6 +21,9 @@ const TOUCH_INTERVAL: Duration = Duration::from_secs(60);
 pub(crate) struct AuthUser {
     pub(crate) user_id: String,
     pub(crate) admin: bool,
+    /// Which token authenticated: the stored token's id, or `ephemeral:N` for an in-memory one. Sockets are
+    /// counted per token and closed when it is revoked.
+    pub(crate) token_id: String,
 }
 
 impl FromRequestParts<AppState> for AuthUser {
@@ -67,7 +70,7 @@ async fn authenticate(state: &AppState, token: &str) -> Result<Option<AuthUser>,
         // Compare against every in-memory token without stopping early, so timing says nothing about which one
         // (or whether any) matched.
         let mut found = None;
-        for candidate in &shared.ephemeral_tokens {
+        for (index, candidate) in shared.ephemeral_tokens.iter().enumerate() {
             if bool::from(
                 presented
                     .as_bytes()
@@ -76,6 +79,7 @@ async fn authenticate(state: &AppState, token: &str) -> Result<Option<AuthUser>,
                 found = Some(AuthUser {
                     user_id: candidate.user_id.clone(),
                     admin: candidate.admin,
+                    token_id: format!("ephemeral:{index}"),
                 });
             }
         }
@@ -115,5 +119,6 @@ async fn authenticate(state: &AppState, token: &str) -> Result<Option<AuthUser>,
     Ok(Some(AuthUser {
         user_id: stored.user_id,
         admin: stored.admin,
+        token_id: stored.id,
     }))
 }

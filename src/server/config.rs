@@ -21,6 +21,16 @@ pub struct Limits {
     pub max_findings_per_file: usize,
     /// Most findings kept for one run (50,000), so that one run cannot fill the database.
     pub max_findings_per_run: usize,
+    /// Most connections open at once, WebSockets included (8,192; never more than the process may open).
+    pub max_connections: usize,
+    /// Most WebSockets open at once per token (256).
+    pub max_sockets_per_token: usize,
+    /// How long a client has to send a request's headers, and how long a kept-alive connection may sit idle
+    /// (15 s).
+    pub header_read_timeout: std::time::Duration,
+    /// How long a WebSocket may go without a frame from its client, pongs included, before it is closed (60 s;
+    /// the server pings every 20 s).
+    pub socket_idle_timeout: std::time::Duration,
 }
 
 impl Default for Limits {
@@ -32,6 +42,10 @@ impl Default for Limits {
             max_path_bytes: 4096,
             max_findings_per_file: 1000,
             max_findings_per_run: 50_000,
+            max_connections: 8192,
+            max_sockets_per_token: 256,
+            header_read_timeout: std::time::Duration::from_secs(15),
+            socket_idle_timeout: std::time::Duration::from_secs(60),
         }
     }
 }

@@ -23,6 +23,8 @@ pub(crate) struct HubEvent {
 
 pub(crate) struct Hub {
     users: Mutex<HashMap<String, broadcast::Sender<Arc<HubEvent>>>>,
+    /// Open sockets per token.
+    tokens: Mutex<HashMap<String, usize>>,
     /// Events buffered per user before a slow socket lags and resynchronises.
     capacity: usize,
     connections: AtomicUsize,
@@ -33,6 +35,7 @@ impl Hub {
     pub(crate) fn new(capacity: usize) -> Hub {
         Hub {
             users: Mutex::default(),
+            tokens: Mutex::default(),
             capacity: capacity.max(1),
             connections: AtomicUsize::new(0),
             resyncs: AtomicU64::new(0),
@@ -58,6 +61,28 @@ impl Hub {
             .is_some_and(|sender| sender.receiver_count() == 0)
         {
             users.remove(user_id);
+        }
+    }
+
+    /// Counts one more socket for `token_id` unless it already has `limit`; pair a `true` with
+    /// [`Hub::release_token`].
+    pub(crate) fn claim_token(&self, token_id: &str, limit: usize) -> bool {
+        let mut tokens = self.tokens.lock().unwrap_or_else(PoisonError::into_inner);
+        let open = tokens.entry(token_id.to_owned()).or_insert(0);
+        if *open >= limit {
+            return false;
+        }
+        *open += 1;
+        true
+    }
+
+    pub(crate) fn release_token(&self, token_id: &str) {
+        let mut tokens = self.tokens.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(open) = tokens.get_mut(token_id) {
+            *open = open.saturating_sub(1);
+            if *open == 0 {
+                tokens.remove(token_id);
+            }
         }
     }
 

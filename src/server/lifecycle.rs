@@ -2,7 +2,6 @@
 //! dead previous process, bind, spawn the pipeline and the HTTP server, and, on shutdown, stop accepting, close
 //! sockets, let analyses in flight finish within the grace period and hand the rest back to the queue.
 
-use axum::serve::ListenerExt as _;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -23,6 +22,7 @@ pub struct RunningServer {
     shutdown: watch::Sender<bool>,
     http: JoinHandle<()>,
     pipeline: Pipeline,
+    revocations: JoinHandle<()>,
     grace: Duration,
 }
 
@@ -42,23 +42,27 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     })?;
     let (shutdown, shutdown_receiver) = watch::channel(false);
     let pipeline = Pipeline::spawn(&state, new_worker_id());
+    let revocations = tokio::spawn(watch_revocations(state.clone()));
     let app = router(state.clone(), shutdown_receiver.clone());
-    let mut http_shutdown = shutdown_receiver;
-    let http = tokio::spawn(async move {
-        // Job events are small WebSocket frames: without TCP_NODELAY, Nagle's algorithm holds one back until the
-        // client's delayed ACK (40 ms on Linux), which a one-file review feels.
-        let listener = listener.tap_io(|stream| {
-            if let Err(error) = stream.set_nodelay(true) {
-                tracing::debug!(error = %error, "could not set TCP_NODELAY");
-            }
-        });
-        let server = axum::serve(listener, app).with_graceful_shutdown(async move {
-            let _ = http_shutdown.wait_for(|stopping| *stopping).await;
-        });
-        if let Err(error) = server.await {
-            tracing::error!(error = %error, "the HTTP server failed");
-        }
-    });
+    let http_shutdown = shutdown_receiver;
+    let limits = config.limits;
+    // Each connection is a file descriptor: raise the soft limit as far as allowed, and keep the cap under it
+    // with room for the database, linters and their pipes.
+    let descriptors = raise_open_file_limit();
+    let max_connections = match descriptors {
+        Some(descriptors) => limits
+            .max_connections
+            .min(usize::try_from(descriptors.saturating_sub(256)).unwrap_or(usize::MAX))
+            .max(1),
+        None => limits.max_connections,
+    };
+    let http = tokio::spawn(super::connections::serve(
+        listener,
+        app,
+        max_connections,
+        limits.header_read_timeout,
+        http_shutdown,
+    ));
     tracing::info!("listening on {addr}");
     Ok(RunningServer {
         addr,
@@ -66,8 +70,71 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         shutdown,
         http,
         pipeline,
+        revocations,
         grace: config.shutdown_grace,
     })
+}
+
+/// How often the database is asked for revoked tokens (`codeinsight token revoke` runs in another process).
+const REVOCATION_POLL: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Publishes the ids of tokens revoked while the server runs, so that their open sockets close.
+async fn watch_revocations(state: AppState) {
+    let shared = &state.inner;
+    let mut since = chrono::Utc::now().timestamp_micros();
+    let mut ticker = tokio::time::interval(REVOCATION_POLL);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        let revoked = match shared.store.tokens_revoked_since(since).await {
+            Ok(revoked) => revoked,
+            Err(error) => {
+                tracing::warn!(error = %error, "reading revoked tokens failed");
+                continue;
+            }
+        };
+        let fresh: Vec<(String, i64)> = revoked
+            .into_iter()
+            .filter(|(id, _)| !shared.revoked_tokens.borrow().contains(id))
+            .collect();
+        if fresh.is_empty() {
+            continue;
+        }
+        since = fresh.iter().map(|(_, at)| *at).max().unwrap_or(since);
+        shared.revoked_tokens.send_modify(|ids| {
+            let ids = std::sync::Arc::make_mut(ids);
+            for (id, _) in fresh {
+                tracing::info!(token = %id, "token revoked; closing its sockets");
+                ids.insert(id);
+            }
+        });
+    }
+}
+
+/// Raises this process's soft limit on open files to its hard limit; returns the limit now in force.
+#[cfg(unix)]
+fn raise_open_file_limit() -> Option<u64> {
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    let current = getrlimit(Resource::Nofile);
+    let target = current.maximum;
+    if target != current.current {
+        let raised = setrlimit(
+            Resource::Nofile,
+            Rlimit {
+                current: target,
+                maximum: current.maximum,
+            },
+        );
+        if raised.is_err() {
+            return current.current;
+        }
+    }
+    target.or(current.current)
+}
+
+#[cfg(not(unix))]
+fn raise_open_file_limit() -> Option<u64> {
+    None
 }
 
 impl RunningServer {
@@ -105,6 +172,7 @@ impl RunningServer {
             tracing::warn!("requests still running after {HTTP_DRAIN:?}; closing them");
             abort.abort();
         }
+        self.revocations.abort();
         self.pipeline.shutdown(self.grace).await;
         self.state.store().close().await;
         tracing::info!("stopped");

@@ -18,7 +18,7 @@ use tower_http::trace::TraceLayer;
 use super::auth::AuthUser;
 use super::extract::{ApiJson, ApiQuery};
 use super::state::Metrics;
-use super::{ApiError, AppState, websocket};
+use super::{ApiError, AppState, fields, websocket};
 use crate::engine::Language;
 use crate::protocol::{
     EnqueueRequest, EnqueueResponse, Job, JobList, JobStatus, JobType, RejectedFile, Run,
@@ -139,11 +139,25 @@ async fn enqueue(
     ApiJson(request): ApiJson<EnqueueRequest>,
 ) -> Result<Json<EnqueueResponse>, ApiError> {
     let shared = &state.inner;
+    fields::check("user_id", &request.user_id, fields::USER_ID)?;
     if request.user_id != auth.user_id {
         return Err(ApiError::Forbidden(
             "`user_id` does not match the token's user".into(),
         ));
     }
+    fields::check("job_type", &request.job_type, fields::JOB_TYPE)?;
+    fields::check_optional(
+        "file_path",
+        request.file_path.as_deref(),
+        shared.limits.max_path_bytes,
+    )?;
+    fields::check_optional("language", request.language.as_deref(), fields::LANGUAGE)?;
+    fields::check_optional("repo_id", request.repo_id.as_deref(), fields::REPO_ID)?;
+    fields::check_optional(
+        "error_log",
+        request.error_log.as_deref(),
+        shared.limits.max_file_bytes,
+    )?;
     let job_type: JobType = request.job_type.parse().map_err(ApiError::BadRequest)?;
     let content = request
         .file_content
@@ -221,6 +235,17 @@ fn parse_since(text: &str) -> Option<DateTime<Utc>> {
 }
 
 fn history_filter(query: HistoryQuery) -> Result<HistoryFilter, ApiError> {
+    for (field, value) in [
+        ("limit", &query.limit),
+        ("status", &query.status),
+        ("type", &query.job_type),
+        ("language", &query.language),
+        ("search", &query.search),
+        ("since", &query.since),
+        ("cursor", &query.cursor),
+    ] {
+        fields::check_optional(field, value.as_deref(), fields::FILTER)?;
+    }
     let nonempty = |value: Option<String>| value.filter(|value| !value.trim().is_empty());
     let limit = match nonempty(query.limit) {
         None => DEFAULT_PAGE,
@@ -312,6 +337,7 @@ async fn create_run(
             shared.limits.max_files_per_run
         )));
     }
+    check_run_fields(&request, shared.limits)?;
     let run_id = uuid::Uuid::new_v4().to_string();
     let mut jobs = Vec::with_capacity(request.files.len());
     let mut rejected = Vec::new();
@@ -389,6 +415,44 @@ struct RunQuery {
 /// `GET /api/v1/runs/{run_id}`: the run's counts and one page of its jobs (`?cursor=` from the previous page's
 /// `next_cursor`, `?limit=` jobs at most). A page also ends once its results reach [`RUN_PAGE_BYTES`], so that
 /// reading a big run never holds all of its results in memory.
+/// The bounds of a run's fields. A file's content is judged per file (too large or binary: that file is
+/// refused and the run goes on); everything else refuses the request, naming the field.
+fn check_run_fields(request: &RunRequest, limits: super::Limits) -> Result<(), ApiError> {
+    fields::check_optional("repo_id", request.repo_id.as_deref(), fields::REPO_ID)?;
+    for (index, file) in request.files.iter().enumerate() {
+        if file.path.contains('\0') {
+            return Err(ApiError::BadRequest(format!(
+                "`files[{index}].path` contains a NUL byte"
+            )));
+        }
+        fields::check_optional(
+            &format!("files[{index}].language"),
+            file.language.as_deref(),
+            fields::LANGUAGE,
+        )?;
+    }
+    if request.skipped.len() > limits.max_files_per_run {
+        return Err(ApiError::PayloadTooLarge(format!(
+            "too many entries in `skipped`: {} (limit {} per run)",
+            request.skipped.len(),
+            limits.max_files_per_run
+        )));
+    }
+    for (index, skipped) in request.skipped.iter().enumerate() {
+        fields::check(
+            &format!("skipped[{index}].file_path"),
+            &skipped.file_path,
+            limits.max_path_bytes,
+        )?;
+        fields::check(
+            &format!("skipped[{index}].reason"),
+            &skipped.reason,
+            fields::SKIP_REASON,
+        )?;
+    }
+    Ok(())
+}
+
 async fn get_run(
     State(state): State<AppState>,
     auth: AuthUser,

@@ -47,6 +47,8 @@ pub(crate) struct Shared {
     pub(crate) linter_permits: Arc<tokio::sync::Semaphore>,
     /// The AI review stage's model, when one is configured and its client could be built.
     pub(crate) reviewer: Option<Arc<crate::reviewer::Reviewer>>,
+    /// Ids of the stored tokens revoked while this server runs: their sockets close within a second.
+    pub(crate) revoked_tokens: tokio::sync::watch::Sender<Arc<std::collections::HashSet<String>>>,
 }
 
 pub(crate) struct EphemeralTokenHash {
@@ -144,6 +146,7 @@ impl AppState {
                 started_at: Instant::now(),
                 linter_permits: Arc::new(tokio::sync::Semaphore::new(linters.concurrency())),
                 linters,
+                revoked_tokens: tokio::sync::watch::Sender::new(Arc::default()),
                 reviewer: config.llm.clone().and_then(|llm| {
                     crate::reviewer::Reviewer::new(llm)
                         .map(Arc::new)

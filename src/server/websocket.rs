@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
-use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade, close_code};
 use axum::extract::{Path, State};
 use axum::response::Response;
 use futures_util::SinkExt as _;
@@ -20,7 +20,7 @@ use tokio::sync::watch;
 use super::auth::AuthUser;
 use super::events::current_update;
 use super::hub::HubEvent;
-use super::{ApiError, AppState};
+use super::{ApiError, AppState, fields};
 use crate::protocol::{ClientMessage, Job, JobUpdate, ServerMessage};
 
 /// Server-initiated WebSocket pings keep proxies from closing idle sockets and detect dead peers.
@@ -28,6 +28,8 @@ const PING_INTERVAL: Duration = Duration::from_secs(20);
 
 const READ_BUFFER: usize = 4 * 1024;
 const WRITE_BUFFER: usize = 8 * 1024;
+/// Most jobs and runs one socket may follow at once.
+const MAX_SUBSCRIPTIONS: usize = 10_000;
 /// Largest message a client may send (a subscription is under 200 bytes).
 const MAX_CLIENT_MESSAGE: usize = 64 * 1024;
 
@@ -48,6 +50,16 @@ pub(crate) async fn upgrade(
         status: rejection.status(),
         detail: rejection.body_text(),
     })?;
+    let limit = state.inner.limits.max_sockets_per_token;
+    if !state.inner.hub.claim_token(&auth.token_id, limit) {
+        return Err(ApiError::TooManyRequests(format!(
+            "this token already has {limit} open WebSockets (the limit): close one first"
+        )));
+    }
+    let token = TokenSlot {
+        state: state.clone(),
+        token_id: auth.token_id,
+    };
     // Clients send only small control messages: small buffers keep 1,000 idle sockets cheap (the 128 KiB
     // defaults cost about 200 KiB each), and the message limit stops a client from making the server buffer MiBs.
     Ok(upgrade
@@ -55,7 +67,19 @@ pub(crate) async fn upgrade(
         .write_buffer_size(WRITE_BUFFER)
         .max_message_size(MAX_CLIENT_MESSAGE)
         .max_frame_size(MAX_CLIENT_MESSAGE)
-        .on_upgrade(move |socket| session(socket, state, user_id, shutdown)))
+        .on_upgrade(move |socket| session(socket, state, user_id, token, shutdown)))
+}
+
+/// A socket's place in its token's count, given back when the session ends (or the upgrade never happens).
+struct TokenSlot {
+    state: AppState,
+    token_id: String,
+}
+
+impl Drop for TokenSlot {
+    fn drop(&mut self) {
+        self.state.inner.hub.release_token(&self.token_id);
+    }
 }
 
 /// One socket's subscriptions and what it has already been told.
@@ -86,6 +110,7 @@ async fn session(
     mut socket: WebSocket,
     state: AppState,
     user_id: String,
+    token: TokenSlot,
     mut shutdown: ShutdownSignal,
 ) {
     let hub = &state.inner.hub;
@@ -93,10 +118,24 @@ async fn session(
     let mut subscriptions = Subscriptions::default();
     let mut ping =
         tokio::time::interval_at(tokio::time::Instant::now() + PING_INTERVAL, PING_INTERVAL);
+    let mut revoked = state.inner.revoked_tokens.subscribe();
+    let idle_limit = state.inner.limits.socket_idle_timeout;
+    let mut last_heard = tokio::time::Instant::now();
     // A router built by `app` for tests has no shutdown signal: its sender is gone from the start.
     let mut shutdown_armed = true;
     loop {
         let keep_going = tokio::select! {
+            changed = revoked.changed() => {
+                if changed.is_err() || revoked.borrow_and_update().contains(&token.token_id) {
+                    let _ = socket.send(Message::Close(Some(CloseFrame {
+                        code: close_code::POLICY,
+                        reason: Utf8Bytes::from_static("token revoked"),
+                    }))).await;
+                    false
+                } else {
+                    true
+                }
+            }
             changed = shutdown.changed(), if shutdown_armed => {
                 if changed.is_ok() && *shutdown.borrow() {
                     let _ = socket.send(Message::Close(None)).await;
@@ -106,7 +145,9 @@ async fn session(
                     true
                 }
             }
-            incoming = socket.recv() => match incoming {
+            incoming = socket.recv() => {
+                last_heard = tokio::time::Instant::now();
+                match incoming {
                 Some(Ok(Message::Text(text))) => {
                     handle_client_message(&mut socket, &state, &user_id, &mut subscriptions, &text).await
                 }
@@ -117,13 +158,24 @@ async fn session(
                 }
                 Some(Ok(Message::Ping(_) | Message::Pong(_))) => true,
                 Some(Ok(Message::Close(_)) | Err(_)) | None => false,
-            },
+            }},
             event = events.recv() => match event {
                 Ok(event) => forward(&mut socket, &state, &mut subscriptions, &mut events, &event).await,
                 Err(RecvError::Lagged(missed)) => lagged(&mut socket, &state, &mut subscriptions, missed).await,
                 Err(RecvError::Closed) => false,
             },
-            _ = ping.tick() => socket.send(Message::Ping(axum::body::Bytes::new())).await.is_ok(),
+            _ = ping.tick() => {
+                // A client that answers neither pings nor anything else is gone, or holding a socket open.
+                if last_heard.elapsed() > idle_limit {
+                    let _ = socket.send(Message::Close(Some(CloseFrame {
+                        code: close_code::AWAY,
+                        reason: Utf8Bytes::from_static("idle"),
+                    }))).await;
+                    false
+                } else {
+                    socket.send(Message::Ping(axum::body::Bytes::new())).await.is_ok()
+                }
+            }
         };
         if !keep_going {
             break;
@@ -131,6 +183,7 @@ async fn session(
     }
     drop(events);
     hub.leave(&user_id);
+    drop(token);
 }
 
 /// Most events written to a socket before one flush. Under load several events wait in the hub by the time a
@@ -245,6 +298,28 @@ async fn handle_client_message(
     match message {
         ClientMessage::Ping => send(socket, &ServerMessage::Pong).await,
         ClientMessage::Subscribe { job_id, run_id } => {
+            if let Err(error) = fields::check_optional("job_id", job_id.as_deref(), fields::ID)
+                .and_then(|()| fields::check_optional("run_id", run_id.as_deref(), fields::ID))
+            {
+                return send(
+                    socket,
+                    &ServerMessage::Error {
+                        message: error.to_string(),
+                    },
+                )
+                .await;
+            }
+            if subscriptions.jobs.len() + subscriptions.runs.len() >= MAX_SUBSCRIPTIONS {
+                return send(
+                    socket,
+                    &ServerMessage::Error {
+                        message: format!(
+                            "too many subscriptions on this socket (limit {MAX_SUBSCRIPTIONS}): subscribe to the run instead of its jobs, or unsubscribe first"
+                        ),
+                    },
+                )
+                .await;
+            }
             if job_id.as_deref().is_none_or(str::is_empty)
                 && run_id.as_deref().is_none_or(str::is_empty)
             {

@@ -122,6 +122,20 @@ impl Store {
         Ok(result.rows_affected() == 1)
     }
 
+    /// The ids of tokens revoked at or after `since` (Unix µs), with when, so that a server can close the
+    /// sockets they opened.
+    pub async fn tokens_revoked_since(&self, since: i64) -> Result<Vec<(String, i64)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, revoked_at FROM tokens WHERE revoked_at IS NOT NULL AND revoked_at >= $1",
+        )
+        .bind(since)
+        .fetch_all(self.sqlite())
+        .await?;
+        rows.iter()
+            .map(|row| Ok((row.try_get("id")?, row.try_get("revoked_at")?)))
+            .collect()
+    }
+
     /// The owner of `token` if it is a valid, unrevoked stored token.
     pub async fn authenticate(
         &self,

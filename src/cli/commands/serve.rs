@@ -26,6 +26,30 @@ pub async fn serve(args: &ServeArgs) -> Result<ExitStatus, Failure> {
         config.workers = workers;
     }
     config.rules_dir.clone_from(&args.rules_dir);
+    for (flag, value, target) in [
+        (
+            "--max-connections",
+            args.max_connections,
+            &mut config.limits.max_connections,
+        ),
+        (
+            "--max-sockets-per-token",
+            args.max_sockets_per_token,
+            &mut config.limits.max_sockets_per_token,
+        ),
+        (
+            "--max-findings-per-file",
+            args.max_findings_per_file,
+            &mut config.limits.max_findings_per_file,
+        ),
+    ] {
+        if let Some(value) = value {
+            if value == 0 {
+                return Err(Failure::usage(format!("`{flag}` must be at least 1")));
+            }
+            *target = value;
+        }
+    }
     let cwd = std::env::current_dir()
         .map_err(|error| Failure::usage(format!("cannot read the working directory: {error}")))?;
     // `[linters]` from the `codeinsight.toml` of the directory the server starts in.
