@@ -15,7 +15,7 @@ use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use tokio::sync::{Semaphore, mpsc, watch};
+use tokio::sync::{mpsc, watch};
 use tokio::task::{JoinHandle, JoinSet};
 
 use super::AppState;
@@ -28,9 +28,6 @@ use super::state::Metrics;
 use crate::engine::{Language, SourceFile, analyze};
 use crate::protocol::{Finding, Stage};
 use crate::store::ClaimedJob;
-
-/// Jobs waiting for their follow-up stages, per worker, before the analysis threads wait too.
-const FOLLOW_UPS_PER_WORKER: usize = 4;
 
 /// A job whose engine findings are in and whose linter or AI stage is still to run.
 pub(crate) struct FollowUp {
@@ -105,7 +102,7 @@ struct Context {
     state: AppState,
     queue: Mutex<mpsc::Receiver<Work>>,
     finished: mpsc::UnboundedSender<Finished>,
-    follow_ups: mpsc::Sender<FollowUp>,
+    follow_ups: mpsc::UnboundedSender<FollowUp>,
     shutdown: watch::Receiver<bool>,
     /// Never sent on: its receiver sees the channel close when the last holder of this context (a thread, or
     /// the watchdog) is gone.
@@ -127,7 +124,9 @@ impl AnalysisStage {
         shutdown: watch::Receiver<bool>,
     ) -> AnalysisStage {
         let workers = state.inner.workers;
-        let (follow_ups, follow_up_queue) = mpsc::channel(workers * FOLLOW_UPS_PER_WORKER);
+        // Unbounded: what is in flight is bounded when jobs are claimed, and an analysis thread must never wait
+        // on a slow linter (that would hold back every user's files behind one user's).
+        let (follow_ups, follow_up_queue) = mpsc::unbounded_channel();
         let (alive, stopped) = mpsc::channel(1);
         let context = Arc::new(Context {
             state: state.clone(),
@@ -250,8 +249,7 @@ fn analysis_thread(context: &Context, slot: &Slot) {
                 findings,
                 started,
             };
-            // Waits when the follow-up stages are behind, which in turn holds back the claimer.
-            if context.follow_ups.blocking_send(follow_up).is_err() {
+            if context.follow_ups.send(follow_up).is_err() {
                 break;
             }
             continue;
@@ -319,25 +317,21 @@ async fn watchdog(context: Arc<Context>, mut slots: Vec<Option<Arc<Slot>>>) {
     }
 }
 
-/// Runs the linter and AI stages of the jobs that need them, at most `workers` at a time (the bound on AI calls
-/// in flight); returns once the analysis threads are gone and every follow-up has finished.
+/// Runs the linter and AI stages of the jobs that need them, each as soon as it arrives (the linter slots and
+/// the AI permits bound what runs at once, fairly between users); returns once the analysis threads are gone and
+/// every follow-up has finished.
 async fn follow_up_loop(
     state: AppState,
-    mut queue: mpsc::Receiver<FollowUp>,
+    mut queue: mpsc::UnboundedReceiver<FollowUp>,
     finished: mpsc::UnboundedSender<Finished>,
 ) {
-    let permits = Arc::new(Semaphore::new(state.inner.workers));
     let mut running = JoinSet::new();
     while let Some(item) = queue.recv().await {
-        let Ok(permit) = Arc::clone(&permits).acquire_owned().await else {
-            break;
-        };
         let state = state.clone();
         let finished = finished.clone();
         running.spawn(async move {
             let result = run_follow_up(&state, item).await;
             let _ = finished.send(result);
-            drop(permit);
         });
         // Reap what has finished, so the set does not grow with the run.
         while running.try_join_next().is_some() {}

@@ -9,6 +9,7 @@ mod connections;
 mod error;
 mod events;
 mod extract;
+mod fairness;
 mod fields;
 mod hub;
 mod lifecycle;

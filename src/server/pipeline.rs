@@ -32,8 +32,8 @@ const LEASE: Duration = Duration::from_secs(30);
 const POLL_INTERVAL: Duration = Duration::from_secs(2);
 /// Most jobs claimed per statement.
 const CLAIM_BATCH: usize = 64;
-/// Claimed jobs waiting for an analysis thread, per thread.
-const QUEUE_PER_WORKER: usize = 32;
+/// Jobs this instance may have claimed and not yet written, per analysis thread.
+pub(crate) const QUEUE_PER_WORKER: usize = 32;
 /// Most finished jobs written per transaction.
 const WRITE_BATCH: usize = 256;
 /// A job claimed this many times without finishing (its server died each time) fails instead of looping.
@@ -138,7 +138,8 @@ impl Pipeline {
     pub(crate) fn spawn(state: &AppState, worker_id: String) -> Pipeline {
         let workers = state.inner.workers;
         let (shutdown, shutdown_receiver) = watch::channel(false);
-        let (work_sender, work_receiver) = mpsc::channel::<Work>(workers * QUEUE_PER_WORKER);
+        // Room for everything in flight, so that handing a claimed job on never waits.
+        let (work_sender, work_receiver) = mpsc::channel::<Work>(workers * QUEUE_PER_WORKER + 1);
         let (finished_sender, finished_receiver) = mpsc::unbounded_channel::<Finished>();
 
         let claimer = tokio::spawn(claim_loop(
@@ -210,27 +211,36 @@ async fn claim_loop(
     mut shutdown: watch::Receiver<bool>,
 ) {
     let shared = &state.inner;
+    // The user served last, so that the next claim starts with the one after.
+    let mut last_user: Option<String> = None;
     loop {
         if *shutdown.borrow() {
             break;
         }
-        // Claim only what the workers have room for, so leases are not held by jobs nobody is working on.
-        let free = tokio::select! {
-            biased;
-            _ = shutdown.changed() => break,
-            permit = work.reserve() => match permit {
-                Ok(permit) => {
-                    drop(permit);
-                    work.capacity()
-                }
-                Err(_) => break,
-            },
-        };
+        // Claim only what this instance has room for, so leases are not held by jobs nobody is working on, and
+        // no user more than their share (see `fairness.rs`).
+        let (free, users) = shared.in_flight.room();
+        if free == 0 {
+            tokio::select! {
+                _ = shutdown.changed() => break,
+                () = shared.in_flight.wait_for_room() => continue,
+                () = tokio::time::sleep(POLL_INTERVAL) => continue,
+            }
+        }
+        let per_user = shared.in_flight.per_user();
+        let room_for = |user: &str| users.get(user).copied().unwrap_or(per_user);
         let limit = u32::try_from(free.clamp(1, CLAIM_BATCH)).unwrap_or(1);
         let now = now_micros();
         let claimed = match shared
             .store
-            .claim_jobs(&worker_id, now + micros(LEASE), now, limit)
+            .claim_jobs(
+                &worker_id,
+                now + micros(LEASE),
+                now,
+                limit,
+                last_user.as_deref(),
+                &room_for,
+            )
             .await
         {
             Ok(claimed) => claimed,
@@ -246,9 +256,16 @@ async fn claim_loop(
             tokio::select! {
                 _ = shutdown.changed() => break,
                 () = shared.queue.notified() => {}
+                () = shared.in_flight.wait_for_room() => {}
                 () = tokio::time::sleep(POLL_INTERVAL) => {}
             }
             continue;
+        }
+        if let Some(job) = claimed.last() {
+            last_user = Some(job.user_id.clone());
+        }
+        for job in &claimed {
+            shared.in_flight.add(&job.user_id);
         }
         if dispatch(&state, claimed, &work, &finished).await.is_err() {
             break;
@@ -470,6 +487,8 @@ pub(super) async fn run_follow_up(state: &AppState, item: FollowUp) -> Finished 
                 job.run_id.as_deref(),
                 stage_update(reference, Stage::Reviewing),
             );
+            // At most `workers` AI reviews in flight.
+            let _permit = Arc::clone(&shared.ai_permits).acquire_owned().await;
             Some(
                 ai_stage::run(
                     shared,
@@ -721,6 +740,11 @@ async fn bound_batch(shared: &Shared, batch: &mut [Finished]) {
 async fn write_batch(state: &AppState, worker_id: &str, mut batch: Vec<Finished>) {
     let shared = &state.inner;
     bound_batch(shared, &mut batch).await;
+    // Written or not (then it returns to the queue when its lease expires), the job leaves this instance.
+    let _in_flight = InFlightRelease {
+        shared,
+        users: batch.iter().map(|item| item.user_id.clone()).collect(),
+    };
     let outcomes = batch
         .iter()
         .map(|item| item.outcome.clone())
@@ -786,6 +810,20 @@ async fn write_batch(state: &AppState, worker_id: &str, mut batch: Vec<Finished>
         shared
             .hub
             .publish(&item.user_id, item.run_id.as_deref(), update);
+    }
+}
+
+/// Takes a batch's jobs off the in-flight counts when the batch is done with, whichever way it ends.
+struct InFlightRelease<'a> {
+    shared: &'a Shared,
+    users: Vec<String>,
+}
+
+impl Drop for InFlightRelease<'_> {
+    fn drop(&mut self) {
+        for user in &self.users {
+            self.shared.in_flight.remove(user);
+        }
     }
 }
 
@@ -900,9 +938,8 @@ async fn lint_stage(
             Stage::Linting,
         ),
     );
-    let Ok(permit) = Arc::clone(&shared.linter_permits).acquire_owned().await else {
-        return (findings, Vec::new());
-    };
+    // Linter slots go to users in turn: one user's slow files never hold another's back for long.
+    let permit = shared.linter_permits.acquire(&job.user_id).await;
     let linters = Arc::clone(&shared.linters);
     let path = job.file_path.clone();
     let user = job.user_id.clone();

@@ -10,6 +10,7 @@ use tokio::sync::Notify;
 
 use super::ServerError;
 use super::config::{Limits, ServerConfig};
+use super::fairness::{FairPermits, InFlight};
 use super::hub::Hub;
 use crate::engine::{Linters, RuleSet};
 use crate::protocol::sha256_hex;
@@ -43,8 +44,13 @@ pub(crate) struct Shared {
     pub(crate) started_at: Instant,
     /// The external linters this server runs, resolved (with versions) at start.
     pub(crate) linters: Arc<Linters>,
-    /// Linter runs in flight are bounded so that they cannot starve the rule engine's threads of CPU.
-    pub(crate) linter_permits: Arc<tokio::sync::Semaphore>,
+    /// Linter runs in flight are bounded so that they cannot starve the rule engine's threads of CPU; the
+    /// slots go to users in turn.
+    pub(crate) linter_permits: Arc<FairPermits>,
+    /// AI reviews in flight, at most one per worker.
+    pub(crate) ai_permits: Arc<tokio::sync::Semaphore>,
+    /// Jobs claimed and not yet written, per user: what the claimer may still take.
+    pub(crate) in_flight: InFlight,
     /// The AI review stage's model, when one is configured and its client could be built.
     pub(crate) reviewer: Option<Arc<crate::reviewer::Reviewer>>,
     /// Ids of the stored tokens revoked while this server runs: their sockets close within a second.
@@ -144,7 +150,9 @@ impl AppState {
                 token_touches: Mutex::new(HashMap::new()),
                 metrics: Metrics::default(),
                 started_at: Instant::now(),
-                linter_permits: Arc::new(tokio::sync::Semaphore::new(linters.concurrency())),
+                linter_permits: Arc::new(FairPermits::new(linters.concurrency())),
+                ai_permits: Arc::new(tokio::sync::Semaphore::new(config.workers.max(1))),
+                in_flight: InFlight::new(config.workers.max(1) * super::pipeline::QUEUE_PER_WORKER),
                 linters,
                 revoked_tokens: tokio::sync::watch::Sender::new(Arc::default()),
                 reviewer: config.llm.clone().and_then(|llm| {

@@ -122,6 +122,10 @@ const SUMMARY_COLUMNS: &str = "id, job_id, user_id, run_id, job_type, status, fi
      content_sha256, results, error, cache_hit, metadata, created_at, updated_at, completed_at, \
      prompt_tokens, completion_tokens, estimated_cost";
 
+/// Most users considered by one claim; the rest wait for the next one (each claim starts after the last user
+/// served, so every user comes up in turn).
+const USERS_PER_CLAIM: i64 = 64;
+
 /// Rows per multi-row `INSERT` (16 parameters each, well under the `SQLite` limit of 32,766).
 const INSERT_CHUNK: usize = 500;
 
@@ -134,54 +138,97 @@ impl Store {
         Ok(())
     }
 
-    /// Claims up to `limit` jobs for `worker`: pending ones, and processing ones whose lease expired (their
-    /// worker died). One statement, so two workers never claim the same job. `INDEXED BY` keeps `SQLite` on the
-    /// partial index of open jobs, which is already in queue order, instead of sorting every row of one status;
-    /// the `PostgreSQL` form of this statement adds `FOR UPDATE SKIP LOCKED` to the sub-select instead.
+    /// Claims up to `limit` pending jobs for `worker` until `lease_until`, taking users in turn: starting with
+    /// the first user after `after_user` (in id order, wrapping around), each gets a share per round, never more
+    /// than `room_for(user)` in all. Jobs whose lease expired before `now` are put back in the queue first.
+    /// Claimed jobs come back in queue order.
     pub async fn claim_jobs(
         &self,
         worker: &str,
         lease_until: i64,
         now: i64,
         limit: u32,
+        after_user: Option<&str>,
+        room_for: &(dyn Fn(&str) -> usize + Sync),
     ) -> Result<Vec<ClaimedJob>, StoreError> {
-        let rows = sqlx::query(
-            "UPDATE jobs SET status = 'processing', worker = $1, lease_until = $2, \
-                 attempts = attempts + 1, updated_at = $3 \
+        let mut transaction = self.sqlite().begin_with("BEGIN IMMEDIATE").await?;
+        // Expired leases (their server died or stalled) go back to the queue, to be claimed in turn like the rest.
+        sqlx::query(
+            "UPDATE jobs SET status = 'pending', worker = NULL, lease_until = NULL \
              WHERE id IN (SELECT id FROM jobs INDEXED BY jobs_open \
-                 WHERE status IN ('pending', 'processing') \
-                   AND (status = 'pending' OR lease_until < $3) \
-                 ORDER BY id LIMIT $4) \
-             RETURNING id, job_id, user_id, run_id, job_type, file_path, language, file_content, \
-                 content_sha256, error_log, no_cache, ai, no_linters, attempts",
+                 WHERE status IN ('pending', 'processing') AND status = 'processing' \
+                   AND lease_until < $1)",
         )
-        .bind(worker)
-        .bind(lease_until)
         .bind(now)
-        .bind(i64::from(limit))
-        .fetch_all(self.sqlite())
+        .execute(&mut *transaction)
         .await?;
-        let mut jobs = rows
+        // The users with pending jobs, each found by one seek in the pending index (a skip scan), at most
+        // `USERS_PER_CLAIM` of them.
+        let rows = sqlx::query(
+            "WITH RECURSIVE queued(user_id) AS ( \
+                 SELECT MIN(user_id) FROM jobs INDEXED BY jobs_pending_by_user WHERE status = 'pending' \
+                 UNION ALL \
+                 SELECT (SELECT MIN(user_id) FROM jobs INDEXED BY jobs_pending_by_user \
+                         WHERE status = 'pending' AND user_id > queued.user_id) \
+                 FROM queued WHERE queued.user_id IS NOT NULL \
+             ) SELECT user_id FROM queued WHERE user_id IS NOT NULL LIMIT $1",
+        )
+        .bind(USERS_PER_CLAIM)
+        .fetch_all(&mut *transaction)
+        .await?;
+        let mut users: Vec<String> = rows
             .iter()
-            .map(|row| {
-                Ok(ClaimedJob {
-                    id: row.try_get("id")?,
-                    job_id: row.try_get("job_id")?,
-                    user_id: row.try_get("user_id")?,
-                    run_id: row.try_get("run_id")?,
-                    job_type: row.try_get("job_type")?,
-                    file_path: row.try_get("file_path")?,
-                    language: row.try_get("language")?,
-                    file_content: row.try_get("file_content")?,
-                    content_sha256: row.try_get("content_sha256")?,
-                    error_log: row.try_get("error_log")?,
-                    no_cache: row.try_get("no_cache")?,
-                    ai: row.try_get("ai")?,
-                    no_linters: row.try_get("no_linters")?,
-                    attempts: row.try_get("attempts")?,
-                })
-            })
-            .collect::<Result<Vec<_>, sqlx::Error>>()?;
+            .map(|row| row.try_get("user_id"))
+            .collect::<Result<_, _>>()?;
+        // Rotate so that the user after the last one served comes first.
+        if let Some(after) = after_user {
+            let start = users.partition_point(|user| user.as_str() <= after);
+            users.rotate_left(start);
+        }
+        let mut room: Vec<usize> = users.iter().map(|user| room_for(user)).collect();
+        let mut left = limit as usize;
+        let mut jobs = Vec::new();
+        while left > 0 && room.iter().any(|room| *room > 0) {
+            let eligible = room.iter().filter(|room| **room > 0).count();
+            let share = left.div_ceil(eligible).max(1);
+            let mut claimed_this_round = 0;
+            for (user, room) in users.iter().zip(room.iter_mut()) {
+                let take = share.min(*room).min(left);
+                if take == 0 {
+                    continue;
+                }
+                let rows = sqlx::query(
+                    "UPDATE jobs SET status = 'processing', worker = $1, lease_until = $2, \
+                         attempts = attempts + 1, updated_at = $3 \
+                     WHERE id IN (SELECT id FROM jobs INDEXED BY jobs_pending_by_user \
+                         WHERE status = 'pending' AND user_id = $4 ORDER BY id LIMIT $5) \
+                     RETURNING id, job_id, user_id, run_id, job_type, file_path, language, file_content, \
+                         content_sha256, error_log, no_cache, ai, no_linters, attempts",
+                )
+                .bind(worker)
+                .bind(lease_until)
+                .bind(now)
+                .bind(user)
+                .bind(i64::try_from(take).unwrap_or(i64::MAX))
+                .fetch_all(&mut *transaction)
+                .await?;
+                let got = rows.len();
+                for row in &rows {
+                    jobs.push(claimed_from_row(row)?);
+                }
+                claimed_this_round += got;
+                left -= got;
+                // A user who had fewer than asked has nothing more pending.
+                *room = if got < take { 0 } else { *room - got };
+                if left == 0 {
+                    break;
+                }
+            }
+            if claimed_this_round == 0 {
+                break;
+            }
+        }
+        transaction.commit().await?;
         jobs.sort_by_key(|job| job.id);
         Ok(jobs)
     }
@@ -560,6 +607,25 @@ fn escape_like(text: &str) -> String {
         escaped.push(character);
     }
     escaped
+}
+
+fn claimed_from_row(row: &SqliteRow) -> Result<ClaimedJob, sqlx::Error> {
+    Ok(ClaimedJob {
+        id: row.try_get("id")?,
+        job_id: row.try_get("job_id")?,
+        user_id: row.try_get("user_id")?,
+        run_id: row.try_get("run_id")?,
+        job_type: row.try_get("job_type")?,
+        file_path: row.try_get("file_path")?,
+        language: row.try_get("language")?,
+        file_content: row.try_get("file_content")?,
+        content_sha256: row.try_get("content_sha256")?,
+        error_log: row.try_get("error_log")?,
+        no_cache: row.try_get("no_cache")?,
+        ai: row.try_get("ai")?,
+        no_linters: row.try_get("no_linters")?,
+        attempts: row.try_get("attempts")?,
+    })
 }
 
 fn job_from_row(row: &SqliteRow, with_content: bool) -> Result<Job, StoreError> {
