@@ -8,11 +8,11 @@
     reason = "a test that cannot unwrap has failed; the panic message is the report"
 )]
 
+mod common;
+
 use std::collections::{HashMap, HashSet};
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
@@ -21,6 +21,7 @@ use codeinsight::protocol::{
     Job, JobList, JobStatus, JobUpdate, Run, RunCreated, ServerMessage, Stage,
 };
 use codeinsight::server::{self, AppState, EphemeralToken, RunningServer, ServerConfig};
+use common::{ServeProcess, run_pages};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tempfile::TempDir;
@@ -1251,94 +1252,6 @@ async fn a_graceful_shutdown_hands_unfinished_jobs_back_and_a_restart_finishes_t
 // ---------------------------------------------------------------------------------------------------------------
 // The real binary, killed mid-run.
 
-/// A `codeinsight serve` process and the address it logged.
-struct ServeProcess {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl ServeProcess {
-    /// Starts `codeinsight serve` in `dir`, whose `codeinsight.toml` turns external linters off: this test is
-    /// about the queue, and the built-in rules and secrets scan are the findings it checks.
-    fn start(database: &str, dir: &Path) -> ServeProcess {
-        std::fs::write(dir.join("codeinsight.toml"), "[linters]\nenabled = false\n").unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_codeinsight"))
-            .current_dir(dir)
-            .args([
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--database",
-                database,
-                "--workers",
-                "1",
-            ])
-            .env("RUST_LOG", "info")
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let (sender, receiver) = std::sync::mpsc::channel();
-        // Keep draining stderr for the life of the process so its logging never blocks on a full pipe.
-        std::thread::spawn(move || {
-            let mut sender = Some(sender);
-            for line in BufReader::new(stderr).lines() {
-                let Ok(line) = line else { break };
-                if let Some(rest) = line.split("listening on ").nth(1) {
-                    let addr = rest
-                        .split_whitespace()
-                        .next()
-                        .unwrap_or_default()
-                        .trim_end_matches(|c: char| !c.is_ascii_digit());
-                    if let (Some(sender), Ok(addr)) = (sender.take(), addr.parse::<SocketAddr>()) {
-                        let _ = sender.send(addr);
-                    }
-                }
-            }
-        });
-        let addr = receiver
-            .recv_timeout(WAIT)
-            .expect("`codeinsight serve` did not log `listening on ADDR`");
-        ServeProcess { child, addr }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
-    }
-}
-
-/// The run with all its jobs, read page by page as a client must (a page holds at most 500 jobs).
-async fn run_status(
-    http: &reqwest::Client,
-    process: &ServeProcess,
-    token: &str,
-    run_id: &str,
-) -> Run {
-    let page = |cursor: Option<String>| {
-        let mut request = http
-            .get(process.url(&format!("/api/v1/runs/{run_id}")))
-            .bearer_auth(token);
-        if let Some(cursor) = cursor {
-            request = request.query(&[("cursor", cursor)]);
-        }
-        async move { request.send().await.unwrap().json::<Run>().await.unwrap() }
-    };
-    let mut run = page(None).await;
-    while let Some(cursor) = run.next_cursor.take() {
-        let mut next = page(Some(cursor)).await;
-        assert!(
-            !next.jobs.is_empty(),
-            "a page with a cursor before it is never empty"
-        );
-        run.jobs.append(&mut next.jobs);
-        run.next_cursor = next.next_cursor;
-    }
-    run
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_killed_mid_run_finishes_every_accepted_job_once_after_restart() {
     let dir = TempDir::new().unwrap();
@@ -1349,7 +1262,9 @@ async fn a_server_killed_mid_run_finishes_every_accepted_job_once_after_restart(
         .token;
     let http = reqwest::Client::new();
 
-    let first = ServeProcess::start(&database, dir.path());
+    // The queue is what this test is about: the built-in rules and secrets scan are the findings it checks.
+    let no_linters = Some("[linters]\nenabled = false\n");
+    let first = ServeProcess::start(&database, dir.path(), no_linters, &["--workers", "1"], &[]);
     // Distinct files, so that nothing is a cache hit, each with one known finding per language.
     let files = (0..1500)
         .map(|index| {
@@ -1374,7 +1289,7 @@ async fn a_server_killed_mid_run_finishes_every_accepted_job_once_after_restart(
     // Kill it once it has finished some jobs but not all.
     let deadline = Instant::now() + WAIT;
     let done_before_kill = loop {
-        let run = run_status(&http, &first, &token, &created.run_id).await;
+        let (run, _) = run_pages(&http, &first, &token, &created.run_id).await;
         let done = run.completed + run.failed;
         if done > 0 {
             assert!(
@@ -1390,10 +1305,10 @@ async fn a_server_killed_mid_run_finishes_every_accepted_job_once_after_restart(
     first.child.kill().unwrap();
     first.child.wait().unwrap();
 
-    let second = ServeProcess::start(&database, dir.path());
+    let second = ServeProcess::start(&database, dir.path(), no_linters, &["--workers", "1"], &[]);
     let deadline = Instant::now() + Duration::from_secs(180);
     let run = loop {
-        let run = run_status(&http, &second, &token, &created.run_id).await;
+        let (run, _) = run_pages(&http, &second, &token, &created.run_id).await;
         if run.completed + run.failed == run.total {
             break run;
         }

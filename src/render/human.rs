@@ -283,7 +283,10 @@ pub fn render_file_diff(
 ) -> io::Result<()> {
     writeln!(out, "{}", format!("--- a/{path}").style(styles.diff_header))?;
     writeln!(out, "{}", format!("+++ b/{path}").style(styles.diff_header))?;
-    render_diff(old, new, "", styles, out)
+    // CI logs are often public: a diff shows secrets masked, like every code frame.
+    let old = crate::engine::mask_secrets_in_place(old);
+    let new = crate::engine::mask_secrets_in_place(new);
+    render_diff(&old, &new, "", styles, out)
 }
 
 /// A unified diff of `old` to `new` with one line of context, changed words emphasised; every line starts with

@@ -21,12 +21,12 @@ use tokio::task::{JoinHandle, JoinSet};
 use super::AppState;
 use super::events::{JobRef, stage_update};
 use super::pipeline::{
-    Analysed, Finished, Work, cache_entry_for, cache_expiry, completed, failed, needs_follow_up,
-    run_follow_up,
+    Analysed, Finished, ToWriter, Work, bound_findings, cache_entry_for, cache_expiry, completed,
+    failed, needs_follow_up, per_file_reason, run_follow_up,
 };
 use super::state::Metrics;
 use crate::engine::{Language, SourceFile, analyze};
-use crate::protocol::{Finding, Stage};
+use crate::protocol::{Finding, Stage, Truncation};
 use crate::store::ClaimedJob;
 
 /// A job whose engine findings are in and whose linter or AI stage is still to run.
@@ -34,6 +34,8 @@ pub(crate) struct FollowUp {
     pub(crate) work: Work,
     pub(crate) content: String,
     pub(crate) findings: Vec<Finding>,
+    /// Findings over the per-file bound, already dropped.
+    pub(crate) truncated: Option<Truncation>,
     pub(crate) started: Instant,
 }
 
@@ -101,7 +103,7 @@ impl Slot {
 struct Context {
     state: AppState,
     queue: Mutex<mpsc::Receiver<Work>>,
-    finished: mpsc::UnboundedSender<Finished>,
+    finished: ToWriter,
     follow_ups: mpsc::UnboundedSender<FollowUp>,
     shutdown: watch::Receiver<bool>,
     /// Never sent on: its receiver sees the channel close when the last holder of this context (a thread, or
@@ -120,7 +122,7 @@ impl AnalysisStage {
     pub(crate) fn spawn(
         state: &AppState,
         queue: mpsc::Receiver<Work>,
-        finished: mpsc::UnboundedSender<Finished>,
+        finished: ToWriter,
         shutdown: watch::Receiver<bool>,
     ) -> AnalysisStage {
         let workers = state.inner.workers;
@@ -230,7 +232,7 @@ fn analysis_thread(context: &Context, slot: &Slot) {
             &shared.metrics.analysis_micros,
             u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
         );
-        let Ok(findings) = findings else {
+        let Ok(mut findings) = findings else {
             tracing::error!(job_id = %work.job.job_id, "the analysis engine crashed");
             let result = failed(
                 &work.job,
@@ -242,11 +244,20 @@ fn analysis_thread(context: &Context, slot: &Slot) {
             }
             continue;
         };
+        // Bound the findings here, before they are copied, cached or queued: a file of 80,000 findings must
+        // not cost its 80,000 findings' memory all the way to the writer.
+        let truncated = bound_findings(
+            &mut findings,
+            shared.limits.max_findings_per_file,
+            None,
+            &per_file_reason(shared),
+        );
         if needs_follow_up(shared, &work.job) {
             let follow_up = FollowUp {
                 work,
                 content: source,
                 findings,
+                truncated,
                 started,
             };
             if context.follow_ups.send(follow_up).is_err() {
@@ -254,10 +265,20 @@ fn analysis_thread(context: &Context, slot: &Slot) {
             }
             continue;
         }
-        let entry = cache_entry_for(shared, &work, &findings, &[], cache_expiry(shared));
+        let entry = cache_entry_for(
+            &work,
+            &findings,
+            truncated.as_ref(),
+            &[],
+            cache_expiry(shared),
+        );
         let result = completed(
             &work.job,
-            Analysed::new(findings, Vec::new()),
+            Analysed {
+                findings,
+                linter_stages: Vec::new(),
+                truncated,
+            },
             started.elapsed().as_secs_f64(),
             false,
             entry,
@@ -323,7 +344,7 @@ async fn watchdog(context: Arc<Context>, mut slots: Vec<Option<Arc<Slot>>>) {
 async fn follow_up_loop(
     state: AppState,
     mut queue: mpsc::UnboundedReceiver<FollowUp>,
-    finished: mpsc::UnboundedSender<Finished>,
+    finished: ToWriter,
 ) {
     let mut running = JoinSet::new();
     while let Some(item) = queue.recv().await {

@@ -33,7 +33,7 @@ const POLL_INTERVAL: Duration = Duration::from_secs(2);
 /// Most jobs claimed per statement.
 const CLAIM_BATCH: usize = 64;
 /// Jobs this instance may have claimed and not yet written, per analysis thread.
-pub(crate) const QUEUE_PER_WORKER: usize = 32;
+pub(crate) const QUEUE_PER_WORKER: usize = 64;
 /// Most finished jobs written per transaction.
 const WRITE_BATCH: usize = 256;
 /// A job claimed this many times without finishing (its server died each time) fails instead of looping.
@@ -53,6 +53,22 @@ fn micros(duration: Duration) -> i64 {
 pub(super) struct Work {
     pub(super) job: ClaimedJob,
     pub(super) cache_key: String,
+}
+
+/// Hands finished jobs to the writer. A job leaves this instance's in-flight count here: waiting for the
+/// writer holds no linter slot and no analysis thread, and counting it until its commit would tie the claimer's
+/// pace to the disk's.
+#[derive(Clone)]
+pub(super) struct ToWriter {
+    sender: mpsc::UnboundedSender<Finished>,
+    state: AppState,
+}
+
+impl ToWriter {
+    pub(super) fn send(&self, item: Finished) -> Result<(), ()> {
+        self.state.inner.in_flight.remove(&item.user_id);
+        self.sender.send(item).map_err(drop)
+    }
 }
 
 /// A job that reached its end, on its way to the writer.
@@ -141,6 +157,10 @@ impl Pipeline {
         // Room for everything in flight, so that handing a claimed job on never waits.
         let (work_sender, work_receiver) = mpsc::channel::<Work>(workers * QUEUE_PER_WORKER + 1);
         let (finished_sender, finished_receiver) = mpsc::unbounded_channel::<Finished>();
+        let finished_sender = ToWriter {
+            sender: finished_sender,
+            state: state.clone(),
+        };
 
         let claimer = tokio::spawn(claim_loop(
             state.clone(),
@@ -207,7 +227,7 @@ async fn claim_loop(
     state: AppState,
     worker_id: String,
     work: mpsc::Sender<Work>,
-    finished: mpsc::UnboundedSender<Finished>,
+    finished: ToWriter,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let shared = &state.inner;
@@ -278,7 +298,7 @@ async fn dispatch(
     state: &AppState,
     claimed: Vec<ClaimedJob>,
     work: &mpsc::Sender<Work>,
-    finished: &mpsc::UnboundedSender<Finished>,
+    finished: &ToWriter,
 ) -> Result<(), ()> {
     let shared = &state.inner;
     let rules_version = shared.rules.version().to_owned();
@@ -298,7 +318,7 @@ async fn dispatch(
             None
         };
         if let Some(reason) = failure {
-            finished.send(failed(&job, reason, 0.0)).map_err(drop)?;
+            finished.send(failed(&job, reason, 0.0))?;
             continue;
         }
         let engine_config = if job.no_linters {
@@ -383,34 +403,25 @@ fn linters_wanted(shared: &Shared, job: &ClaimedJob) -> Option<Language> {
 /// The cache entry for a job's rule and linter findings; none when a linter failed or timed out, so that the
 /// next review retries it.
 pub(super) fn cache_entry_for(
-    shared: &Shared,
     work: &Work,
     findings: &[Finding],
+    truncated: Option<&Truncation>,
     linter_stages: &[StageReport],
     expires_at: i64,
 ) -> Option<CacheEntry> {
     let complete = linter_stages
         .iter()
         .all(|stage| stage.outcome == StageOutcome::Ok);
-    complete.then(|| {
-        let mut findings = findings.to_vec();
-        let truncated = bound_findings(
-            &mut findings,
-            shared.limits.max_findings_per_file,
-            None,
-            &per_file_reason(shared),
-        );
-        CacheEntry {
-            key: work.cache_key.clone(),
-            findings,
-            stages: linter_stages.to_vec(),
-            truncated,
-            expires_at,
-        }
+    complete.then(|| CacheEntry {
+        key: work.cache_key.clone(),
+        findings: findings.to_vec(),
+        stages: linter_stages.to_vec(),
+        truncated: truncated.cloned(),
+        expires_at,
     })
 }
 
-fn per_file_reason(shared: &Shared) -> String {
+pub(super) fn per_file_reason(shared: &Shared) -> String {
     format!(
         "this server keeps at most {} findings per file",
         shared.limits.max_findings_per_file
@@ -427,23 +438,27 @@ pub(super) fn bound_findings(
     reason: &str,
 ) -> Option<Truncation> {
     if findings.len() <= keep {
-        return earlier;
+        // Findings may have joined since an earlier bound (the linters'): the total counts them too.
+        return earlier.map(|mut truncation| {
+            truncation.total = findings.len() + truncation.dropped.total();
+            truncation
+        });
     }
-    let before = findings.len();
     findings.sort_by(|a, b| {
         b.severity
             .cmp(&a.severity)
             .then_with(|| (a.line, a.column, &a.rule_id).cmp(&(b.line, b.column, &b.rule_id)))
     });
     let mut truncation = earlier.unwrap_or(Truncation {
-        total: before,
+        total: 0,
         dropped: SeverityCounts::default(),
-        reason: reason.to_owned(),
+        reason: String::new(),
     });
     for dropped in findings.drain(keep..) {
         truncation.dropped.add(dropped.severity, 1);
     }
     reason.clone_into(&mut truncation.reason);
+    truncation.total = findings.len() + truncation.dropped.total();
     findings.sort_by(|a, b| {
         (a.line, a.column, &a.rule_id, a.end_line, a.end_column).cmp(&(
             b.line,
@@ -468,6 +483,7 @@ pub(super) async fn run_follow_up(state: &AppState, item: FollowUp) -> Finished 
         work,
         content,
         findings,
+        truncated,
         started,
     } = item;
     let job = &work.job;
@@ -477,9 +493,21 @@ pub(super) async fn run_follow_up(state: &AppState, item: FollowUp) -> Finished 
         file_path: &job.file_path,
     };
     let ai_content = ai_stage::wanted(shared, job).then(|| content.clone());
-    let (findings, linter_stages) = lint_stage(state, job, content, findings).await;
+    let (mut findings, linter_stages) = lint_stage(state, job, content, findings).await;
+    let truncated = bound_findings(
+        &mut findings,
+        shared.limits.max_findings_per_file,
+        truncated,
+        &per_file_reason(shared),
+    );
     let expires_at = cache_expiry(shared);
-    let entry = cache_entry_for(shared, &work, &findings, &linter_stages, expires_at);
+    let entry = cache_entry_for(
+        &work,
+        &findings,
+        truncated.as_ref(),
+        &linter_stages,
+        expires_at,
+    );
     let ai = match ai_content {
         Some(content) => {
             shared.hub.publish(
@@ -506,7 +534,11 @@ pub(super) async fn run_follow_up(state: &AppState, item: FollowUp) -> Finished 
     let cache_hit = ai.as_ref().is_some_and(|ai| ai.from_cache);
     let result = completed(
         job,
-        Analysed::new(findings, linter_stages),
+        Analysed {
+            findings,
+            linter_stages,
+            truncated,
+        },
         started.elapsed().as_secs_f64(),
         cache_hit,
         entry,
@@ -526,16 +558,6 @@ pub(super) struct Analysed {
     pub(super) linter_stages: Vec<StageReport>,
     /// Findings a cached result had already dropped.
     pub(super) truncated: Option<Truncation>,
-}
-
-impl Analysed {
-    pub(super) fn new(findings: Vec<Finding>, linter_stages: Vec<StageReport>) -> Analysed {
-        Analysed {
-            findings,
-            linter_stages,
-            truncated: None,
-        }
-    }
 }
 
 pub(super) fn completed(
@@ -740,11 +762,6 @@ async fn bound_batch(shared: &Shared, batch: &mut [Finished]) {
 async fn write_batch(state: &AppState, worker_id: &str, mut batch: Vec<Finished>) {
     let shared = &state.inner;
     bound_batch(shared, &mut batch).await;
-    // Written or not (then it returns to the queue when its lease expires), the job leaves this instance.
-    let _in_flight = InFlightRelease {
-        shared,
-        users: batch.iter().map(|item| item.user_id.clone()).collect(),
-    };
     let outcomes = batch
         .iter()
         .map(|item| item.outcome.clone())
@@ -810,20 +827,6 @@ async fn write_batch(state: &AppState, worker_id: &str, mut batch: Vec<Finished>
         shared
             .hub
             .publish(&item.user_id, item.run_id.as_deref(), update);
-    }
-}
-
-/// Takes a batch's jobs off the in-flight counts when the batch is done with, whichever way it ends.
-struct InFlightRelease<'a> {
-    shared: &'a Shared,
-    users: Vec<String>,
-}
-
-impl Drop for InFlightRelease<'_> {
-    fn drop(&mut self) {
-        for user in &self.users {
-            self.shared.in_flight.remove(user);
-        }
     }
 }
 
