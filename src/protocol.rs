@@ -2,8 +2,8 @@
 //! the server stores and serves them, and the WebSocket messages that follow them. This module depends on nothing
 //! but serde and small value crates so that the client, the server and the renderers agree on one vocabulary.
 //!
-//! The job document keeps the field names of the original CodeInsight protocol (`job_id`, `results.lint_result`,
-//! `tokens_used`, ...) so that its web app and extension keep working; everything CodeInsight adds is additive.
+//! The job document's field names (`job_id`, `results.lint_result`, `tokens_used`, ...) are part of the protocol
+//! in docs/design.md, which clients depend on: fields are added, never renamed.
 
 use std::fmt;
 use std::str::FromStr;
@@ -240,7 +240,7 @@ pub struct LintResult {
 }
 
 impl LintResult {
-    /// Builds the seed-compatible summary of a list of findings.
+    /// Builds the `lint_result` summary of a list of findings.
     pub fn from_findings(findings: &[Finding]) -> Self {
         let mut counts = LintSeverityCounts::default();
         let issues = findings
@@ -295,7 +295,7 @@ pub struct StageReport {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct JobResults {
-    /// A readable markdown summary of the review (the original's job page renders it).
+    /// A readable markdown summary of the review.
     pub content: String,
     pub lint_result: LintResult,
     pub findings: Vec<Finding>,
@@ -395,7 +395,7 @@ pub struct Job {
     pub completed_at: Option<DateTime<Utc>>,
 }
 
-/// `POST /jobs/enqueue`, the original's single-file submission.
+/// `POST /jobs/enqueue`, the single-file submission.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EnqueueRequest {
     pub user_id: String,
@@ -565,7 +565,7 @@ pub struct JobEventData {
     pub elapsed_time: Option<f64>,
 }
 
-/// The seed's `job_update` push, with a real timestamp.
+/// The `job_update` push.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct JobUpdate {
     pub job_id: String,
@@ -657,7 +657,7 @@ mod tests {
     }
 
     #[test]
-    fn client_messages_keep_the_seed_shape() {
+    fn client_messages_keep_their_wire_shape() {
         let message: ClientMessage =
             serde_json::from_str(r#"{"type":"subscribe","job_id":"j1"}"#).unwrap();
         assert_eq!(

@@ -109,6 +109,7 @@ fn custom(
             timeout_seconds: timeout,
             finding_exit_codes: None,
             default_severity: None,
+            read_only: Vec::new(),
         },
     );
     LintersConfig {

@@ -77,7 +77,7 @@ impl ApiClient {
         self.post("/api/v1/runs", "the runs route", request).await
     }
 
-    /// `POST /jobs/enqueue`: submits one file as a job (the seed's route; `debug` jobs carry an error log).
+    /// `POST /jobs/enqueue`: submits one file as a job (`debug` jobs carry an error log).
     pub async fn enqueue(&self, request: &EnqueueRequest) -> Result<EnqueueResponse, ClientError> {
         self.post("/jobs/enqueue", "the enqueue route", request)
             .await

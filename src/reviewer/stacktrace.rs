@@ -14,7 +14,7 @@ pub struct Frame {
     pub line: u32,
 }
 
-/// The seed's `stack_trace_analysis`: the failing lines of this file and the error.
+/// `stack_trace_analysis`: the failing lines of this file and the error.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StackTraceAnalysis {
     pub error_lines: Vec<u32>,

@@ -979,7 +979,7 @@ async fn lint_stage(
     }
 }
 
-/// The readable summary the original's job page renders as `results.content`.
+/// The readable markdown summary of a job, `results.content`.
 fn summary_markdown(
     path: &str,
     language: Option<Language>,

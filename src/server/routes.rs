@@ -1,4 +1,4 @@
-//! The HTTP routes of DESIGN.md section 5 and the run API. Every route but `GET /health` requires a bearer token
+//! The HTTP routes of the protocol (docs/design.md) and the run API. Every route but `GET /health` requires a bearer token
 //! (see `auth.rs`); the user always comes from the token. Another user's job, run, history or socket answers
 //! 404 exactly like a missing one, so existence is never revealed; a request body whose `user_id` differs from
 //! the token's user answers 403.

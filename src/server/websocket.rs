@@ -1,4 +1,4 @@
-//! `WS /ws/{user_id}`: the seed's subscribe/unsubscribe/ping protocol over the hub. A socket only ever receives
+//! `WS /ws/{user_id}`: the subscribe/unsubscribe/ping protocol over the hub. A socket only ever receives
 //! its own user's events; it forwards those matching a subscribed job or run, each event once even when both
 //! match. Subscribing replays where the job stands (a job that finished before the subscription still gets its
 //! terminal event), and a socket that lagged behind the hub replays terminal events from the database, so a

@@ -1,4 +1,4 @@
-//! `codeinsight debug FILE --error-log LOG`: the original's debug job. The file and its error output go to the
+//! `codeinsight debug FILE --error-log LOG`: a debug job. The file and its error output go to the
 //! server as one `debug` job with the AI review requested; the server reads the stack trace to point the model
 //! at the failing lines. The answer is the same report as `review` (findings, suggested fixes as diffs, the
 //! verdict and its exit status); without an LLM configured the job is incomplete (exit 5).

@@ -210,6 +210,10 @@ pub struct ToolConfig {
     /// Clippy only: use `cargo clippy` when the file sits in a Cargo package on the server's disk (default true).
     #[serde(default)]
     pub cargo: Option<bool>,
+    /// Files and directories the sandbox of a shared server holds read-only for this linter besides its own
+    /// installation: what `args` name, such as a configuration file.
+    #[serde(default)]
+    pub read_only: Vec<std::path::PathBuf>,
 }
 
 /// `[linters.custom.NAME]`.
@@ -236,6 +240,10 @@ pub struct CustomLinterConfig {
     /// Severity of findings whose output gives none (default `minor`).
     #[serde(default)]
     pub default_severity: Option<crate::protocol::Severity>,
+    /// Files and directories the sandbox of a shared server holds read-only for this linter besides its own
+    /// installation: what its command names, such as a rules file.
+    #[serde(default)]
+    pub read_only: Vec<std::path::PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -339,6 +339,16 @@ fn confine_linters(linters: &mut [Linter], config: &LintersConfig, isolation: &I
                 if let Some(program) = &linter.program {
                     linter.sandbox_paths = sandbox::tool_paths(program);
                 }
+                let extra = match &linter.custom {
+                    Some(custom) => custom.read_only.clone(),
+                    None => config
+                        .tool(&linter.name)
+                        .map(|table| table.read_only.clone())
+                        .unwrap_or_default(),
+                };
+                linter
+                    .sandbox_paths
+                    .extend(extra.into_iter().filter(|path| path.exists()));
             }
             Isolation::Unsandboxed { reason } => {
                 let required = config.sandbox == SandboxSetting::Bubblewrap;
