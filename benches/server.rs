@@ -464,7 +464,7 @@ async fn run() -> BenchResult<()> {
     let mut inputs = Vec::new();
     collect_inputs(&manifest.join("src"), &mut inputs);
     collect_inputs(&manifest.join("rules"), &mut inputs);
-    collect_inputs(&manifest.join("examples"), &mut inputs);
+    collect_inputs(&manifest.join("demo"), &mut inputs);
     inputs.sort();
     if inputs.is_empty() {
         return Err("no input files found".into());
@@ -488,7 +488,7 @@ async fn run() -> BenchResult<()> {
     tokio::time::sleep(Duration::from_millis(500)).await;
     let rss_idle = rss_mib(server.child.id());
     println!(
-        "inputs: {} files from src/, rules/ and examples/ (average {average} bytes)",
+        "inputs: {} files from src/, rules/ and demo/ (average {average} bytes)",
         inputs.len()
     );
     println!(

@@ -23,7 +23,7 @@ engine_bench=$(ls -t "$target_dir"/release/deps/engine-* 2>/dev/null | grep -v '
 # --- inputs --------------------------------------------------------------------------------------------------------
 small="$work/small"
 mkdir -p "$small"
-cp examples/python/inventory.py "$small/"
+cp demo/python/inventory.py "$small/"
 
 tree="$work/tree"
 mkdir -p "$tree"
@@ -34,7 +34,7 @@ copy_some() { # copy_some DIR EXT COUNT DEST
 }
 # This repository's sources and rule fixtures first, then real files from the toolchains on the machine.
 mkdir -p "$tree/repo"
-cp -r src rules examples "$tree/repo/"
+cp -r src rules demo "$tree/repo/"
 have=$(find "$tree" -type f | wc -l)
 need=$(( (1000 - have) / 3 ))
 copy_some "$(python3 -c 'import sysconfig; print(sysconfig.get_paths()["stdlib"])')" py "$need" python

@@ -39,7 +39,17 @@ impl Severity {
         }
     }
 
-    /// The original protocol's three-level `lint_result` vocabulary.
+    /// One step less important (info stays info): what a rule that downgrades in tests reports there.
+    #[must_use]
+    pub fn lower(self) -> Severity {
+        match self {
+            Severity::Critical => Severity::Major,
+            Severity::Major => Severity::Minor,
+            Severity::Minor | Severity::Info => Severity::Info,
+        }
+    }
+
+    /// The three-level vocabulary of `lint_result`.
     pub fn lint_level(self) -> &'static str {
         match self {
             Severity::Critical | Severity::Major => "error",
@@ -459,6 +469,36 @@ pub struct RunOptions {
     /// Run only the built-in rules and the secrets scan, no external linter.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub no_linters: bool,
+    /// Which built-in rules run (`[rules]` in codeinsight.toml, `--select`, `--ignore`); absent runs the
+    /// `default` group.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rules: Option<RuleSelection>,
+}
+
+/// Which rules run, as ruff's `select`/`ignore`: selectors are a group (`default`, `pedantic`, `restriction`,
+/// `all`), a rule id (`python/pickle-load`), or a prefix (`python/`, `secrets`). `ignore` also takes a linter's
+/// rule ids (`ruff/E501`, `clippy/`). Per-path entries add to both for the files their globs match.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleSelection {
+    /// Empty means `["default"]`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub select: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ignore: Vec<String>,
+    #[serde(default, rename = "per-path", skip_serializing_if = "Vec::is_empty")]
+    pub per_path: Vec<PathRules>,
+}
+
+/// `[[rules.per-path]]`: more selectors for the files whose path matches one of `paths` (globs).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PathRules {
+    pub paths: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub select: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ignore: Vec<String>,
 }
 
 /// `POST /api/v1/runs`: many files reviewed as one run, followed by one subscription.

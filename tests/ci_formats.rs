@@ -61,7 +61,11 @@ impl Project {
             root: tempfile::tempdir().unwrap(),
             data: tempfile::tempdir().unwrap(),
         };
-        project.write("codeinsight.toml", "[linters]\nenabled = false\n");
+        // These tests are about the formats and the gate's mechanics: every rule runs, whatever its group.
+        project.write(
+            "codeinsight.toml",
+            "[linters]\nenabled = false\n\n[rules]\nselect = [\"all\"]\n",
+        );
         project
     }
 

@@ -15,9 +15,9 @@ use assert_cmd::Command;
 use tempfile::TempDir;
 
 const BIN: &str = env!("CARGO_BIN_EXE_codeinsight");
-const EXAMPLES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples");
+const DEMO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/demo");
 
-/// A project directory with a copy of `examples/` and its own data directory for the embedded server.
+/// A project directory with a copy of `demo/` and its own data directory for the embedded server.
 struct Project {
     root: TempDir,
     data: TempDir,
@@ -29,7 +29,7 @@ impl Project {
             root: tempfile::tempdir().unwrap(),
             data: tempfile::tempdir().unwrap(),
         };
-        copy_tree(Path::new(EXAMPLES), &project.root.path().join("examples"));
+        copy_tree(Path::new(DEMO), &project.root.path().join("demo"));
         // The tests pin the built-in rules' output; which external linters exist differs between machines.
         project.write("codeinsight.toml", "[linters]\nenabled = false\n");
         project
@@ -145,9 +145,9 @@ fn assert_no_control_characters(text: &str) {
 // --- exit 1: findings at or above the gate ---------------------------------------------------------------------
 
 #[test]
-fn review_of_the_examples_in_embedded_mode_shows_findings_and_fails_the_gate() {
+fn review_of_the_demo_in_embedded_mode_shows_findings_and_fails_the_gate() {
     let project = Project::new();
-    let outcome = project.run(&["review", "examples", "--color", "never"]);
+    let outcome = project.run(&["review", "demo", "--color", "never"]);
     outcome.expect_code(1);
     assert!(
         outcome.stdout.contains("python/subprocess-shell-true"),
@@ -155,7 +155,7 @@ fn review_of_the_examples_in_embedded_mode_shows_findings_and_fails_the_gate() {
         outcome.stdout
     );
     assert!(
-        outcome.stdout.contains("examples/python/inventory.py:"),
+        outcome.stdout.contains("demo/python/inventory.py:"),
         "{}",
         outcome.stdout
     );
@@ -183,8 +183,8 @@ fn human_output_snapshot_without_colour() {
     let project = Project::new();
     let outcome = project.run(&[
         "review",
-        "examples/python/inventory.py",
-        "examples/javascript/cart.js",
+        "demo/python/inventory.py",
+        "demo/javascript/cart.js",
         "--color",
         "never",
     ]);
@@ -197,7 +197,7 @@ fn human_output_snapshot_without_colour() {
 #[test]
 fn human_output_snapshot_with_colour() {
     let project = Project::new();
-    let outcome = project.run(&["review", "examples/rust/report.rs", "--color", "always"]);
+    let outcome = project.run(&["review", "demo/rust/report.rs", "--color", "always"]);
     assert!(matches!(outcome.code, 0 | 1), "{}", outcome.stderr);
     assert!(outcome.stdout.contains("\x1b["), "colours expected");
     insta::with_settings!({ filters => snapshot_filters() }, {
@@ -210,7 +210,7 @@ fn no_color_turns_colours_off_even_when_forced_by_auto() {
     let project = Project::new();
     let outcome = Outcome::of(
         &project
-            .command(&["review", "examples/python/inventory.py"])
+            .command(&["review", "demo/python/inventory.py"])
             .env("NO_COLOR", "1")
             .output()
             .unwrap(),
@@ -224,11 +224,11 @@ fn json_output_snapshot_and_file_target() {
     let project = Project::new();
     let outcome = project.run(&[
         "review",
-        "examples/python/inventory.py",
+        "demo/python/inventory.py",
         "--format",
         "json",
         "--format",
-        "json=examples/clean/temperatures.py/report.json",
+        "json=demo/clean/temperatures.py/report.json",
     ]);
     // A file where the directory should be: writing the report is an output error.
     outcome.expect_code(2);
@@ -240,7 +240,7 @@ fn json_output_snapshot_and_file_target() {
     // A missing directory is created.
     let outcome = project.run(&[
         "review",
-        "examples/python/inventory.py",
+        "demo/python/inventory.py",
         "--format",
         "json",
         "--format",
@@ -265,7 +265,7 @@ fn human_to_stdout_and_json_to_a_file() {
     let project = Project::new();
     let outcome = project.run(&[
         "review",
-        "examples/python/inventory.py",
+        "demo/python/inventory.py",
         "--format",
         "json=report.json",
         "--color",
@@ -284,7 +284,7 @@ fn report_min_hides_findings_without_changing_the_gate() {
     let project = Project::new();
     let outcome = project.run(&[
         "review",
-        "examples/python/inventory.py",
+        "demo/python/inventory.py",
         "--report-min",
         "critical",
         "--format",
@@ -310,12 +310,7 @@ fn report_min_hides_findings_without_changing_the_gate() {
 #[test]
 fn a_clean_file_passes() {
     let project = Project::new();
-    let outcome = project.run(&[
-        "review",
-        "examples/clean/temperatures.py",
-        "--color",
-        "never",
-    ]);
+    let outcome = project.run(&["review", "demo/clean/temperatures.py", "--color", "never"]);
     outcome.expect_code(0);
     assert!(
         outcome
@@ -331,7 +326,7 @@ fn fail_on_never_passes_with_findings() {
     let project = Project::new();
     let outcome = project.run(&[
         "review",
-        "examples/python/inventory.py",
+        "demo/python/inventory.py",
         "--fail-on",
         "never",
         "--color",
@@ -371,10 +366,10 @@ fn stdin_is_reviewed_under_its_stdin_filename() {
 #[test]
 fn a_missing_path_is_a_usage_error() {
     let project = Project::new();
-    let outcome = project.run(&["review", "examples/nope.py"]);
+    let outcome = project.run(&["review", "demo/nope.py"]);
     outcome.expect_code(2);
     assert!(
-        outcome.stderr.contains("`examples/nope.py` does not exist"),
+        outcome.stderr.contains("`demo/nope.py` does not exist"),
         "{}",
         outcome.stderr
     );
@@ -385,7 +380,7 @@ fn a_missing_path_is_a_usage_error() {
 fn an_invalid_config_is_a_usage_error_naming_the_file() {
     let project = Project::new();
     project.write("codeinsight.toml", "fail_on = \"sometimes\"\n");
-    let outcome = project.run(&["review", "examples/clean/temperatures.py"]);
+    let outcome = project.run(&["review", "demo/clean/temperatures.py"]);
     outcome.expect_code(2);
     assert!(
         outcome.stderr.contains("codeinsight.toml"),
@@ -403,15 +398,10 @@ fn config_file_sets_the_gate_and_flags_override_it() {
         "fail_on = \"never\"\n\n[linters]\nenabled = false\n",
     );
     project
-        .run(&["review", "examples/python/inventory.py"])
+        .run(&["review", "demo/python/inventory.py"])
         .expect_code(0);
     project
-        .run(&[
-            "review",
-            "examples/python/inventory.py",
-            "--fail-on",
-            "major",
-        ])
+        .run(&["review", "demo/python/inventory.py", "--fail-on", "major"])
         .expect_code(1);
 }
 
@@ -431,7 +421,7 @@ fn an_unreachable_server_is_exit_3() {
     let project = Project::new();
     let outcome = project.run(&[
         "review",
-        "examples/clean/temperatures.py",
+        "demo/clean/temperatures.py",
         "--server",
         "http://127.0.0.1:1",
         "--token",
@@ -468,7 +458,7 @@ fn a_binary_file_makes_an_otherwise_clean_review_incomplete() {
     let project = Project::new();
     project.write(
         "mixed/clean.py",
-        std::fs::read(project.path("examples/clean/temperatures.py")).unwrap(),
+        std::fs::read(project.path("demo/clean/temperatures.py")).unwrap(),
     );
     project.write("mixed/blob.py", b"\x00\x01\x02binary\x00");
     let outcome = project.run(&["review", "mixed", "--color", "never"]);
@@ -494,7 +484,7 @@ fn a_too_large_file_makes_an_otherwise_clean_review_incomplete() {
     project.write("big/huge.py", big);
     project.write(
         "big/clean.py",
-        std::fs::read(project.path("examples/clean/temperatures.py")).unwrap(),
+        std::fs::read(project.path("demo/clean/temperatures.py")).unwrap(),
     );
     let outcome = project.run(&["review", "big", "--color", "never"]);
     outcome.expect_code(5);
@@ -512,7 +502,7 @@ fn findings_still_fail_the_gate_when_a_file_is_skipped() {
     let outcome = project.run(&[
         "review",
         "mixed",
-        "examples/python/inventory.py",
+        "demo/python/inventory.py",
         "--color",
         "never",
     ]);
@@ -537,7 +527,7 @@ fn only_unreviewable_files_is_incomplete_and_nothing_is_clean() {
         "{}",
         outcome.last_line()
     );
-    let empty = project.run(&["review", "examples/nothing-here", "--color", "never"]);
+    let empty = project.run(&["review", "demo/nothing-here", "--color", "never"]);
     empty.expect_code(2);
     std::fs::create_dir(project.path("empty")).unwrap();
     let empty = project.run(&["review", "empty", "--color", "never"]);
@@ -554,29 +544,29 @@ fn only_unreviewable_files_is_incomplete_and_nothing_is_clean() {
 #[test]
 fn diff_shows_safe_fixes_without_writing() {
     let project = Project::new();
-    let before = std::fs::read_to_string(project.path("examples/rust/report.rs")).unwrap();
+    let before = std::fs::read_to_string(project.path("demo/rust/report.rs")).unwrap();
     let outcome = project.run(&[
         "review",
-        "examples/rust/report.rs",
+        "demo/rust/report.rs",
         "--diff",
         "--color",
         "never",
     ]);
     outcome.expect_code(1);
     assert!(
-        outcome.stdout.contains("--- a/examples/rust/report.rs"),
+        outcome.stdout.contains("--- a/demo/rust/report.rs"),
         "{}",
         outcome.stdout
     );
     assert!(
         outcome
             .stdout
-            .contains("+        let label = customer.to_string();"),
+            .contains("+    let count = totals.keys().count();"),
         "{}",
         outcome.stdout
     );
     assert_eq!(
-        std::fs::read_to_string(project.path("examples/rust/report.rs")).unwrap(),
+        std::fs::read_to_string(project.path("demo/rust/report.rs")).unwrap(),
         before
     );
 }
@@ -584,16 +574,10 @@ fn diff_shows_safe_fixes_without_writing() {
 #[test]
 fn fix_applies_safe_fixes_only() {
     let project = Project::new();
-    let outcome = project.run(&[
-        "review",
-        "examples/rust/report.rs",
-        "--fix",
-        "--color",
-        "never",
-    ]);
-    let after = std::fs::read_to_string(project.path("examples/rust/report.rs")).unwrap();
+    let outcome = project.run(&["review", "demo/rust/report.rs", "--fix", "--color", "never"]);
+    let after = std::fs::read_to_string(project.path("demo/rust/report.rs")).unwrap();
     assert!(
-        after.contains("let label = customer.to_string();"),
+        after.contains("let count = totals.keys().count();"),
         "{after}"
     );
     assert!(!after.contains("dbg!"), "{after}");
@@ -603,7 +587,7 @@ fn fix_applies_safe_fixes_only() {
     // A second run has nothing left to fix.
     let again = project.run(&[
         "review",
-        "examples/rust/report.rs",
+        "demo/rust/report.rs",
         "--diff",
         "--color",
         "never",
@@ -615,7 +599,7 @@ fn fix_applies_safe_fixes_only() {
 fn diff_on_a_file_without_safe_fixes_exits_by_completeness() {
     let project = Project::new();
     project
-        .run(&["review", "examples/clean/temperatures.py", "--diff"])
+        .run(&["review", "demo/clean/temperatures.py", "--diff"])
         .expect_code(0);
 }
 
@@ -633,12 +617,12 @@ fn run_id_of(project: &Project, args: &[&str]) -> (String, Outcome) {
 #[test]
 fn history_lists_jobs_with_server_side_filters() {
     let project = Project::new();
-    project.run(&["review", "examples"]).expect_code(1);
+    project.run(&["review", "demo"]).expect_code(1);
     let table = project.run(&["history", "--color", "never"]);
     table.expect_code(0);
     assert!(table.stdout.starts_with("ID "), "{}", table.stdout);
     assert!(
-        table.stdout.contains("examples/python/inventory.py"),
+        table.stdout.contains("demo/python/inventory.py"),
         "{}",
         table.stdout
     );
@@ -695,8 +679,8 @@ fn history_lists_jobs_with_server_side_filters() {
 #[test]
 fn show_re_renders_a_run_exactly_as_review_did() {
     let project = Project::new();
-    let (run_id, _) = run_id_of(&project, &["review", "examples"]);
-    let review = project.run(&["review", "examples", "--color", "never"]);
+    let (run_id, _) = run_id_of(&project, &["review", "demo"]);
+    let review = project.run(&["review", "demo", "--color", "never"]);
     let _ = review;
     let reviewed = project.run(&["show", &run_id, "--color", "never", "--format", "json"]);
     reviewed.expect_code(1);
@@ -717,7 +701,7 @@ fn show_of_a_skipped_file_run_keeps_the_verdict() {
     let project = Project::new();
     project.write(
         "mixed/clean.py",
-        std::fs::read(project.path("examples/clean/temperatures.py")).unwrap(),
+        std::fs::read(project.path("demo/clean/temperatures.py")).unwrap(),
     );
     project.write("mixed/blob.py", b"\x00binary");
     let (run_id, review) = run_id_of(&project, &["review", "mixed"]);
@@ -734,13 +718,13 @@ fn show_of_a_skipped_file_run_keeps_the_verdict() {
 #[test]
 fn show_of_a_job_and_of_an_unknown_id() {
     let project = Project::new();
-    let (_, review) = run_id_of(&project, &["review", "examples/python/inventory.py"]);
+    let (_, review) = run_id_of(&project, &["review", "demo/python/inventory.py"]);
     let report: serde_json::Value = serde_json::from_str(&review.stdout).unwrap();
     let job_id = report["files"][0]["job_id"].as_str().unwrap().to_owned();
     let shown = project.run(&["show", &job_id, "--color", "never"]);
     shown.expect_code(1);
     assert!(
-        shown.stdout.contains("examples/python/inventory.py"),
+        shown.stdout.contains("demo/python/inventory.py"),
         "{}",
         shown.stdout
     );
@@ -850,7 +834,7 @@ fn review_history_and_show_against_a_real_serve_process() {
         ]);
         Outcome::of(&project.command(&all).output().unwrap())
     };
-    let review = remote(&["review", "examples"]);
+    let review = remote(&["review", "demo"]);
     review.expect_code(1);
     assert!(
         review.stdout.contains("python/subprocess-shell-true"),
@@ -873,7 +857,7 @@ fn review_history_and_show_against_a_real_serve_process() {
     // A wrong token is refused: exit 3.
     let refused = project.run(&[
         "review",
-        "examples/clean/temperatures.py",
+        "demo/clean/temperatures.py",
         "--server",
         &server.url,
         "--token",
@@ -1024,7 +1008,7 @@ fn a_review_against_an_https_server_follows_its_jobs_over_a_tls_websocket() {
         &project
             .command(&[
                 "review",
-                "examples/python",
+                "demo/python",
                 "--server",
                 &url,
                 "--token",
@@ -1057,7 +1041,7 @@ fn a_review_against_an_https_server_follows_its_jobs_over_a_tls_websocket() {
 #[test]
 fn without_a_terminal_progress_is_plain_lines() {
     let project = Project::new();
-    let outcome = project.run(&["review", "examples"]);
+    let outcome = project.run(&["review", "demo"]);
     outcome.expect_code(1);
     assert!(
         outcome.stderr.contains("codeinsight: reviewing 6 files"),
@@ -1075,7 +1059,7 @@ fn without_a_terminal_progress_is_plain_lines() {
 #[test]
 fn quiet_leaves_only_findings_and_the_verdict() {
     let project = Project::new();
-    let outcome = project.run(&["review", "examples", "--quiet", "--color", "never"]);
+    let outcome = project.run(&["review", "demo", "--quiet", "--color", "never"]);
     outcome.expect_code(1);
     assert!(outcome.stderr.is_empty(), "{}", outcome.stderr);
     assert!(!outcome.stdout.contains("Findings:"), "{}", outcome.stdout);
@@ -1183,7 +1167,7 @@ fn gitignored_and_codeinsight_ignored_files_are_not_reviewed() {
     );
     project.write(
         "tree/ok.py",
-        std::fs::read(project.path("examples/clean/temperatures.py")).unwrap(),
+        std::fs::read(project.path("demo/clean/temperatures.py")).unwrap(),
     );
     let outcome = project.run(&["review", "tree", "--format", "json"]);
     outcome.expect_code(0);

@@ -7,7 +7,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use codeinsight::engine::{
-    Language, RuleInfo, RuleSet, SourceFile, analyze, apply_fixes, parses_cleanly,
+    Language, RuleInfo, RuleSet, Selection, SourceFile, analyze, analyze_selected, apply_fixes,
+    parses_cleanly,
 };
 use codeinsight::protocol::Finding;
 
@@ -47,13 +48,15 @@ fn analyze_path(path: &Path, rules: &RuleSet) -> (String, Vec<Finding>) {
         .to_string_lossy()
         .into_owned();
     let language = Language::detect(&relative, &content);
-    let findings = analyze(
+    // Fixtures exercise every rule, whatever its group.
+    let findings = analyze_selected(
         &SourceFile {
             path: &relative,
             content: &content,
             language,
         },
         rules,
+        &Selection::all(rules),
     );
     (content, findings)
 }
@@ -213,13 +216,14 @@ fn every_fix_applies_and_leaves_code_that_parses_and_no_longer_matches() {
                 info.id, outcome.output
             ));
         }
-        let refixed = analyze(
+        let refixed = analyze_selected(
             &SourceFile {
                 path: "fixed",
                 content: &outcome.output,
                 language: Some(language),
             },
             &rules,
+            &Selection::all(&rules),
         );
         let remaining = refixed
             .iter()

@@ -250,7 +250,7 @@ fn ruff_findings_merge_with_built_in_rules_and_honour_suppressions() {
         &content,
         Language::Python,
     );
-    let merged = merge_findings(builtin, outcome.findings, &content);
+    let merged = merge_findings(&rules, builtin, outcome.findings, &content);
     let ids: Vec<&str> = merged.iter().map(|f| f.rule_id.as_str()).collect();
     assert!(!ids.contains(&"ruff/F401"), "suppressed: {ids:?}");
     assert!(

@@ -31,8 +31,8 @@ use tower::ServiceExt;
 type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-const PYTHON_EVAL: &str = "import sys\n\n\ndef run():\n    expression = input(\"> \")\n    return eval(expression)\n\n\nif __name__ == \"__main__\":\n    print(run())\n";
-const RUST_UNWRAP: &str = "use std::fs;\n\nfn main() {\n    let text = fs::read_to_string(\"config.toml\").unwrap();\n    println!(\"{text}\");\n}\n";
+const PYTHON_SHELL: &str = "import os\n\n\ndef run():\n    name = input(\"> \")\n    return os.system(\"ls \" + name)\n\n\nif __name__ == \"__main__\":\n    print(run())\n";
+const RUST_DBG: &str = "use std::fs;\n\nfn main() {\n    let text = fs::read_to_string(\"config.toml\");\n    dbg!(&text);\n}\n";
 const PYTHON_CLEAN: &str = "def add(left, right):\n    return left + right\n";
 const WAIT: Duration = Duration::from_secs(60);
 
@@ -669,8 +669,8 @@ async fn a_run_is_followed_over_websocket_to_its_findings() {
         .submit(
             &server.alice,
             &[
-                ("app/main.py", PYTHON_EVAL),
-                ("src/main.rs", RUST_UNWRAP),
+                ("app/main.py", PYTHON_SHELL),
+                ("src/main.rs", RUST_DBG),
                 ("logo.png", "PNG\u{0}\u{1}data"),
             ],
             false,
@@ -730,9 +730,9 @@ async fn a_run_is_followed_over_websocket_to_its_findings() {
     let python: Job = serde_json::from_value(raw).unwrap();
     assert_eq!(python.status, JobStatus::Completed);
     assert_eq!(python.language, "python");
-    assert_eq!(python.file_content.as_deref(), Some(PYTHON_EVAL));
+    assert_eq!(python.file_content.as_deref(), Some(PYTHON_SHELL));
     assert!(
-        rule_ids(&python).contains("python/eval-exec-dynamic"),
+        rule_ids(&python).contains("python/os-system-dynamic"),
         "{:?}",
         rule_ids(&python)
     );
@@ -740,7 +740,7 @@ async fn a_run_is_followed_over_websocket_to_its_findings() {
     assert!(!results.cached);
     assert!(!python.cache_hit);
     assert!(
-        results.content.contains("python/eval-exec-dynamic"),
+        results.content.contains("python/os-system-dynamic"),
         "{}",
         results.content
     );
@@ -750,7 +750,7 @@ async fn a_run_is_followed_over_websocket_to_its_findings() {
             .lint_result
             .issues
             .iter()
-            .any(|issue| issue.rule == "python/eval-exec-dynamic" && issue.line == 6)
+            .any(|issue| issue.rule == "python/os-system-dynamic" && issue.line == 6)
     );
     assert!(results.stages.iter().any(|stage| stage.name == "rules"));
     assert!(results.stages.iter().any(|stage| stage.name == "secrets"));
@@ -766,7 +766,7 @@ async fn a_run_is_followed_over_websocket_to_its_findings() {
     assert_eq!(rust.language, "rust");
     assert!(rust.file_content.is_none());
     assert!(
-        rule_ids(rust).contains("rust/unwrap-used"),
+        rule_ids(rust).contains("rust/dbg-macro"),
         "{:?}",
         rule_ids(rust)
     );
@@ -799,7 +799,7 @@ async fn a_file_over_the_job_timeout_fails_and_the_worker_goes_on_with_the_next(
     let created = server
         .submit(
             &server.alice,
-            &[("slow.rs", slow.as_str()), ("app.py", PYTHON_EVAL)],
+            &[("slow.rs", slow.as_str()), ("app.py", PYTHON_SHELL)],
             true,
         )
         .await;
@@ -827,7 +827,7 @@ async fn a_file_over_the_job_timeout_fails_and_the_worker_goes_on_with_the_next(
     let python = jobs["app.py"];
     assert_eq!(python.status, JobStatus::Completed, "{python:?}");
     assert!(
-        rule_ids(python).contains("python/eval-exec-dynamic"),
+        rule_ids(python).contains("python/os-system-dynamic"),
         "{python:?}"
     );
 }
@@ -841,7 +841,7 @@ async fn a_socket_that_falls_behind_replays_terminal_events_from_the_database_on
         .map(|index| {
             (
                 format!("pkg/module_{index}.py"),
-                format!("{PYTHON_EVAL}\nVALUE_{index} = {index}\n"),
+                format!("{PYTHON_SHELL}\nVALUE_{index} = {index}\n"),
             )
         })
         .collect::<Vec<_>>();
@@ -867,13 +867,13 @@ async fn a_socket_that_falls_behind_replays_terminal_events_from_the_database_on
 async fn a_resubmitted_file_is_served_from_the_cache_with_a_terminal_event() {
     let server = TestServer::start().await;
     let first = server
-        .submit(&server.alice, &[("app/main.py", PYTHON_EVAL)], false)
+        .submit(&server.alice, &[("app/main.py", PYTHON_SHELL)], false)
         .await;
     server.wait_for_run(&server.alice, &first.run_id).await;
 
     // The same user resubmitting the same file is served from the cache, with its terminal event.
     let second = server
-        .submit(&server.alice, &[("app/main.py", PYTHON_EVAL)], false)
+        .submit(&server.alice, &[("app/main.py", PYTHON_SHELL)], false)
         .await;
     let mut socket = server.socket(&server.alice, "alice").await;
     let updates = follow_run(&mut socket, &second).await;
@@ -887,12 +887,12 @@ async fn a_resubmitted_file_is_served_from_the_cache_with_a_terminal_event() {
     let cached: Job = serde_json::from_value(raw).unwrap();
     assert!(cached.cache_hit);
     assert!(cached.results.as_ref().unwrap().cached);
-    assert!(rule_ids(&cached).contains("python/eval-exec-dynamic"));
+    assert!(rule_ids(&cached).contains("python/os-system-dynamic"));
 
     // Another user's identical file is not a hit: the cache is scoped to the user, so that nobody learns from
     // `cache_hit` that someone else submitted it. The findings are the same, computed again.
     let other = server
-        .submit(&server.bob, &[("app/main.py", PYTHON_EVAL)], false)
+        .submit(&server.bob, &[("app/main.py", PYTHON_SHELL)], false)
         .await;
     let run = server.wait_for_run(&server.bob, &other.run_id).await;
     assert!(!run.jobs[0].cache_hit);
@@ -901,7 +901,7 @@ async fn a_resubmitted_file_is_served_from_the_cache_with_a_terminal_event() {
 
     // `no_cache` bypasses the lookup.
     let third = server
-        .submit(&server.alice, &[("app/main.py", PYTHON_EVAL)], true)
+        .submit(&server.alice, &[("app/main.py", PYTHON_SHELL)], true)
         .await;
     let run = server.wait_for_run(&server.alice, &third.run_id).await;
     assert!(!run.jobs[0].cache_hit);
@@ -924,7 +924,7 @@ async fn a_resubmitted_file_is_served_from_the_cache_with_a_terminal_event() {
 async fn users_cannot_see_each_others_jobs_runs_history_or_sockets() {
     let server = TestServer::start().await;
     let created = server
-        .submit(&server.alice, &[("app/main.py", PYTHON_EVAL)], false)
+        .submit(&server.alice, &[("app/main.py", PYTHON_SHELL)], false)
         .await;
     server.wait_for_run(&server.alice, &created.run_id).await;
     let job_id = &created.jobs[0].job_id;
@@ -1000,7 +1000,7 @@ async fn bad_websocket_messages_get_an_error_and_the_socket_stays_open() {
 
     // Subscribing to a job that finished before the subscription still yields its terminal event.
     let created = server
-        .submit(&server.alice, &[("src/main.rs", RUST_UNWRAP)], false)
+        .submit(&server.alice, &[("src/main.rs", RUST_DBG)], false)
         .await;
     server.wait_for_run(&server.alice, &created.run_id).await;
     let job_id = created.jobs[0].job_id.clone();
@@ -1042,17 +1042,17 @@ async fn history_is_filtered_and_paginated_on_the_server() {
         .submit(
             &server.alice,
             &[
-                ("pkg/a.py", PYTHON_EVAL),
+                ("pkg/a.py", PYTHON_SHELL),
                 ("pkg/b.py", PYTHON_CLEAN),
                 ("pkg/c.py", "import os\nos.system('ls ' + input())\n"),
-                ("src/lib.rs", RUST_UNWRAP),
+                ("src/lib.rs", RUST_DBG),
                 ("web/app.js", "const value = eval(location.hash);\n"),
                 ("notes.txt", "plain words\n"),
             ],
             false,
         )
         .await;
-    let body = json!({"user_id": "alice", "job_type": "debug", "file_path": "crash.py", "file_content": PYTHON_EVAL, "language": "python", "error_log": "Traceback"});
+    let body = json!({"user_id": "alice", "job_type": "debug", "file_path": "crash.py", "file_content": PYTHON_SHELL, "language": "python", "error_log": "Traceback"});
     let (status, enqueued) = server.post(&server.alice, "/jobs/enqueue", &body).await;
     assert_eq!(status, StatusCode::OK, "{enqueued}");
     server.wait_for_run(&server.alice, &created.run_id).await;
@@ -1193,7 +1193,7 @@ async fn a_graceful_shutdown_hands_unfinished_jobs_back_and_a_restart_finishes_t
         .unwrap()
         .token;
     let files = (0..400)
-        .map(|index| json!({"path": format!("m{index}.py"), "content": format!("def f{index}(text):\n    return eval(text)\n")}))
+        .map(|index| json!({"path": format!("m{index}.py"), "content": format!("import os\n\n\ndef f{index}(text):\n    return os.system(text)\n")}))
         .collect::<Vec<_>>();
     let response = reqwest::Client::new()
         .post(format!("{}/api/v1/runs", first.base_url()))
@@ -1235,7 +1235,7 @@ async fn a_graceful_shutdown_hands_unfinished_jobs_back_and_a_restart_finishes_t
             assert!(
                 run.jobs
                     .iter()
-                    .all(|job| rule_ids(job).contains("python/eval-exec-dynamic"))
+                    .all(|job| rule_ids(job).contains("python/os-system-dynamic"))
             );
             break;
         }
@@ -1269,9 +1269,9 @@ async fn a_server_killed_mid_run_finishes_every_accepted_job_once_after_restart(
     let files = (0..1500)
         .map(|index| {
             if index % 2 == 0 {
-                json!({"path": format!("py/module_{index}.py"), "content": format!("def handler_{index}(text):\n    return eval(text)\n")})
+                json!({"path": format!("py/module_{index}.py"), "content": format!("import os\n\n\ndef handler_{index}(text):\n    return os.system(text)\n")})
             } else {
-                json!({"path": format!("rs/module_{index}.rs"), "content": format!("fn read_{index}() -> String {{\n    std::fs::read_to_string(\"{index}.txt\").unwrap()\n}}\n")})
+                json!({"path": format!("rs/module_{index}.rs"), "content": format!("fn read_{index}() -> String {{\n    dbg!(std::fs::read_to_string(\"{index}.txt\").unwrap_or_default())\n}}\n")})
             }
         })
         .collect::<Vec<_>>();
@@ -1352,9 +1352,9 @@ async fn a_server_killed_mid_run_finishes_every_accepted_job_once_after_restart(
     for job in &run.jobs {
         *per_path.entry(job.file_path.as_str()).or_default() += 1;
         let expected = if job.language == "python" {
-            "python/eval-exec-dynamic"
+            "python/os-system-dynamic"
         } else {
-            "rust/unwrap-used"
+            "rust/dbg-macro"
         };
         let results = job.results.as_ref().unwrap();
         let matching = results

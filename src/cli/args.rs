@@ -158,6 +158,13 @@ pub struct ReviewArgs {
     /// Run only the built-in rules and the secrets scan: no external linter, even a required one.
     #[arg(long)]
     pub no_linters: bool,
+    /// Rules to run instead of `[rules] select`: groups (`default`, `pedantic`, `restriction`, `all`), rule ids
+    /// or prefixes (`python/`), comma-separated or repeated [default: default].
+    #[arg(long, value_name = "RULES", value_delimiter = ',')]
+    pub select: Vec<String>,
+    /// Rules to leave out, added to `[rules] ignore`; also a linter's ids (`ruff/E501`, `clippy/`).
+    #[arg(long, value_name = "RULES", value_delimiter = ',')]
+    pub ignore: Vec<String>,
     #[command(flatten)]
     pub llm: LlmArgs,
     #[command(flatten)]

@@ -37,6 +37,9 @@ pub struct ConfigFile {
     /// External linters for the embedded server (and `codeinsight serve` started here): `[linters]`.
     #[serde(default)]
     pub linters: crate::engine::LintersConfig,
+    /// Which built-in rules run: `[rules] select`, `ignore` and `[[rules.per-path]]`.
+    #[serde(default)]
+    pub rules: crate::protocol::RuleSelection,
 }
 
 /// A loaded configuration and where it came from.

@@ -46,6 +46,8 @@ pub struct GateSettings {
     pub quiet: bool,
     pub timeout: Option<Duration>,
     pub timeout_seconds: f64,
+    /// Which built-in rules run (`review` only); `None` is the server's default group.
+    pub rules: Option<crate::protocol::RuleSelection>,
 }
 
 impl GateSettings {
@@ -117,6 +119,7 @@ impl GateSettings {
             quiet: args.quiet,
             timeout,
             timeout_seconds: args.timeout.unwrap_or(0.0),
+            rules: None,
         })
     }
 }

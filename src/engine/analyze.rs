@@ -6,9 +6,11 @@ use std::collections::HashMap;
 use ast_grep_core::matcher::MatcherExt as _;
 use ast_grep_language::LanguageExt;
 
+use super::context::{self, FileKind};
 use super::language::Language;
-use super::rules::RuleSet;
-use super::{secrets, suppression};
+use super::rules::{RuleSet, TestPolicy};
+use super::selection::{Enabled, Selection};
+use super::{other_tools, secrets, suppression};
 use crate::protocol::{Edit, Finding, Fix, Severity};
 
 /// The most lines of matched source a finding carries as its snippet.
@@ -23,17 +25,65 @@ pub struct SourceFile<'a> {
     pub language: Option<Language>,
 }
 
-/// Analyses one file with the given rules. Never fails: a file that does not parse is still scanned (tree-sitter
-/// recovers from errors), and an unknown language still gets the secrets scan.
+/// Analyses one file with the `default` rules. Never fails: a file that does not parse is still scanned
+/// (tree-sitter recovers from errors), and an unknown language still gets the secrets scan.
 pub fn analyze(file: &SourceFile<'_>, rules: &RuleSet) -> Vec<Finding> {
+    analyze_selected(file, rules, rules.default_selection())
+}
+
+/// Analyses one file with the rules `selection` turns on for its path. Rules that declare what they do in tests
+/// (`metadata.tests`) skip or downgrade findings in test code, and other tools' suppressions of an equivalent
+/// check are honoured.
+pub fn analyze_selected(
+    file: &SourceFile<'_>,
+    rules: &RuleSet,
+    selection: &Selection,
+) -> Vec<Finding> {
+    analyze_until(file, rules, selection, None).unwrap_or_default()
+}
+
+/// The analysis ran past its deadline and stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the analysis ran past its deadline")]
+pub struct PastDeadline;
+
+/// [`analyze_selected`] that gives up at `deadline`: the walk over the syntax tree checks the clock as it goes,
+/// so a file built to make the rules slow costs at most its deadline, not the time it would take.
+pub fn analyze_until(
+    file: &SourceFile<'_>,
+    rules: &RuleSet,
+    selection: &Selection,
+    deadline: Option<std::time::Instant>,
+) -> Result<Vec<Finding>, PastDeadline> {
     let index = LineIndex::new(file.content);
+    let enabled = selection.for_path(rules, file.path);
+    let kind = context::classify(file.path, file.content);
     let mut findings = Vec::new();
     if let Some(language) = file.language {
-        run_rules(file, language, rules, &index, &mut findings);
+        let comments = other_tools::Comments::of(file.content);
+        let scope = Scope {
+            file,
+            language,
+            rules,
+            index: &index,
+            enabled: &enabled,
+            kind,
+            comments: &comments,
+            deadline,
+        };
+        run_rules(&scope, &mut findings)?;
     }
     let secrets_found = secrets::scan(file.content);
     let mask = secrets::SecretMask::from_matches(file.content, &secrets_found);
     for secret in secrets_found {
+        let Some(rule_index) = rules.index_of(secret.rule_id) else {
+            continue;
+        };
+        if !enabled.rule(rule_index)
+            || kind.is_test_like() && rules.rules()[rule_index].tests == TestPolicy::Skip
+        {
+            continue;
+        }
         let masked = secrets::mask(&file.content[secret.range.clone()]);
         findings.push(finding_at(
             file,
@@ -63,32 +113,81 @@ pub fn analyze(file: &SourceFile<'_>, rules: &RuleSet) -> Vec<Finding> {
         mask.finding(finding, file.content);
     }
     finalize(&mut findings);
-    findings
+    Ok(findings)
 }
 
-fn run_rules(
-    file: &SourceFile<'_>,
+/// One file's analysis: what the rules need besides the tree.
+struct Scope<'a> {
+    file: &'a SourceFile<'a>,
     language: Language,
-    rules: &RuleSet,
-    index: &LineIndex,
-    findings: &mut Vec<Finding>,
-) {
+    rules: &'a RuleSet,
+    index: &'a LineIndex,
+    enabled: &'a Enabled<'a>,
+    kind: FileKind,
+    comments: &'a other_tools::Comments<'a>,
+    deadline: Option<std::time::Instant>,
+}
+
+/// Nodes visited between two looks at the clock.
+const NODES_PER_CLOCK_CHECK: usize = 64;
+
+fn run_rules(scope: &Scope<'_>, findings: &mut Vec<Finding>) -> Result<(), PastDeadline> {
+    let Scope {
+        file,
+        language,
+        rules,
+        index,
+        enabled,
+        kind,
+        comments,
+        deadline,
+    } = *scope;
     let Some(compiled) = rules.compiled_for(language) else {
-        return;
+        return Ok(());
     };
     if compiled.rules.is_empty() {
-        return;
+        return Ok(());
     }
     let root = language.grammar().ast_grep(file.content);
     // One walk over the tree, trying at each node only the rules indexed under its kind.
-    for node in root.root().dfs() {
+    for (visited, node) in root.root().dfs().enumerate() {
+        if let Some(deadline) = deadline
+            && visited % NODES_PER_CLOCK_CHECK == 0
+            && std::time::Instant::now() > deadline
+        {
+            return Err(PastDeadline);
+        }
         for &candidate in compiled.candidates(node.kind_id()) {
             let rule = &compiled.rules[candidate];
+            if !enabled.rule(rule.info) {
+                continue;
+            }
             let Some(node_match) = rule.config.matcher.match_node(node.clone()) else {
                 continue;
             };
             let config = &rule.config;
             let info = rules.info(rule.info);
+            let mut severity = info.severity;
+            if info.tests != TestPolicy::Apply
+                && (kind.is_test_like()
+                    || language == Language::Rust && other_tools::in_rust_test(&node))
+            {
+                if info.tests == TestPolicy::Skip {
+                    continue;
+                }
+                severity = severity.lower();
+            }
+            if !info.equivalents.is_empty() {
+                let suppressed = if language == Language::Rust {
+                    comments.rust_allows(&info.equivalents, &node)
+                } else {
+                    let line = index.position(file.content, node_match.range().start).0;
+                    comments.suppress(language, &info.equivalents, line)
+                };
+                if suppressed {
+                    continue;
+                }
+            }
             let fix = match (config.fixer.first(), info.fix_safety) {
                 (Some(fixer), Some(applicability)) => {
                     let edit = node_match.make_edit(&config.matcher, fixer);
@@ -116,7 +215,7 @@ fn run_rules(
                 FindingHead {
                     rule_id: info.id.clone(),
                     source: info.source.clone(),
-                    severity: info.severity,
+                    severity,
                     category: info.category.clone(),
                     message: config.get_message(&node_match),
                 },
@@ -124,6 +223,7 @@ fn run_rules(
             ));
         }
     }
+    Ok(())
 }
 
 struct FindingHead {

@@ -3,17 +3,25 @@
 //! all call the same code.
 
 mod analyze;
+pub mod context;
 mod fix;
 mod language;
 pub mod linters;
+mod other_tools;
 mod rules;
 mod secrets;
+pub mod selection;
 mod suppression;
 
-pub use analyze::{SourceFile, analyze, assign_fingerprints, clip_snippet};
+pub use analyze::{
+    PastDeadline, SourceFile, analyze, analyze_selected, analyze_until, assign_fingerprints,
+    clip_snippet,
+};
+pub use context::FileKind;
 pub use fix::{FixError, FixOutcome, apply_fixes, parses_cleanly, unified_diff};
 pub use language::Language;
 pub use linters::{LintOutcome, LintTarget, Linters, LintersConfig, merge_findings};
-pub use rules::{RuleInfo, RuleLoadError, RuleSet};
+pub use rules::{Precision, RuleGroup, RuleInfo, RuleLoadError, RuleSet, TestPolicy};
 pub use secrets::{SecretMask, mask_secrets, mask_secrets_in_place, secret_spans};
+pub use selection::Selection;
 pub use suppression::suppress;

@@ -42,6 +42,122 @@ pub struct RuleInfo {
     pub source: String,
     /// The file the rule came from (`rules/python/eval-input.yml`), or `built-in` for code rules.
     pub origin: String,
+    /// Which group turns it on: `default` rules run unless deselected, the others only when selected.
+    pub group: RuleGroup,
+    /// What it does in test code (`tests/`, `test_*.py`, `*_test.go`, `#[cfg(test)]`, ...).
+    pub tests: TestPolicy,
+    /// The same check in other tools (`ruff/S608`, `bandit/B608`, `clippy/unwrap_used`): their findings merge
+    /// into this rule's, and their suppression comments suppress it.
+    pub equivalents: Vec<String>,
+    /// CWE ids of what a security rule detects.
+    pub cwe: Vec<u32>,
+    /// Precision measured by triage on real projects (`rules/precision.tsv`); `None` when never sampled.
+    pub precision: Option<Precision>,
+}
+
+/// Rule groups, as clippy's `pedantic` and `restriction`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RuleGroup {
+    /// Likely bugs and vulnerabilities, and precise checks a maintainer would thank you for: on by default.
+    Default,
+    /// Stricter checks with more false positives, or style: opt in with `select = ["pedantic"]`.
+    Pedantic,
+    /// Checks that forbid something legitimate in general (`unwrap`, `var`, `any`), for codebases that choose
+    /// to: opt in per rule or with `select = ["restriction"]`.
+    Restriction,
+}
+
+impl RuleGroup {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RuleGroup::Default => "default",
+            RuleGroup::Pedantic => "pedantic",
+            RuleGroup::Restriction => "restriction",
+        }
+    }
+}
+
+/// What a rule does in test code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TestPolicy {
+    /// Reports as anywhere else.
+    Apply,
+    /// Reports one severity lower.
+    Downgrade,
+    /// Does not report.
+    Skip,
+}
+
+impl TestPolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TestPolicy::Apply => "apply",
+            TestPolicy::Downgrade => "downgrade",
+            TestPolicy::Skip => "skip",
+        }
+    }
+}
+
+/// A rule's triaged sample.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Precision {
+    pub sampled: u32,
+    pub true_positives: u32,
+    pub false_positives: u32,
+    pub debatable: u32,
+}
+
+impl Precision {
+    /// The share of sampled findings triaged true (debatable ones count against it).
+    pub fn ratio(&self) -> f64 {
+        f64::from(self.true_positives) / f64::from(self.sampled.max(1))
+    }
+
+    /// `CodeQL`'s words for it: `very-high` (at least 95%), `high` (90%), `medium` (75%), else `low`.
+    pub fn level(&self) -> &'static str {
+        let ratio = self.ratio();
+        if ratio >= 0.95 {
+            "very-high"
+        } else if ratio >= 0.90 {
+            "high"
+        } else if ratio >= 0.75 {
+            "medium"
+        } else {
+            "low"
+        }
+    }
+}
+
+/// The committed triage of sampled findings on real projects; see `scripts/precision.py`.
+const PRECISION_TRIAGE: &str = include_str!("../../rules/precision.tsv");
+
+/// Each rule's precision from [`PRECISION_TRIAGE`].
+fn measured_precision() -> HashMap<String, Precision> {
+    let mut measured: HashMap<String, Precision> = HashMap::new();
+    for line in PRECISION_TRIAGE.lines() {
+        if line.trim().is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let fields: Vec<&str> = line.split('\t').collect();
+        let (Some(rule), Some(verdict)) = (fields.get(3), fields.get(4)) else {
+            continue;
+        };
+        let entry = measured.entry((*rule).to_owned()).or_insert(Precision {
+            sampled: 0,
+            true_positives: 0,
+            false_positives: 0,
+            debatable: 0,
+        });
+        entry.sampled += 1;
+        match *verdict {
+            "true" => entry.true_positives += 1,
+            "false" => entry.false_positives += 1,
+            _ => entry.debatable += 1,
+        }
+    }
+    measured
 }
 
 /// A rule file that could not be loaded.
@@ -102,6 +218,8 @@ struct PendingRule {
 
 /// Rules grouped by the language of the files they run on, compiled on first use.
 pub struct RuleSet {
+    /// The `default` group, resolved once.
+    default_selection: OnceLock<super::selection::Selection>,
     infos: Vec<RuleInfo>,
     pending: HashMap<Language, Vec<PendingRule>>,
     compiled: HashMap<Language, OnceLock<CompiledLanguage>>,
@@ -159,6 +277,17 @@ impl RuleSet {
 
     pub fn get(&self, id: &str) -> Option<&RuleInfo> {
         self.index_by_id.get(id).map(|&index| &self.infos[index])
+    }
+
+    /// The index of rule `id` in [`RuleSet::rules`].
+    pub(crate) fn index_of(&self, id: &str) -> Option<usize> {
+        self.index_by_id.get(id).copied()
+    }
+
+    /// The rules that run when nothing else is selected: the `default` group.
+    pub fn default_selection(&self) -> &super::selection::Selection {
+        self.default_selection
+            .get_or_init(|| super::selection::Selection::default_for(self))
     }
 
     /// A hash of the engine version and every rule's source: part of every cache key.
@@ -286,6 +415,46 @@ impl Builder {
         } else {
             None
         };
+        let group = match metadata.get("group").and_then(|value| value.as_str()) {
+            None | Some("default") => RuleGroup::Default,
+            Some("pedantic") => RuleGroup::Pedantic,
+            Some("restriction") => RuleGroup::Restriction,
+            Some(other) => {
+                return Err(format!(
+                    "rule `{id}`: metadata.group must be `default`, `pedantic` or `restriction`, not `{other}`"
+                ));
+            }
+        };
+        let tests = match metadata.get("tests").and_then(|value| value.as_str()) {
+            None | Some("apply") => TestPolicy::Apply,
+            Some("downgrade") => TestPolicy::Downgrade,
+            Some("skip") => TestPolicy::Skip,
+            Some(other) => {
+                return Err(format!(
+                    "rule `{id}`: metadata.tests must be `apply`, `downgrade` or `skip`, not `{other}`"
+                ));
+            }
+        };
+        let strings = |key: &str| -> Vec<String> {
+            metadata
+                .get(key)
+                .and_then(|value| value.as_array())
+                .map(|values| {
+                    values
+                        .iter()
+                        .filter_map(|value| value.as_str().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let cwe = strings("cwe")
+            .iter()
+            .map(|text| {
+                text.trim_start_matches("CWE-").parse::<u32>().map_err(|_| {
+                    format!("rule `{id}`: metadata.cwe entries look like `CWE-89`, not `{text}`")
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let info_index = self.infos.len();
         self.infos.push(RuleInfo {
             id: id.clone(),
@@ -297,6 +466,11 @@ impl Builder {
             fix_safety,
             source: source.to_owned(),
             origin: file.to_owned(),
+            group,
+            tests,
+            equivalents: strings("equivalents"),
+            cwe,
+            precision: None,
         });
         for &target in std::iter::once(&language).chain(language.rule_also_applies_to()) {
             let mut variant = document.clone();
@@ -330,9 +504,14 @@ impl Builder {
         for (new, &old) in order.iter().enumerate() {
             new_index[old] = new;
         }
+        let measured = measured_precision();
         let mut infos = Vec::with_capacity(order.len());
         for &old in &order {
-            infos.push(self.infos[old].clone());
+            let mut info = self.infos[old].clone();
+            if info.source == "codeinsight" {
+                info.precision = measured.get(&info.id).copied();
+            }
+            infos.push(info);
         }
         for rules in self.pending.values_mut() {
             for rule in rules.iter_mut() {
@@ -357,6 +536,7 @@ impl Builder {
             .map(|&language| (language, OnceLock::new()))
             .collect();
         RuleSet {
+            default_selection: OnceLock::new(),
             infos,
             pending: self.pending,
             compiled,

@@ -462,6 +462,17 @@ pub(crate) fn rule_infos() -> Vec<RuleInfo> {
             fix_safety: None,
             source: "codeinsight".to_owned(),
             origin: "built-in".to_owned(),
+            group: super::rules::RuleGroup::Default,
+            // A provider token has one shape and is live wherever it sits; a "credential-named string with some
+            // entropy" in a test is a fixture far more often than a secret.
+            tests: if detector.rule_id == "secrets/hardcoded-credential" {
+                super::rules::TestPolicy::Skip
+            } else {
+                super::rules::TestPolicy::Apply
+            },
+            equivalents: Vec::new(),
+            cwe: vec![798],
+            precision: None,
         })
         .collect()
 }

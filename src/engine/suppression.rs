@@ -230,6 +230,11 @@ pub(crate) fn rule_infos() -> Vec<RuleInfo> {
         fix_safety: None,
         source: "codeinsight".to_owned(),
         origin: "built-in".to_owned(),
+        group: super::rules::RuleGroup::Default,
+        tests: super::rules::TestPolicy::Apply,
+        equivalents: Vec::new(),
+        cwe: Vec::new(),
+        precision: None,
     };
     let syntax = "Syntax: `codeinsight-ignore: rule-id[, rule-id] [reason=\"...\"] [until=YYYY-MM-DD]` in a comment on \
                   the finding's line or the line above.";

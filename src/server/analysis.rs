@@ -20,12 +20,13 @@ use tokio::task::{JoinHandle, JoinSet};
 
 use super::AppState;
 use super::events::{JobRef, stage_update};
+use super::fairness::FairQueue;
 use super::pipeline::{
     Analysed, Finished, ToWriter, Work, bound_findings, cache_entry_for, cache_expiry, completed,
     failed, needs_follow_up, per_file_reason, run_follow_up,
 };
 use super::state::Metrics;
-use crate::engine::{Language, SourceFile, analyze};
+use crate::engine::{Language, PastDeadline, SourceFile, analyze_until};
 use crate::protocol::{Finding, Stage, Truncation};
 use crate::store::ClaimedJob;
 
@@ -102,7 +103,7 @@ impl Slot {
 /// Everything an analysis thread needs, shared by the threads and the watchdog.
 struct Context {
     state: AppState,
-    queue: Mutex<mpsc::Receiver<Work>>,
+    queue: Arc<FairQueue<Work>>,
     finished: ToWriter,
     follow_ups: mpsc::UnboundedSender<FollowUp>,
     shutdown: watch::Receiver<bool>,
@@ -121,7 +122,7 @@ pub(crate) struct AnalysisStage {
 impl AnalysisStage {
     pub(crate) fn spawn(
         state: &AppState,
-        queue: mpsc::Receiver<Work>,
+        queue: Arc<FairQueue<Work>>,
         finished: ToWriter,
         shutdown: watch::Receiver<bool>,
     ) -> AnalysisStage {
@@ -132,7 +133,7 @@ impl AnalysisStage {
         let (alive, stopped) = mpsc::channel(1);
         let context = Arc::new(Context {
             state: state.clone(),
-            queue: Mutex::new(queue),
+            queue,
             finished: finished.clone(),
             follow_ups,
             shutdown,
@@ -199,11 +200,8 @@ fn analysis_thread(context: &Context, slot: &Slot) {
         if *context.shutdown.borrow() {
             break;
         }
-        let next = context
-            .queue
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .blocking_recv();
+        // Users in turn: one user's slow files hold at most the threads already working for them.
+        let next = context.queue.pop_blocking();
         // A job taken during shutdown is left alone: its lease is released and another start claims it.
         let Some(work) = next else { break };
         if *context.shutdown.borrow() {
@@ -216,6 +214,7 @@ fn analysis_thread(context: &Context, slot: &Slot) {
         let language = Language::from_name(&work.job.language);
         publish(context, &work.job, Stage::Analysing);
         let started = Instant::now();
+        let selection = std::sync::Arc::clone(&work.selection);
         slot.begin(work, started);
         let file = SourceFile {
             path: &path,
@@ -223,7 +222,12 @@ fn analysis_thread(context: &Context, slot: &Slot) {
             language,
         };
         // A panicking rule must not take the thread down: the job fails and the thread goes on.
-        let findings = std::panic::catch_unwind(AssertUnwindSafe(|| analyze(&file, &shared.rules)));
+        // The engine stops itself at the job timeout: a file built to be slow must not keep a core busy after
+        // its job has failed.
+        let deadline = started + shared.job_timeout;
+        let findings = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            analyze_until(&file, &shared.rules, &selection, Some(deadline))
+        }));
         let Some(work) = slot.end() else {
             // The watchdog failed this job and started a replacement thread.
             break;
@@ -232,17 +236,37 @@ fn analysis_thread(context: &Context, slot: &Slot) {
             &shared.metrics.analysis_micros,
             u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
         );
-        let Ok(mut findings) = findings else {
-            tracing::error!(job_id = %work.job.job_id, "the analysis engine crashed");
-            let result = failed(
-                &work.job,
-                "the analysis engine crashed on this file".to_owned(),
-                started.elapsed().as_secs_f64(),
-            );
-            if !finish(context, &work.job, result) {
-                break;
+        let mut findings = match findings {
+            Ok(Ok(findings)) => findings,
+            // Past the deadline before the watchdog looked: the same failure it would report.
+            Ok(Err(PastDeadline)) => {
+                tracing::warn!(job_id = %work.job.job_id, file = %work.job.file_path,
+                    "analysis timed out; the file is failed");
+                let result = failed(
+                    &work.job,
+                    format!(
+                        "analysis timed out after {} s",
+                        shared.job_timeout.as_secs_f64()
+                    ),
+                    started.elapsed().as_secs_f64(),
+                );
+                if !finish(context, &work.job, result) {
+                    break;
+                }
+                continue;
             }
-            continue;
+            Err(_) => {
+                tracing::error!(job_id = %work.job.job_id, "the analysis engine crashed");
+                let result = failed(
+                    &work.job,
+                    "the analysis engine crashed on this file".to_owned(),
+                    started.elapsed().as_secs_f64(),
+                );
+                if !finish(context, &work.job, result) {
+                    break;
+                }
+                continue;
+            }
         };
         // Bound the findings here, before they are copied, cached or queued: a file of 80,000 findings must
         // not cost its 80,000 findings' memory all the way to the writer.

@@ -205,6 +205,95 @@ impl FairPermits {
     }
 }
 
+/// A queue the analysis threads take work from one user at a time, in turn: a user whose files are slow to
+/// analyse holds at most the threads already working for them, and another user's file is next.
+pub(crate) struct FairQueue<T> {
+    state: Mutex<QueueState<T>>,
+    ready: std::sync::Condvar,
+}
+
+struct QueueState<T> {
+    waiting: BTreeMap<String, VecDeque<T>>,
+    /// The user whose item was taken last.
+    last: Option<String>,
+    closed: bool,
+}
+
+impl<T> FairQueue<T> {
+    pub(crate) fn new() -> FairQueue<T> {
+        FairQueue {
+            state: Mutex::new(QueueState {
+                waiting: BTreeMap::new(),
+                last: None,
+                closed: false,
+            }),
+            ready: std::sync::Condvar::new(),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, QueueState<T>> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Adds `item` for `user`; never waits (what is in flight is bounded when jobs are claimed).
+    pub(crate) fn push(&self, user: &str, item: T) {
+        self.lock()
+            .waiting
+            .entry(user.to_owned())
+            .or_default()
+            .push_back(item);
+        self.ready.notify_one();
+    }
+
+    /// Takes the next item of the next user in turn, waiting for one; `None` once the queue is closed and empty.
+    /// For OS threads: this blocks.
+    pub(crate) fn pop_blocking(&self) -> Option<T> {
+        let mut state = self.lock();
+        loop {
+            let next = {
+                let later = state.last.as_ref().and_then(|last| {
+                    state
+                        .waiting
+                        .range::<String, _>((
+                            std::ops::Bound::Excluded(last),
+                            std::ops::Bound::Unbounded,
+                        ))
+                        .next()
+                        .map(|(user, _)| user.clone())
+                });
+                later.or_else(|| state.waiting.keys().next().cloned())
+            };
+            if let Some(user) = next {
+                let (item, emptied) = match state.waiting.get_mut(&user) {
+                    Some(queue) => (queue.pop_front(), queue.is_empty()),
+                    None => (None, true),
+                };
+                if emptied {
+                    state.waiting.remove(&user);
+                }
+                state.last = Some(user);
+                if let Some(item) = item {
+                    return Some(item);
+                }
+                continue;
+            }
+            if state.closed {
+                return None;
+            }
+            state = self
+                .ready
+                .wait(state)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+
+    /// No more items will come: threads waiting on an empty queue return.
+    pub(crate) fn close(&self) {
+        self.lock().closed = true;
+        self.ready.notify_all();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -236,6 +325,18 @@ mod tests {
             ["bob1", "alice1", "alice2", "alice3"],
             "Bob goes right after Alice's running job"
         );
+    }
+
+    #[test]
+    fn the_analysis_queue_serves_users_in_turn() {
+        let queue = FairQueue::new();
+        for index in 0..3 {
+            queue.push("alice", format!("alice{index}"));
+        }
+        queue.push("bob", "bob0".to_owned());
+        queue.close();
+        let order: Vec<String> = std::iter::from_fn(|| queue.pop_blocking()).collect();
+        assert_eq!(order, ["alice0", "bob0", "alice1", "alice2"]);
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! instance holds; a killed instance's jobs are claimed again once their lease expires, or at once on the next
 //! start if its process is gone.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -18,8 +19,9 @@ use super::AppState;
 use super::ai_stage::{self, AiOutcome};
 use super::analysis::{AnalysisStage, FollowUp};
 use super::events::{JobRef, Terminal, stage_update, terminal_update};
+use super::fairness::FairQueue;
 use super::state::{ENGINE_CONFIG, Metrics, Shared};
-use crate::engine::{Language, LintTarget, merge_findings};
+use crate::engine::{Language, LintTarget, Selection, merge_findings};
 use crate::protocol::{
     Finding, JobResults, JobStatus, JobType, LintResult, Severity, SeverityCounts, Stage,
     StageOutcome, StageReport, TokensUsed, Truncation,
@@ -53,6 +55,73 @@ fn micros(duration: Duration) -> i64 {
 pub(super) struct Work {
     pub(super) job: ClaimedJob,
     pub(super) cache_key: String,
+    /// The rules the job's run selected.
+    pub(super) selection: Arc<Selection>,
+}
+
+/// The claimer's end of the analysis threads' fair queue; dropping it (the claimer stopped) closes the queue.
+pub(super) struct WorkQueue(Arc<FairQueue<Work>>);
+
+impl WorkQueue {
+    fn push(&self, item: Work) {
+        let user = item.job.user_id.clone();
+        self.0.push(&user, item);
+    }
+}
+
+impl Drop for WorkQueue {
+    fn drop(&mut self) {
+        self.0.close();
+    }
+}
+
+/// The rule selections of the runs this instance has claimed jobs of, resolved once per run.
+struct Selections {
+    default: Arc<Selection>,
+    by_run: HashMap<String, Arc<Selection>>,
+}
+
+impl Selections {
+    /// Runs remembered before the map is emptied (a selection is cheap to resolve again).
+    const CAPACITY: usize = 1024;
+
+    fn new(shared: &Shared) -> Selections {
+        Selections {
+            default: Arc::new(shared.rules.default_selection().clone()),
+            by_run: HashMap::new(),
+        }
+    }
+
+    /// The selection of `job`'s run. A selection the rules no longer accept (they changed since the run was
+    /// submitted) falls back to the default group, with a warning.
+    async fn of(&mut self, shared: &Shared, job: &ClaimedJob) -> Arc<Selection> {
+        let Some(run_id) = job.run_id.as_deref() else {
+            return Arc::clone(&self.default);
+        };
+        if let Some(selection) = self.by_run.get(run_id) {
+            return Arc::clone(selection);
+        }
+        let selection = match shared.store.run_rules(run_id).await {
+            Ok(None) => Arc::clone(&self.default),
+            Ok(Some(rules)) => match Selection::resolve(&rules, &shared.rules) {
+                Ok(selection) => Arc::new(selection),
+                Err(error) => {
+                    tracing::warn!(run_id, error = %error, "a run's rule selection no longer resolves; using the default rules");
+                    Arc::clone(&self.default)
+                }
+            },
+            Err(error) => {
+                tracing::warn!(run_id, error = %error, "reading a run's rule selection failed; using the default rules");
+                return Arc::clone(&self.default);
+            }
+        };
+        if self.by_run.len() >= Self::CAPACITY {
+            self.by_run.clear();
+        }
+        self.by_run
+            .insert(run_id.to_owned(), Arc::clone(&selection));
+        selection
+    }
 }
 
 /// Hands finished jobs to the writer. A job leaves this instance's in-flight count here: waiting for the
@@ -152,10 +221,10 @@ pub(crate) async fn reclaim_dead_workers(store: &Store) {
 
 impl Pipeline {
     pub(crate) fn spawn(state: &AppState, worker_id: String) -> Pipeline {
-        let workers = state.inner.workers;
         let (shutdown, shutdown_receiver) = watch::channel(false);
-        // Room for everything in flight, so that handing a claimed job on never waits.
-        let (work_sender, work_receiver) = mpsc::channel::<Work>(workers * QUEUE_PER_WORKER + 1);
+        // Unbounded (claims are bounded by the in-flight count), so that handing a claimed job on never waits.
+        let queue = Arc::new(FairQueue::new());
+        let work_sender = WorkQueue(Arc::clone(&queue));
         let (finished_sender, finished_receiver) = mpsc::unbounded_channel::<Finished>();
         let finished_sender = ToWriter {
             sender: finished_sender,
@@ -169,8 +238,7 @@ impl Pipeline {
             finished_sender.clone(),
             shutdown_receiver.clone(),
         ));
-        let analysis =
-            AnalysisStage::spawn(state, work_receiver, finished_sender, shutdown_receiver);
+        let analysis = AnalysisStage::spawn(state, queue, finished_sender, shutdown_receiver);
         let writer = tokio::spawn(write_loop(
             state.clone(),
             worker_id.clone(),
@@ -226,13 +294,14 @@ impl Pipeline {
 async fn claim_loop(
     state: AppState,
     worker_id: String,
-    work: mpsc::Sender<Work>,
+    work: WorkQueue,
     finished: ToWriter,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let shared = &state.inner;
     // The user served last, so that the next claim starts with the one after.
     let mut last_user: Option<String> = None;
+    let mut selections = Selections::new(shared);
     loop {
         if *shutdown.borrow() {
             break;
@@ -287,7 +356,10 @@ async fn claim_loop(
         for job in &claimed {
             shared.in_flight.add(&job.user_id);
         }
-        if dispatch(&state, claimed, &work, &finished).await.is_err() {
+        if dispatch(&state, claimed, &work, &finished, &mut selections)
+            .await
+            .is_err()
+        {
             break;
         }
     }
@@ -297,8 +369,9 @@ async fn claim_loop(
 async fn dispatch(
     state: &AppState,
     claimed: Vec<ClaimedJob>,
-    work: &mpsc::Sender<Work>,
+    work: &WorkQueue,
     finished: &ToWriter,
+    selections: &mut Selections,
 ) -> Result<(), ()> {
     let shared = &state.inner;
     let rules_version = shared.rules.version().to_owned();
@@ -326,17 +399,20 @@ async fn dispatch(
         } else {
             &with_linters
         };
+        let selection = selections.of(shared, &job).await;
+        // The selection changes the findings as much as the rules do.
         let key = cache_key(
             &job.user_id,
             &job.content_sha256,
             &job.file_path,
             &job.language,
             &rules_version,
-            engine_config,
+            &format!("{engine_config};rules={}", selection.fingerprint()),
         );
         pending.push(Work {
             job,
             cache_key: key,
+            selection,
         });
     }
     let lookup_keys = pending
@@ -361,7 +437,7 @@ async fn dispatch(
                 Metrics::add(&shared.metrics.cache_hits, 1);
                 if ai_stage::wanted(shared, &item.job) {
                     // The AI stage needs the content and its own cache; the analysis before it is cheap.
-                    work.send(item).await.map_err(drop)?;
+                    work.push(item);
                     continue;
                 }
                 let stages = cached.stages.unwrap_or_else(|| {
@@ -381,7 +457,7 @@ async fn dispatch(
             }
             Metrics::add(&shared.metrics.cache_misses, 1);
         }
-        work.send(item).await.map_err(drop)?;
+        work.push(item);
     }
     Ok(())
 }
@@ -493,7 +569,8 @@ pub(super) async fn run_follow_up(state: &AppState, item: FollowUp) -> Finished 
         file_path: &job.file_path,
     };
     let ai_content = ai_stage::wanted(shared, job).then(|| content.clone());
-    let (mut findings, linter_stages) = lint_stage(state, job, content, findings).await;
+    let (mut findings, linter_stages) =
+        lint_stage(state, job, &work.selection, content, findings).await;
     let truncated = bound_findings(
         &mut findings,
         shared.limits.max_findings_per_file,
@@ -922,6 +999,7 @@ fn linter_summary(stages: &[StageReport]) -> String {
 async fn lint_stage(
     state: &AppState,
     job: &ClaimedJob,
+    selection: &Arc<Selection>,
     content: String,
     findings: Vec<Finding>,
 ) -> (Vec<Finding>, Vec<StageReport>) {
@@ -944,6 +1022,8 @@ async fn lint_stage(
     // Linter slots go to users in turn: one user's slow files never hold another's back for long.
     let permit = shared.linter_permits.acquire(&job.user_id).await;
     let linters = Arc::clone(&shared.linters);
+    let rules = Arc::clone(&shared.rules);
+    let selection = Arc::clone(selection);
     let path = job.file_path.clone();
     let user = job.user_id.clone();
     let builtin = findings.clone();
@@ -955,10 +1035,11 @@ async fn lint_stage(
             language: Some(language),
             user: Some(&user),
         });
-        (
-            merge_findings(findings, outcome.findings, &content),
-            outcome.stages,
-        )
+        let mut merged = merge_findings(&rules, findings, outcome.findings, &content);
+        // `ignore` may name linters' ids (`ruff/E501`, `clippy/`).
+        let enabled = selection.for_path(&rules, &path);
+        merged.retain(|finding| !enabled.ignores(&finding.rule_id));
+        (merged, outcome.stages)
     });
     match task.await {
         Ok(result) => result,

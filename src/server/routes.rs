@@ -338,6 +338,10 @@ async fn create_run(
         )));
     }
     check_run_fields(&request, shared.limits)?;
+    if let Some(rules) = &request.options.rules {
+        crate::engine::Selection::resolve(rules, &shared.rules)
+            .map_err(|error| ApiError::BadRequest(format!("`options.rules`: {error}")))?;
+    }
     let run_id = uuid::Uuid::new_v4().to_string();
     let mut jobs = Vec::with_capacity(request.files.len());
     let mut rejected = Vec::new();
@@ -376,6 +380,7 @@ async fn create_run(
         user_id: auth.user_id.clone(),
         repo_id: request.repo_id,
         rejected: stored_rejected,
+        rules: request.options.rules.clone(),
     };
     shared
         .store

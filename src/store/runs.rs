@@ -16,6 +16,8 @@ pub struct NewRun {
     pub repo_id: Option<String>,
     /// Files refused at submission, kept with the run so that `show` reports them.
     pub rejected: Vec<RejectedFile>,
+    /// The rule selection the run asked for; `None` for the default group.
+    pub rules: Option<crate::protocol::RuleSelection>,
 }
 
 impl Store {
@@ -28,8 +30,8 @@ impl Store {
     ) -> Result<(), StoreError> {
         let mut transaction = self.sqlite().begin_with("BEGIN IMMEDIATE").await?;
         sqlx::query(
-            "INSERT INTO runs (run_id, user_id, repo_id, total, rejected, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO runs (run_id, user_id, repo_id, total, rejected, created_at, rules) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(&run.run_id)
         .bind(&run.user_id)
@@ -37,6 +39,7 @@ impl Store {
         .bind(i64::try_from(jobs.len()).unwrap_or(i64::MAX))
         .bind(serde_json::to_string(&run.rejected)?)
         .bind(now)
+        .bind(run.rules.as_ref().map(serde_json::to_string).transpose()?)
         .execute(&mut *transaction)
         .await?;
         insert_jobs(&mut transaction, jobs, now).await?;
@@ -65,6 +68,24 @@ impl Store {
             }
         }
         Ok(kept)
+    }
+
+    /// The rule selection run `run_id` asked for; `None` for the default group or a missing run.
+    pub async fn run_rules(
+        &self,
+        run_id: &str,
+    ) -> Result<Option<crate::protocol::RuleSelection>, StoreError> {
+        let row = sqlx::query("SELECT rules FROM runs WHERE run_id = $1")
+            .bind(run_id)
+            .fetch_optional(self.sqlite())
+            .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let rules: Option<String> = row.try_get("rules")?;
+        Ok(rules
+            .map(|rules| serde_json::from_str(&rules))
+            .transpose()?)
     }
 
     /// Who owns `run_id`, if it exists.

@@ -45,6 +45,7 @@ pub async fn review_with(
     let deadline_base = tokio::time::Instant::now();
     let config = Config::discover(cwd)?;
     let mut settings = GateSettings::resolve(&args.gate, &config)?;
+    settings.rules = rule_selection(args, &config);
     if write_baseline.is_some() {
         // A baseline records every finding, whatever the report would show.
         settings.threshold.report_min = crate::protocol::Severity::Info;
@@ -103,6 +104,25 @@ pub async fn review_with(
     result
 }
 
+/// `[rules]` from the configuration, with `--select` replacing its `select` and `--ignore` adding to its
+/// `ignore`; `None` when that leaves the server's default.
+fn rule_selection(args: &ReviewArgs, config: &Config) -> Option<crate::protocol::RuleSelection> {
+    let mut rules = config.file.rules.clone();
+    let flags = |values: &[String]| -> Vec<String> {
+        values
+            .iter()
+            .map(|value| value.trim().to_owned())
+            .filter(|value| !value.is_empty())
+            .collect()
+    };
+    let select = flags(&args.select);
+    if !select.is_empty() {
+        rules.select = select;
+    }
+    rules.ignore.extend(flags(&args.ignore));
+    (rules != crate::protocol::RuleSelection::default()).then_some(rules)
+}
+
 #[allow(
     clippy::too_many_arguments,
     reason = "the pieces `review` resolved, each used once, in order"
@@ -132,6 +152,7 @@ async fn run_review(
             no_cache: args.no_cache,
             ai: args.ai_choice(),
             no_linters: args.no_linters,
+            rules: settings.rules.clone(),
         },
         repo_id: None,
         skipped: skipped

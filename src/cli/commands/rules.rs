@@ -31,6 +31,11 @@ pub fn rules(args: &RulesArgs, printer: Printer, cwd: &Path) -> Result<ExitStatu
         None => RuleSet::builtin(),
     }
     .map_err(|error| Failure::usage(format!("cannot load rules: {error}")))?;
+    // Which rules `review` here would run: `[rules]` in codeinsight.toml.
+    let selection =
+        crate::engine::Selection::resolve(&config.file.rules, &set).map_err(|error| {
+            Failure::usage(format!("invalid `[rules]` in codeinsight.toml: {error}"))
+        })?;
     let mut stdout = printer.stdout();
     let written = match &args.id {
         Some(id) => {
@@ -38,6 +43,11 @@ pub fn rules(args: &RulesArgs, printer: Printer, cwd: &Path) -> Result<ExitStatu
                 return Err(Failure::usage(format!("no rule `{id}`"))
                     .with_help("list the rules with `codeinsight rules`"));
             };
+            let index = set
+                .rules()
+                .iter()
+                .position(|candidate| candidate.id == rule.id)
+                .unwrap_or(0);
             (|| {
                 writeln!(stdout, "{}", rule.id)?;
                 writeln!(
@@ -49,6 +59,29 @@ pub fn rules(args: &RulesArgs, printer: Printer, cwd: &Path) -> Result<ExitStatu
                     fix_label(rule.fix_safety),
                     rule.origin
                 )?;
+                writeln!(
+                    stdout,
+                    "group: {}  {}  in tests: {}  precision: {}",
+                    rule.group.as_str(),
+                    if selection.selects_by_default(index) {
+                        "on"
+                    } else {
+                        "off"
+                    },
+                    rule.tests.as_str(),
+                    precision_label(rule.precision)
+                )?;
+                if !rule.cwe.is_empty() {
+                    let cwe: Vec<String> = rule.cwe.iter().map(|id| format!("CWE-{id}")).collect();
+                    writeln!(stdout, "cwe: {}", cwe.join(", "))?;
+                }
+                if !rule.equivalents.is_empty() {
+                    writeln!(
+                        stdout,
+                        "same check as: {} (their suppression comments apply)",
+                        rule.equivalents.join(", ")
+                    )?;
+                }
                 writeln!(stdout)?;
                 writeln!(stdout, "{}", rule.message)?;
                 writeln!(stdout)?;
@@ -65,21 +98,33 @@ pub fn rules(args: &RulesArgs, printer: Printer, cwd: &Path) -> Result<ExitStatu
                 .max(2);
             writeln!(
                 stdout,
-                "{:<width$}  {:<10}  {:<8}  {:<15}  FIX",
-                "ID", "LANGUAGE", "SEVERITY", "CATEGORY"
+                "{:<width$}  {:<10}  {:<8}  {:<15}  {:<11}  {:<3}  {:<10}  {:<17}  SAME CHECK AS",
+                "ID", "LANGUAGE", "SEVERITY", "CATEGORY", "GROUP", "ON", "FIX", "PRECISION"
             )?;
-            for rule in set.rules() {
+            for (index, rule) in set.rules().iter().enumerate() {
                 writeln!(
                     stdout,
-                    "{:<width$}  {:<10}  {:<8}  {:<15}  {}",
+                    "{:<width$}  {:<10}  {:<8}  {:<15}  {:<11}  {:<3}  {:<10}  {:<17}  {}",
                     rule.id,
                     rule.language.map_or("any", |language| language.name()),
                     rule.severity.as_str(),
                     rule.category,
-                    fix_label(rule.fix_safety)
+                    rule.group.as_str(),
+                    if selection.selects_by_default(index) {
+                        "yes"
+                    } else {
+                        "no"
+                    },
+                    fix_label(rule.fix_safety),
+                    precision_label(rule.precision),
+                    rule.equivalents.join(", ")
                 )?;
             }
-            Ok(())
+            writeln!(
+                stdout,
+                "\nON: whether `review` here runs it (`[rules]` in codeinsight.toml, `--select`, `--ignore`). \
+                 PRECISION: the share of sampled findings on real projects a reviewer confirmed (docs/precision.md)."
+            )
         })(),
     };
     match written {
@@ -88,6 +133,21 @@ pub fn rules(args: &RulesArgs, printer: Printer, cwd: &Path) -> Result<ExitStatu
         }
         _ => Ok(ExitStatus::Success),
     }
+}
+
+/// `96% of 25 (very-high)`, or `-` for a rule never sampled.
+fn precision_label(precision: Option<crate::engine::Precision>) -> String {
+    precision.map_or_else(
+        || "-".to_owned(),
+        |precision| {
+            format!(
+                "{:.0}% of {} ({})",
+                100.0 * precision.ratio(),
+                precision.sampled,
+                precision.level()
+            )
+        },
+    )
 }
 
 fn fix_label(safety: Option<Applicability>) -> &'static str {

@@ -4,86 +4,15 @@
 //! severity, borrows the linter's fix when it has none, and says which linter agreed). Then the whole list is
 //! sorted, deduplicated and fingerprinted exactly like the engine's own.
 
-use crate::engine::{analyze, suppression};
+use crate::engine::{RuleSet, analyze, suppression};
 use crate::protocol::Finding;
 
-/// Built-in rules (by the part after the language, so JavaScript rules cover TypeScript too) and the linter rule
-/// ids that flag the same problem.
-const EQUIVALENT: &[(&str, &[&str])] = &[
-    ("bare-except", &["ruff/E722"]),
-    ("none-comparison", &["ruff/E711"]),
-    ("type-equality-check", &["ruff/E721"]),
-    ("mutable-default-argument", &["ruff/B006"]),
-    ("swallowed-exception", &["ruff/S110", "ruff/S112"]),
-    ("eval-exec-dynamic", &["ruff/S307", "ruff/S102"]),
-    ("subprocess-shell-true", &["ruff/S602", "ruff/S604"]),
-    ("pickle-load", &["ruff/S301"]),
-    ("yaml-unsafe-load", &["ruff/S506"]),
-    ("tempfile-mktemp", &["ruff/S306"]),
-    ("tls-verify-disabled", &["ruff/S501"]),
-    ("flask-debug-enabled", &["ruff/S201"]),
-    ("os-system-dynamic", &["ruff/S605"]),
-    ("sql-string-formatting", &["ruff/S608"]),
-    (
-        "debugger-statement",
-        &["eslint/no-debugger", "biome/suspicious/noDebugger"],
-    ),
-    (
-        "loose-equality",
-        &["eslint/eqeqeq", "biome/suspicious/noDoubleEquals"],
-    ),
-    (
-        "loose-inequality",
-        &["eslint/eqeqeq", "biome/suspicious/noDoubleEquals"],
-    ),
-    ("no-var", &["eslint/no-var", "biome/style/noVar"]),
-    ("eval", &["eslint/no-eval", "biome/security/noGlobalEval"]),
-    ("new-function", &["eslint/no-new-func"]),
-    (
-        "nan-comparison",
-        &[
-            "eslint/use-isnan",
-            "biome/correctness/useIsNan",
-            "biome/suspicious/useIsNan",
-        ],
-    ),
-    ("parseint-radix", &["eslint/radix"]),
-    (
-        "async-promise-executor",
-        &[
-            "eslint/no-async-promise-executor",
-            "biome/suspicious/noAsyncPromiseExecutor",
-        ],
-    ),
-    (
-        "console-log",
-        &["eslint/no-console", "biome/suspicious/noConsole"],
-    ),
-    ("explicit-any", &["biome/suspicious/noExplicitAny"]),
-    ("non-null-assertion", &["biome/style/noNonNullAssertion"]),
-    ("dbg-macro", &["clippy/dbg_macro"]),
-    ("unwrap-used", &["clippy/unwrap_used"]),
-    ("expect-used", &["clippy/expect_used"]),
-    (
-        "todo-unimplemented",
-        &["clippy/todo", "clippy/unimplemented"],
-    ),
-    ("mem-forget", &["clippy/mem_forget"]),
-    ("useless-format", &["clippy/useless_format"]),
-    ("expect-format-eager", &["clippy/expect_fun_call"]),
-    ("collect-then-len", &["clippy/needless_collect"]),
-    ("panic-in-non-test", &["clippy/panic"]),
-    ("deprecated-ioutil", &["staticcheck/SA1019"]),
-];
-
-/// Whether built-in rule `builtin` and linter rule `linted` flag the same problem.
-fn equivalent(builtin: &str, linted: &str) -> bool {
-    let Some((_, name)) = builtin.split_once('/') else {
-        return false;
-    };
-    EQUIVALENT
-        .iter()
-        .any(|(rule, ids)| *rule == name && ids.contains(&linted))
+/// Whether built-in rule `builtin` and linter rule `linted` flag the same problem: the rule lists the linter's
+/// id among its `metadata.equivalents`.
+fn equivalent(rules: &RuleSet, builtin: &str, linted: &str) -> bool {
+    rules
+        .get(builtin)
+        .is_some_and(|info| info.equivalents.iter().any(|id| id == linted))
 }
 
 /// Whether two findings sit at the same place: the same first line and touching or overlapping spans.
@@ -95,13 +24,18 @@ fn same_place(a: &Finding, b: &Finding) -> bool {
 
 /// Merges `linted` (from [`crate::engine::Linters::lint`]) into `builtin` (from [`crate::engine::analyze`]) for
 /// the file whose text is `content`, and returns the combined, sorted, fingerprinted list.
-pub fn merge_findings(builtin: Vec<Finding>, linted: Vec<Finding>, content: &str) -> Vec<Finding> {
+pub fn merge_findings(
+    rules: &RuleSet,
+    builtin: Vec<Finding>,
+    linted: Vec<Finding>,
+    content: &str,
+) -> Vec<Finding> {
     let mut combined = builtin;
     let builtin_count = combined.len();
     // Linter findings arrive masked from `Linters::lint`.
     for finding in suppression::suppress(linted, content) {
         let duplicate = combined[..builtin_count].iter_mut().find(|existing| {
-            equivalent(&existing.rule_id, &finding.rule_id) && same_place(existing, &finding)
+            equivalent(rules, &existing.rule_id, &finding.rule_id) && same_place(existing, &finding)
         });
         match duplicate {
             Some(existing) => {
@@ -152,7 +86,8 @@ mod tests {
             finding("ruff/E722", 9, 1, 7),
             finding("ruff/F401", 3, 1, 4),
         ];
-        let merged = merge_findings(builtin, linted, "");
+        let rules = RuleSet::builtin().unwrap();
+        let merged = merge_findings(&rules, builtin, linted, "");
         let ids: Vec<_> = merged
             .iter()
             .map(|f| (f.rule_id.as_str(), f.line))
@@ -180,7 +115,8 @@ mod tests {
             finding("ruff/F401", 1, 8, 10),
             finding("ruff/F401", 4, 8, 11),
         ];
-        let merged = merge_findings(Vec::new(), linted, content);
+        let rules = RuleSet::builtin().unwrap();
+        let merged = merge_findings(&rules, Vec::new(), linted, content);
         assert_eq!(merged.len(), 1);
         assert_eq!(merged[0].line, 4);
     }
