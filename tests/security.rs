@@ -762,3 +762,120 @@ fn oversized_fields_and_nul_bytes_are_refused_naming_the_field() {
     drop(runtime);
     server.stop();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn half_open_connections_past_the_cap_give_way_to_real_requests() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = database(dir.path());
+    let server = ServeProcess::start(
+        &database,
+        dir.path(),
+        Some("[linters]\nenabled = false\n"),
+        &["--max-connections", "64"],
+        &[],
+    );
+    let addr = server.addr;
+    // Three times the cap in connections that never finish their headers, as one client with no token.
+    let mut loris = Vec::new();
+    for _ in 0..192 {
+        let mut stream = TcpStream::connect(addr).unwrap();
+        stream
+            .write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n")
+            .unwrap();
+        loris.push(stream);
+    }
+    let mut slowest = Duration::ZERO;
+    for _ in 0..20 {
+        let started = Instant::now();
+        let mut stream = TcpStream::connect(addr).unwrap();
+        stream
+            .write_all(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).unwrap();
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer:?}");
+        slowest = slowest.max(started.elapsed());
+        // A new half-open connection between every real request keeps the server at its cap.
+        let mut stream = TcpStream::connect(addr).unwrap();
+        stream.write_all(b"GET / HTTP/1.1\r\n").unwrap();
+        loris.push(stream);
+    }
+    eprintln!("slowest /health with the connection cap held by half-open connections: {slowest:?}");
+    assert!(
+        slowest < Duration::from_millis(500),
+        "/health took {slowest:?}"
+    );
+    server.stop();
+}
+
+#[test]
+fn reviewed_code_cannot_send_escapes_or_workflow_commands_to_the_log() {
+    require("go");
+    let dir = tempfile::tempdir().unwrap();
+    let work = dir.path().join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    // A file name and a quoted raw string that each try to start a line of their own in a CI log.
+    let name = "evil\n::error file=FAKE.py::FROM-FILENAME.py";
+    std::fs::write(
+        work.join(name),
+        "import yaml\n\n\ndef load(handle):\n    return yaml.load(handle)  # \u{1b}[2K\u{7}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        work.join("inj.go"),
+        "package main\n\nimport \"fmt\"\n\nfunc main() {\n\tfmt.Printf(\"%d\\n\", `x\n::error file=README.md,line=1::INJECTED\n::stop-commands::tok\n\u{1b}[1A`)\n}\n",
+    )
+    .unwrap();
+    for github in [false, true] {
+        let mut command = Command::new(BIN);
+        command
+            .args(["review", ".", "--color", "never", "--fail-on", "never"])
+            .current_dir(&work)
+            .env("CODEINSIGHT_DATA_DIR", dir.path().join("data"));
+        if github {
+            command
+                .env("GITHUB_ACTIONS", "true")
+                .env("GITHUB_STEP_SUMMARY", dir.path().join("summary.md"))
+                .env("GITHUB_OUTPUT", dir.path().join("outputs.txt"));
+        } else {
+            command.env_remove("GITHUB_ACTIONS");
+        }
+        let output = command.output().unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(output.status.success(), "{stdout}");
+        assert!(
+            stdout.contains("go-vet/printf"),
+            "the quoting linter ran: {stdout}"
+        );
+        for forbidden in ['\u{1b}', '\u{7}'] {
+            assert!(
+                !stdout.contains(forbidden),
+                "a control character reached the output: {stdout:?}"
+            );
+        }
+        let mut paused: Option<String> = None;
+        for line in stdout.lines() {
+            if let Some(token) = &paused {
+                if line == format!("::{token}::") {
+                    paused = None;
+                }
+                continue;
+            }
+            if let Some(token) = line.strip_prefix("::stop-commands::") {
+                paused = Some(token.to_owned());
+                continue;
+            }
+            assert!(
+                !line.starts_with("::error file=README.md")
+                    && !line.starts_with("::error file=FAKE.py"),
+                "an injected workflow command: {line:?}"
+            );
+            assert!(!line.starts_with("::stop-commands::tok"), "{line:?}");
+        }
+        if github {
+            assert!(stdout.contains("::stop-commands::codeinsight-"), "{stdout}");
+            let summary = std::fs::read_to_string(dir.path().join("summary.md")).unwrap();
+            assert!(!summary.contains('\u{1b}'), "{summary:?}");
+        }
+    }
+}

@@ -830,6 +830,33 @@ async fn a_file_over_the_job_timeout_fails_and_the_worker_goes_on_with_the_next(
         rule_ids(python).contains("python/os-system-dynamic"),
         "{python:?}"
     );
+    // The timed-out analysis stopped itself at its deadline: its thread is gone, not left burning a core for
+    // the ~20 s the file would take.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let analysing = analysis_threads();
+        if analysing <= 1 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{analysing} analysis threads alive for one worker: the timed-out one kept running"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    server.server.shutdown().await;
+}
+
+/// Threads of this process running the engine (named `codeinsight-analysis-N`; the kernel keeps 15 bytes).
+fn analysis_threads() -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|task| {
+            std::fs::read_to_string(task.path().join("comm"))
+                .is_ok_and(|name| name.starts_with("codeinsight-ana"))
+        })
+        .count()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -855,7 +882,7 @@ async fn a_socket_that_falls_behind_replays_terminal_events_from_the_database_on
         assert_eq!(terminal.status, JobStatus::Completed);
         assert!(terminal.data.findings.unwrap() >= 1, "{terminal:?}");
     }
-    let (status, server_stats) = server.get(&server.alice, "/stats").await;
+    let (status, server_stats) = server.get(&server.admin, "/stats").await;
     assert_eq!(status, StatusCode::OK, "{server_stats}");
     assert!(
         server_stats["websocket"]["resyncs"].as_u64().unwrap() >= 1,
@@ -906,7 +933,7 @@ async fn a_resubmitted_file_is_served_from_the_cache_with_a_terminal_event() {
     let run = server.wait_for_run(&server.alice, &third.run_id).await;
     assert!(!run.jobs[0].cache_hit);
 
-    let (status, cache_report) = server.get(&server.alice, "/cache/stats").await;
+    let (status, cache_report) = server.get(&server.admin, "/cache/stats").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(cache_report["hits"], 1, "{cache_report}");
     assert_eq!(cache_report["misses"], 2, "{cache_report}");
@@ -1150,7 +1177,12 @@ async fn history_is_filtered_and_paginated_on_the_server() {
         "limit is capped, not refused"
     );
 
-    let (status, server_report) = server.get(&server.alice, "/stats").await;
+    // Server-wide figures are for admins: they say what every user is doing.
+    for route in ["/stats", "/metrics", "/cache/stats"] {
+        let (status, body) = server.get(&server.alice, route).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{route}: {body}");
+    }
+    let (status, server_report) = server.get(&server.admin, "/stats").await;
     assert_eq!(status, StatusCode::OK);
     assert!(
         server_report["queue"]["completed"].as_i64().unwrap() >= 7,
@@ -1159,7 +1191,7 @@ async fn history_is_filtered_and_paginated_on_the_server() {
     let metrics = server
         .http
         .get(server.url("/metrics"))
-        .bearer_auth(&server.alice)
+        .bearer_auth(&server.admin)
         .send()
         .await
         .unwrap()

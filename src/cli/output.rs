@@ -126,6 +126,9 @@ fn write_stdout(
     }
     if let Some(format) = format {
         let grouped = in_github_actions && format == Format::Human;
+        // Inside the group, the report quotes reviewed code and file names: GitHub stops reading workflow commands
+        // until the random token ends the pause, so a line of the code cannot act as one.
+        let pause = grouped.then(random_pause_token);
         if grouped {
             writeln!(
                 stdout,
@@ -133,16 +136,41 @@ fn write_stdout(
                 report.counts.shown, report.counts.files_total
             )?;
         }
+        if let Some(token) = &pause {
+            writeln!(stdout, "::stop-commands::{token}")?;
+        }
         let shown = if read_by_code_host(format) {
             host_report
         } else {
             report
         };
         render(format, shown, human, &mut stdout)?;
+        if let Some(token) = &pause {
+            writeln!(stdout, "::{token}::")?;
+        }
         if grouped {
             writeln!(stdout, "::endgroup::")?;
             render_verdict(report, &human.styles, &mut stdout)?;
         }
     }
     stdout.flush()
+}
+
+/// A token nobody can guess, for `::stop-commands::`.
+fn random_pause_token() -> String {
+    let mut bytes = [0_u8; 16];
+    if getrandom::fill(&mut bytes).is_err() {
+        // Without randomness the time is the next best unguessable value for one run's log.
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |elapsed| elapsed.as_nanos());
+        bytes = nanos.to_le_bytes();
+    }
+    bytes
+        .iter()
+        .fold(String::from("codeinsight-"), |mut token, byte| {
+            use std::fmt::Write as _;
+            let _ = write!(token, "{byte:02x}");
+            token
+        })
 }

@@ -390,11 +390,26 @@ fn shown_prefix(secret: &str) -> &str {
     &secret[..end]
 }
 
-/// `text` with each appearance of `secret` (or of a run of at least its first eight characters) masked; `None`
-/// when it has none.
+/// The part of a secret whose appearance at the end of a quote counts as the secret showing: its last eight
+/// characters.
+fn shown_suffix(secret: &str) -> &str {
+    let mut start = secret.len().saturating_sub(SHOWN_PREFIX);
+    while !secret.is_char_boundary(start) {
+        start -= 1;
+    }
+    &secret[start..]
+}
+
+/// `text` with each appearance of `secret` (or of a run of at least its first eight characters, or of its last
+/// eight) masked; `None` when it has none.
 fn mask_appearances(text: &str, secret: &str) -> Option<String> {
     let prefix = shown_prefix(secret);
+    let suffix = shown_suffix(secret);
     if !text.contains(prefix) {
+        // A quote cut at its start can still hold the end of the secret.
+        if suffix.len() < secret.len() && text.contains(suffix) {
+            return Some(text.replace(suffix, "****"));
+        }
         return None;
     }
     let mut masked = String::with_capacity(text.len());

@@ -25,9 +25,12 @@ fn command(severity: Severity) -> &'static str {
 
 /// Escapes a workflow command's message.
 pub fn escape_data(text: &str) -> String {
-    text.replace('%', "%25")
+    let escaped = text
+        .replace('%', "%25")
         .replace('\r', "%0D")
-        .replace('\n', "%0A")
+        .replace('\n', "%0A");
+    // Any other control character (an escape sequence quoted from the code) is shown, not passed on.
+    super::text::one_line(&escaped).into_owned()
 }
 
 /// Escapes a workflow command's property value, where `:` and `,` separate properties.

@@ -13,6 +13,7 @@ use crate::protocol::{Applicability, Finding, Severity, StageOutcome, StageRepor
 
 use super::report::{FileReport, Outcome, Report};
 use super::styles::Styles;
+use super::text::one_line;
 
 /// Lines of context shown around a finding's span.
 const CONTEXT_LINES: usize = 1;
@@ -70,12 +71,13 @@ fn optional_problems(file: &FileReport) -> impl Iterator<Item = &StageReport> {
 }
 
 fn render_file(file: &FileReport, styles: &Styles, out: &mut dyn Write) -> io::Result<()> {
-    writeln!(out, "{}", file.path.style(styles.path))?;
+    writeln!(out, "{}", one_line(&file.path).style(styles.path))?;
     if let Some(problem) = &file.problem {
         writeln!(
             out,
-            "  {} {problem}",
-            "not fully reviewed:".style(styles.incomplete)
+            "  {} {}",
+            "not fully reviewed:".style(styles.incomplete),
+            one_line(problem)
         )?;
     }
     for stage in optional_problems(file) {
@@ -92,7 +94,7 @@ fn render_file(file: &FileReport, styles: &Styles, out: &mut dyn Write) -> io::R
             stage
                 .reason
                 .as_deref()
-                .map(|reason| format!(": {reason}"))
+                .map(|reason| format!(": {}", one_line(reason)))
                 .unwrap_or_default()
         )?;
     }
@@ -135,10 +137,15 @@ fn render_finding(
         out,
         "{} {} {}",
         badge(finding.severity).style(styles.severity(finding.severity)),
-        finding.rule_id.style(styles.rule_id),
-        finding.message
+        one_line(&finding.rule_id).style(styles.rule_id),
+        one_line(&finding.message)
     )?;
-    let location = format!("{}:{}:{}", file.path, finding.line, finding.column);
+    let location = format!(
+        "{}:{}:{}",
+        one_line(&file.path),
+        finding.line,
+        finding.column
+    );
     let lines: Vec<&str> = file
         .source
         .as_deref()
@@ -180,7 +187,7 @@ fn render_finding(
             "{pad} {} {}: {}",
             "=".style(styles.gutter),
             safety.style(styles.heading),
-            fix.description
+            one_line(&fix.description)
         )?;
         if let Ok(outcome) = apply_fixes(source, &[fix]) {
             render_diff(source, &outcome.output, &format!("{pad} "), styles, out)?;
@@ -260,6 +267,12 @@ fn expand_tabs(line: &str) -> (String, Vec<usize>) {
     let mut column = 0;
     for character in line.chars() {
         offsets.push(column);
+        // Reviewed code is untrusted: its control characters are shown, never sent to the terminal.
+        let character = if character == '\t' {
+            character
+        } else {
+            super::text::visible(character)
+        };
         if character == '\t' {
             let width = TAB_WIDTH - column % TAB_WIDTH;
             display.push_str(&" ".repeat(width));
@@ -281,6 +294,7 @@ pub fn render_file_diff(
     styles: &Styles,
     out: &mut dyn Write,
 ) -> io::Result<()> {
+    let path = one_line(path);
     writeln!(out, "{}", format!("--- a/{path}").style(styles.diff_header))?;
     writeln!(out, "{}", format!("+++ b/{path}").style(styles.diff_header))?;
     // CI logs are often public: a diff shows secrets masked, like every code frame.
@@ -328,7 +342,7 @@ fn render_diff(
                 for (emphasised, text) in change.iter_strings_lossy() {
                     let text = text.trim_end_matches(['\n', '\r']);
                     let style: Style = if emphasised { emphasis } else { base };
-                    write!(out, "{}", text.style(style))?;
+                    write!(out, "{}", super::text::code_line(text).style(style))?;
                 }
                 writeln!(out)?;
             }
@@ -371,15 +385,15 @@ fn render_set_aside(report: &Report, styles: &Styles, out: &mut dyn Write) -> io
         writeln!(
             out,
             "  {}:{}:{} {} {} {} ({why})",
-            file.path.style(styles.path),
+            one_line(&file.path).style(styles.path),
             finding.line,
             finding.column,
             finding
                 .severity
                 .as_str()
                 .style(styles.severity(finding.severity)),
-            finding.rule_id.style(styles.rule_id),
-            finding.message
+            one_line(&finding.rule_id).style(styles.rule_id),
+            one_line(&finding.message)
         )?;
     }
     if set_aside.len() > SET_ASIDE_MAX_LINES {

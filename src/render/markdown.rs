@@ -37,6 +37,7 @@ fn icon(severity: Severity) -> &'static str {
 /// Table cells cannot hold newlines or unescaped pipes.
 fn cell(text: &str) -> String {
     let single: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let single = super::text::one_line(&single).into_owned();
     let mut escaped = single
         .replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -157,7 +158,7 @@ pub fn render_markdown_within(
             cell(&file.path),
             finding.line,
             cell(&fix.description),
-            diff.replace("```", "`\u{200b}``")
+            super::text::code_line(&diff.replace("```", "`\u{200b}``")).replace('\u{240a}', "\n")
         );
         if block.len() > remaining {
             continue;

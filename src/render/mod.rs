@@ -15,6 +15,7 @@ mod rdjson;
 mod report;
 mod sarif;
 mod styles;
+mod text;
 mod xml;
 
 pub use checkstyle::render_checkstyle;
@@ -34,3 +35,4 @@ pub use sarif::{
     SarifLimits, SarifTruncation, render_sarif, render_sarif_within, sarif_level, sarif_truncation,
 };
 pub use styles::Styles;
+pub use text::one_line;

@@ -119,6 +119,18 @@ fn refuse_file(path: &str, content: &str, limits: super::Limits) -> Option<Strin
     None
 }
 
+/// `path` cut to at most `limit` bytes (on a character boundary), with `…` when cut.
+fn clip_path(path: &str, limit: usize) -> String {
+    if path.len() <= limit {
+        return path.to_owned();
+    }
+    let mut end = limit.min(path.len());
+    while !path.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &path[..end])
+}
+
 /// The language name stored with a job: the client's, normalised when known, else detected, else `unknown`.
 fn resolve_language(path: &str, content: &str, requested: Option<&str>) -> String {
     match requested.map(str::trim).filter(|name| !name.is_empty()) {
@@ -348,7 +360,8 @@ async fn create_run(
     for file in request.files {
         if let Some(reason) = refuse_file(&file.path, &file.content, shared.limits) {
             rejected.push(RejectedFile {
-                file_path: file.path,
+                // A refused path is answered and stored clipped: a path over the limit must not cost its length.
+                file_path: clip_path(&file.path, shared.limits.max_path_bytes),
                 reason,
             });
             continue;
@@ -540,10 +553,22 @@ async fn cache_stats_value(state: &AppState) -> Result<serde_json::Value, ApiErr
     }))
 }
 
+/// Server-wide figures tell one user about every other user's activity: they are for admins.
+fn require_admin(auth: &AuthUser, what: &str) -> Result<(), ApiError> {
+    if auth.admin {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(format!(
+            "{what} covers every user's activity and needs an admin token"
+        )))
+    }
+}
+
 async fn cache_stats(
     State(state): State<AppState>,
-    _auth: AuthUser,
+    auth: AuthUser,
 ) -> Result<Json<serde_json::Value>, ApiError> {
+    require_admin(&auth, "`/cache/stats`")?;
     Ok(Json(cache_stats_value(&state).await?))
 }
 
@@ -567,8 +592,9 @@ async fn cache_clear(
 
 async fn stats(
     State(state): State<AppState>,
-    _auth: AuthUser,
+    auth: AuthUser,
 ) -> Result<Json<serde_json::Value>, ApiError> {
+    require_admin(&auth, "`/stats`")?;
     let shared = &state.inner;
     let queue = shared.store.queue_counts().await?;
     let cache = cache_stats_value(&state).await?;
@@ -585,7 +611,8 @@ async fn stats(
     })))
 }
 
-async fn metrics(State(state): State<AppState>, _auth: AuthUser) -> Result<Response, ApiError> {
+async fn metrics(State(state): State<AppState>, auth: AuthUser) -> Result<Response, ApiError> {
+    require_admin(&auth, "`/metrics`")?;
     let shared = &state.inner;
     let queue = shared.store.queue_counts().await?;
     let counters = &shared.metrics;

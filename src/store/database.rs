@@ -61,19 +61,29 @@ impl Store {
             // zeroed on disk rather than left in free pages.
             .pragma("secure_delete", "ON")
             .foreign_keys(true);
-        if let Some(parent) = options.get_filename().parent()
+        let file = options.get_filename().to_path_buf();
+        if let Some(parent) = file.parent()
             && !parent.as_os_str().is_empty()
+            && !parent.exists()
         {
-            std::fs::create_dir_all(parent).map_err(|source| StoreError::CreateDirectory {
-                path: parent.display().to_string(),
-                source,
-            })?;
+            // The database holds every user's code: a directory made for it is the owner's alone.
+            let mut builder = std::fs::DirBuilder::new();
+            builder.recursive(true);
+            #[cfg(unix)]
+            std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+            builder
+                .create(parent)
+                .map_err(|source| StoreError::CreateDirectory {
+                    path: parent.display().to_string(),
+                    source,
+                })?;
         }
         let pool = SqlitePoolOptions::new()
             .min_connections(1)
             .max_connections(if durable_commits { 8 } else { 1 })
             .connect_with(options)
             .await?;
+        restrict_to_owner(&file);
         SQLITE_MIGRATIONS.run(&pool).await?;
         Ok(Store {
             backend: Backend::Sqlite(pool),
@@ -111,6 +121,30 @@ impl Store {
 }
 
 /// The current time as stored: Unix microseconds.
+/// Makes the database file (and its WAL and shared-memory files, which SQLite gives the same mode) readable by
+/// its owner only. A failure is logged: the database still works, and the directory may already protect it.
+fn restrict_to_owner(file: &std::path::Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mut paths = vec![file.to_path_buf()];
+        for suffix in ["-wal", "-shm"] {
+            let mut name = file.as_os_str().to_owned();
+            name.push(suffix);
+            paths.push(std::path::PathBuf::from(name));
+        }
+        for path in paths.iter().filter(|path| path.exists()) {
+            if let Err(error) =
+                std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+            {
+                tracing::warn!(%error, file = %path.display(), "could not make the database private to its owner");
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = file;
+}
+
 pub(crate) fn now_micros() -> i64 {
     Utc::now().timestamp_micros()
 }

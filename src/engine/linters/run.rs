@@ -11,6 +11,9 @@ use super::positions::SourceIndex;
 use super::process::{self, Invocation, ProcessError, ProcessOutput};
 use super::sandbox::Confinement;
 use super::{biome, clippy, custom, eslint, go, ruff, shellcheck};
+use std::borrow::Cow;
+
+use crate::engine::mask_secrets;
 use crate::engine::secrets::SecretMask;
 use crate::engine::{Language, clip_snippet};
 use crate::protocol::{Finding, Fix, Severity, StageOutcome, StageReport};
@@ -275,13 +278,23 @@ impl Linters {
                 required: linter.required,
             });
         }
-        // Tools quote the file in messages, fixes and errors: nothing leaves here with a secret in it.
+        // Tools quote the file in messages, fixes and errors: nothing leaves here with a secret in it. A tool can
+        // also assemble one the file never spells out (`concat!("AK", "IA...")` in a compiler error), so their
+        // text is scanned for secrets of its own too.
         let mask = SecretMask::of(target.content);
         for finding in &mut outcome.findings {
             mask.finding(finding, target.content);
+            if let Cow::Owned(masked) = mask_secrets(&finding.message) {
+                finding.message = masked;
+            }
         }
         for stage in &mut outcome.stages {
             mask.stage(stage);
+            if let Some(reason) = &mut stage.reason
+                && let Cow::Owned(masked) = mask_secrets(reason)
+            {
+                *reason = masked;
+            }
         }
         outcome
     }

@@ -527,10 +527,13 @@ impl Confiner {
         }
     }
 
-    /// `CACHE_ROOT/<hash of the user>`, created with owner-only permissions; `None` when it cannot be.
+    /// `CACHE_ROOT/<hash of the user>`, created with owner-only permissions; `None` when it cannot be. A cache
+    /// that grew past [`USER_CACHE_BYTES`] is emptied (looked at most every [`USER_CACHE_CHECK`]): what a
+    /// user's files make Go build must not fill the server's disk.
     fn user_cache(&self, user: &str) -> Option<PathBuf> {
         let root = self.cache_root.as_ref()?;
         let directory = root.join(&crate::protocol::sha256_hex(user.as_bytes())[..24]);
+        bound_cache(&directory);
         std::fs::create_dir_all(&directory).ok()?;
         #[cfg(unix)]
         {
@@ -539,6 +542,69 @@ impl Confiner {
         }
         Some(directory)
     }
+}
+
+/// The most a user's tool caches may hold before they are emptied.
+const USER_CACHE_BYTES: u64 = 512 * 1024 * 1024;
+/// How often a user's cache is measured.
+const USER_CACHE_CHECK: Duration = Duration::from_secs(300);
+
+/// When each user cache was last measured.
+static CACHE_CHECKS: std::sync::Mutex<
+    Option<std::collections::HashMap<PathBuf, std::time::Instant>>,
+> = std::sync::Mutex::new(None);
+
+/// Empties `directory` when it holds more than [`USER_CACHE_BYTES`], measuring it at most every
+/// [`USER_CACHE_CHECK`]. It is renamed away first, so that a run using it sees a whole cache or none.
+fn bound_cache(directory: &Path) {
+    {
+        let mut checks = CACHE_CHECKS
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let checks = checks.get_or_insert_with(std::collections::HashMap::new);
+        let now = std::time::Instant::now();
+        if checks
+            .get(directory)
+            .is_some_and(|last| now.duration_since(*last) < USER_CACHE_CHECK)
+        {
+            return;
+        }
+        checks.insert(directory.to_path_buf(), now);
+    }
+    if directory_size(directory) <= USER_CACHE_BYTES {
+        return;
+    }
+    let mut retired = directory.as_os_str().to_owned();
+    retired.push(format!(".retired-{}", std::process::id()));
+    let retired = PathBuf::from(retired);
+    if std::fs::rename(directory, &retired).is_ok() {
+        if let Err(error) = std::fs::remove_dir_all(&retired) {
+            tracing::warn!(%error, "removing a user's retired linter cache failed");
+        }
+        tracing::info!(cache = %directory.display(), "a user's linter cache passed its bound and was emptied");
+    }
+}
+
+/// Bytes of the regular files under `directory` (symbolic links are not followed).
+fn directory_size(directory: &Path) -> u64 {
+    let mut total = 0;
+    let mut pending = vec![directory.to_path_buf()];
+    while let Some(current) = pending.pop() {
+        let Ok(entries) = std::fs::read_dir(&current) else {
+            continue;
+        };
+        for entry in entries.filter_map(Result::ok) {
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
+            if kind.is_dir() {
+                pending.push(entry.path());
+            } else if kind.is_file() {
+                total += entry.metadata().map_or(0, |metadata| metadata.len());
+            }
+        }
+    }
+    total
 }
 
 /// `PATH` inside the sandbox: the host's entries the sandbox holds, then the usual system directories.
