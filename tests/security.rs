@@ -298,7 +298,7 @@ async fn no_secret_leaves_unmasked_through_any_rule_linter_format_store_or_log()
     // placeholders (whose ruff fix rewrites the literal), a useless `format!` (clippy's suggestion quotes it), and
     // a printf argument of the wrong type (go vet quotes it).
     let python = format!(
-        "def connect(keys=[\"{aws}\"]):\n    return keys\n\n\n\
+        "def connect(keys=[\"{aws}\"]):\n    keys.append(\"default\")\n    return keys\n\n\n\
          def check(value):\n    return type(value) == \"{github}\"\n\n\n\
          SLACK = f\"{slack}\"\nSTRIPE_KEY = \"{stripe}\"\npassword = \"{password}\"\n\
          JWT = \"{jwt}\"\nGITLAB = \"{gitlab}\"\nWEBHOOK = \"{webhook}\"\n\

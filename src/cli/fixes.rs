@@ -189,7 +189,7 @@ mod tests {
         snapshot
     }
 
-    const SOURCE: &str = "fn main() {\n    let name = String::new();\n    let label = format!(\"{}\", name);\n    let _ = dbg!(label);\n}\n";
+    const SOURCE: &str = "fn main() {\n    let names = [String::new()];\n    let count = names.iter().collect::<Vec<_>>().len();\n    let _ = dbg!(count);\n}\n";
 
     #[tokio::test]
     async fn safe_fixes_apply_only_to_files_unchanged_since_the_review() {
@@ -205,7 +205,7 @@ mod tests {
         assert!(
             planned.files[0]
                 .fixed
-                .contains("let label = name.to_string();")
+                .contains("let count = names.iter().count();")
         );
 
         // Edited after submission: left alone and counted.
@@ -220,7 +220,7 @@ mod tests {
         assert_eq!((summary.applied, summary.files), (2, 1));
         assert_eq!(resolved.len(), 2);
         let written = std::fs::read_to_string(&path).unwrap();
-        assert!(written.contains("let _ = (label);"), "{written}");
+        assert!(written.contains("let _ = count;"), "{written}");
         // No temporary file is left behind.
         assert_eq!(
             std::fs::read_dir(dir.path())

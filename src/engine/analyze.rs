@@ -191,6 +191,12 @@ fn run_rules(scope: &Scope<'_>, findings: &mut Vec<Finding>) -> Result<(), PastD
             let fix = match (config.fixer.first(), info.fix_safety) {
                 (Some(fixer), Some(applicability)) => {
                     let edit = node_match.make_edit(&config.matcher, fixer);
+                    let (start, end) = whole_line_if_removed(
+                        file.content,
+                        edit.position,
+                        edit.position + edit.deleted_length,
+                        edit.inserted_text.is_empty(),
+                    );
                     String::from_utf8(edit.inserted_text)
                         .ok()
                         .map(|replacement| Fix {
@@ -200,8 +206,8 @@ fn run_rules(scope: &Scope<'_>, findings: &mut Vec<Finding>) -> Result<(), PastD
                             ),
                             applicability,
                             edits: vec![Edit {
-                                start: edit.position,
-                                end: edit.position + edit.deleted_length,
+                                start,
+                                end,
                                 replacement,
                             }],
                         })
@@ -224,6 +230,26 @@ fn run_rules(scope: &Scope<'_>, findings: &mut Vec<Finding>) -> Result<(), PastD
         }
     }
     Ok(())
+}
+
+/// A fix that deletes everything on its line but indentation takes the line with it, so that removing a
+/// statement leaves no blank line behind.
+fn whole_line_if_removed(content: &str, start: usize, end: usize, removes: bool) -> (usize, usize) {
+    if !removes {
+        return (start, end);
+    }
+    let line_start = content[..start]
+        .rfind('\n')
+        .map_or(0, |newline| newline + 1);
+    let line_end = content[end..]
+        .find('\n')
+        .map_or(content.len(), |newline| end + newline + 1);
+    let blank = |text: &str| text.chars().all(char::is_whitespace);
+    if blank(&content[line_start..start]) && blank(&content[end..line_end]) {
+        (line_start, line_end)
+    } else {
+        (start, end)
+    }
 }
 
 struct FindingHead {

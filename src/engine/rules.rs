@@ -367,7 +367,17 @@ impl Builder {
             return Err("rule has no `id`".into());
         }
         if !self.seen_ids.insert(id.clone()) {
-            return Err(format!("rule id `{id}` is defined twice"));
+            // A later document of the same file with the same id is another form of that rule (matched and
+            // fixed differently, e.g. `dbg!(x);` as a statement and `dbg!(x)` as a value); anywhere else a
+            // repeated id is a mistake.
+            let same_file = self
+                .infos
+                .iter()
+                .position(|info| info.id == id && info.origin == file);
+            let Some(info_index) = same_file else {
+                return Err(format!("rule id `{id}` is defined twice"));
+            };
+            return self.add_variant(info_index, document, source);
         }
         let language = Language::from_grammar(document.language).ok_or_else(|| {
             format!(
@@ -484,6 +494,41 @@ impl Builder {
                     RuleLoadError::Invalid { message, .. } => message,
                     RuleLoadError::Io { .. } => error.to_string(),
                 })?;
+            }
+            self.pending.entry(target).or_default().push(rule);
+        }
+        Ok(())
+    }
+
+    /// Another document (form) of the rule at `info_index`, compiled for the same languages.
+    fn add_variant(
+        &mut self,
+        info_index: usize,
+        document: &SerializableRuleConfig<SupportLang>,
+        source: &str,
+    ) -> Result<(), String> {
+        let language = self.infos[info_index]
+            .language
+            .ok_or_else(|| "a language-agnostic rule has no forms".to_owned())?;
+        if Language::from_grammar(document.language) != Some(language) {
+            return Err(format!(
+                "rule `{}`: every form must be for `{}`",
+                self.infos[info_index].id,
+                language.name()
+            ));
+        }
+        if document.fix.is_some() && self.infos[info_index].fix_safety.is_none() {
+            self.infos[info_index].fix_safety = Some(Applicability::Unsafe);
+        }
+        for &target in std::iter::once(&language).chain(language.rule_also_applies_to()) {
+            let mut variant = document.clone();
+            variant.language = target.grammar();
+            let rule = PendingRule {
+                info: info_index,
+                document: variant,
+            };
+            if source == "user" {
+                compile(&rule, target, &self.infos).map_err(|error| error.to_string())?;
             }
             self.pending.entry(target).or_default().push(rule);
         }

@@ -22,10 +22,12 @@ struct Detector {
     rule_id: &'static str,
     what: &'static str,
     regex: Regex,
-    /// Capture group holding the secret (0 = whole match).
+    /// Capture group holding the secret (0 = whole match); the group before it, when there is one, holds the
+    /// name it is assigned to.
     group: usize,
-    /// Extra check on the secret (entropy, placeholders).
-    check: fn(&str) -> bool,
+    /// Extra check on the secret, given the name it is assigned to (empty when unknown): entropy,
+    /// placeholders, names of fields rather than credentials.
+    check: fn(&str, &str) -> bool,
 }
 
 /// Compiles a pattern written in this source. They are constants exercised by the unit tests, so a failure is a
@@ -35,8 +37,14 @@ pub(crate) fn constant_regex(pattern: &str) -> Regex {
     Regex::new(pattern).unwrap_or_else(|error| panic!("bad pattern {pattern:?}: {error}"))
 }
 
-fn always(_: &str) -> bool {
+fn always(_: &str, _: &str) -> bool {
     true
+}
+
+/// Every JWT but the sample on jwt.io (`{"sub":"1234567890","name":"John Doe",...}`), which documentation and test
+/// suites quote as an example.
+fn not_the_sample_jwt(_: &str, token: &str) -> bool {
+    !token.contains(".eyJzdWIiOiIxMjM0NTY3ODkwIi")
 }
 
 static DETECTORS: LazyLock<Vec<Detector>> = LazyLock::new(|| {
@@ -54,7 +62,7 @@ static DETECTORS: LazyLock<Vec<Detector>> = LazyLock::new(|| {
             "AWS access key id",
             r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[0-9A-Z]{16}\b",
             0,
-            always as fn(&str) -> bool,
+            always as fn(&str, &str) -> bool,
         ),
         detector(
             "secrets/github-token",
@@ -103,21 +111,23 @@ static DETECTORS: LazyLock<Vec<Detector>> = LazyLock::new(|| {
             "JSON Web Token",
             r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}",
             0,
-            always,
+            not_the_sample_jwt,
         ),
         detector(
             "secrets/hardcoded-credential",
             "hard-coded credential",
-            r#"(?i)(?:password|passwd|passphrase|secret|api[_\-]?key|access[_\-]?key|auth[_\-]?token|access[_\-]?token|private[_\-]?key|client[_\-]?secret)[a-z0-9_\-]*["']?\s*(?::=|=>|[:=])\s*[rbuf]?["']([^"'\s]{8,200})["']"#,
-            1,
+            r#"(?i)((?:password|passwd|passphrase|secret|api[_\-]?key|access[_\-]?key|auth[_\-]?token|access[_\-]?token|private[_\-]?key|client[_\-]?secret)[a-z0-9_\-]*)["']?\s*(?::=|=>|[:=])\s*[rbuf]?["']([^"'\s]{8,200})["']"#,
+            2,
             looks_like_a_real_secret,
         ),
     ]
 });
 
-/// Entropy and shape checks that keep `password = "changeme"` and `api_key = os.environ["KEY"]` quiet.
-fn looks_like_a_real_secret(candidate: &str) -> bool {
-    const PLACEHOLDERS: [&str; 12] = [
+/// Entropy and shape checks that keep `password = "changeme"` and `api_key = os.environ["KEY"]` quiet, and
+/// names that hold the name of a credential rather than one (`usable_password_field_name = "usable_password"`,
+/// `SECRET_KEY_INSECURE_PREFIX = "django-insecure-"`).
+fn looks_like_a_real_secret(name: &str, candidate: &str) -> bool {
+    const PLACEHOLDERS: [&str; 21] = [
         "change",
         "example",
         "placeholder",
@@ -130,9 +140,34 @@ fn looks_like_a_real_secret(candidate: &str) -> bool {
         "<",
         "${",
         "{{",
+        "test",
+        "fake",
+        "mock",
+        "invalid",
+        "wrong",
+        "bogus",
+        "forbidden",
+        "insecure",
+        "secret",
+    ];
+    const NAME_SUFFIXES: [&str; 9] = [
+        "name", "field", "prefix", "suffix", "label", "header", "param", "key_name", "env",
     ];
     let lower = candidate.to_ascii_lowercase();
     if PLACEHOLDERS.iter().any(|word| lower.contains(word)) {
+        return false;
+    }
+    let name = name.to_ascii_lowercase();
+    let name = name.trim_end_matches(['_', '-']);
+    if NAME_SUFFIXES.iter().any(|suffix| name.ends_with(suffix)) {
+        return false;
+    }
+    // Words joined by separators (`usable_password`, `some:password`, `my-api-key`) name things; secrets do not
+    // read like that.
+    let wordy = candidate
+        .split(['_', '-', ':', '.', ' '])
+        .all(|word| word.chars().all(|c| c.is_ascii_lowercase()));
+    if wordy {
         return false;
     }
     let classes = [
@@ -167,20 +202,25 @@ fn shannon_entropy(text: &str) -> f64 {
 pub(crate) fn scan(content: &str) -> Vec<SecretMatch> {
     let mut found = Vec::new();
     for detector in DETECTORS.iter() {
-        // Only the credential detector needs a capture group; the others take the whole match, which the regex
+        // Only the credential detector needs capture groups; the others take the whole match, which the regex
         // engine finds with its fast DFA without resolving captures.
-        let spans: Box<dyn Iterator<Item = regex::Match<'_>>> = if detector.group == 0 {
-            Box::new(detector.regex.find_iter(content))
+        let spans: Box<dyn Iterator<Item = (&str, regex::Match<'_>)>> = if detector.group == 0 {
+            Box::new(detector.regex.find_iter(content).map(|secret| ("", secret)))
         } else {
             Box::new(
                 detector
                     .regex
                     .captures_iter(content)
-                    .filter_map(|captures| captures.get(detector.group)),
+                    .filter_map(|captures| {
+                        let name = captures
+                            .get(detector.group - 1)
+                            .map_or("", |name| name.as_str());
+                        Some((name, captures.get(detector.group)?))
+                    }),
             )
         };
-        for secret in spans {
-            if !(detector.check)(secret.as_str()) {
+        for (name, secret) in spans {
+            if !(detector.check)(name, secret.as_str()) {
                 continue;
             }
             let overlaps = found.iter().any(|other: &SecretMatch| {
@@ -480,7 +520,7 @@ pub(crate) fn rule_infos() -> Vec<RuleInfo> {
             group: super::rules::RuleGroup::Default,
             // A provider token has one shape and is live wherever it sits; a "credential-named string with some
             // entropy" in a test is a fixture far more often than a secret.
-            tests: if detector.rule_id == "secrets/hardcoded-credential" {
+            tests: if detector.rule_id == "secrets/hardcoded-credential" || detector.rule_id == "secrets/jwt" {
                 super::rules::TestPolicy::Skip
             } else {
                 super::rules::TestPolicy::Apply
@@ -532,6 +572,12 @@ mod tests {
         assert!(ids(r#"password = "changeme123""#).is_empty());
         assert!(ids(r#"password = "aaaaaaaaaaaa""#).is_empty());
         assert!(ids(r#"api_key = os.environ["API_KEY"]"#).is_empty());
+        // Near misses from real code: the name of a field, a prefix constant, words, test values.
+        assert!(ids(r#"usable_password_field_name="usable_password""#).is_empty());
+        assert!(ids(r#"SECRET_KEY_INSECURE_PREFIX = "django-insecure-""#).is_empty());
+        assert!(ids(r#"password = "some:password""#).is_empty());
+        assert!(ids(r#"password = "test_password9""#).is_empty());
+        assert!(ids(r#"SECRET_KEY = "django_tests_secret_key""#).is_empty());
     }
 
     #[test]
