@@ -526,6 +526,10 @@ pub struct RunJobRef {
 pub struct RejectedFile {
     pub file_path: String,
     pub reason: String,
+    /// Left out by the client's policy while walking a directory (vendored, generated, minified, ...): listed,
+    /// but the review is not incomplete for it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub policy: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -41,7 +41,8 @@ Exit codes:
   2  usage, configuration or input error (bad flag, unreadable path, invalid config)
   3  server unreachable, authentication refused, or protocol error
   4  timed out waiting for the review (--timeout)
-  5  review incomplete: a file or an engine failed or was skipped, and nothing else failed the gate";
+  5  review incomplete: a named file or a required engine failed or was skipped, and nothing else
+     failed the gate (files a directory walk leaves out by policy do not count)";
 }
 
 impl From<ExitStatus> for ExitCode {

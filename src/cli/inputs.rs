@@ -1,6 +1,10 @@
 //! Turning `review`'s path arguments into the files to send: explicit files, directories walked with `.gitignore`
-//! and `.codeinsight/ignore` honoured, globs, and `-` for stdin. Binary, generated and oversized files are not
-//! sent; they are returned as skipped with a reason, so that the verdict can say the review is incomplete.
+//! and `.codeinsight/ignore` honoured, globs, and `-` for stdin. Binary, oversized, not-UTF-8, generated,
+//! minified and vendored files are not sent; they are returned as skipped with a reason. Found while walking a
+//! directory or matching a glob, they are left out by policy (listed, but the review is complete without them);
+//! named on the command line, they make the review incomplete. Vendored and generated code is recognised by
+//! path (`vendor/`, `node_modules/`, ...), by `.gitattributes` (`linguist-vendored`, `linguist-generated`) and by
+//! generators' markers; minified code by its line lengths.
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -8,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use globset::{Glob, GlobSet, GlobSetBuilder};
 
-use crate::engine::Language;
+use crate::engine::{FileKind, Language};
 use crate::render::SkippedFile;
 
 use super::config::Config;
@@ -83,11 +87,12 @@ pub fn collect(
         }
         let path = Path::new(argument);
         if path.is_file() {
-            add(examine(path, Origin::Named)?);
+            add(examine(path, Origin::Named, &Attributes::default())?);
         } else if path.is_dir() {
+            let attributes = Attributes::load(&[path, &config.root]);
             for file in walk(path, config)? {
                 if filters.allows(&cwd.join(&file), &config.root) {
-                    add(examine(&file, Origin::Walked)?);
+                    add(examine(&file, Origin::Walked, &attributes)?);
                 }
             }
         } else if is_glob(argument) {
@@ -97,9 +102,10 @@ pub fn collect(
                     "glob `{argument}` matched no files"
                 )));
             }
+            let attributes = Attributes::load(&[&config.root]);
             for file in matched {
                 if filters.allows(&cwd.join(&file), &config.root) {
-                    add(examine(&file, Origin::Walked)?);
+                    add(examine(&file, Origin::Walked, &attributes)?);
                 }
             }
         } else {
@@ -117,14 +123,20 @@ fn display(path: &Path) -> String {
     text.strip_prefix("./").unwrap_or(&text).to_owned()
 }
 
-fn examine(path: &Path, origin: Origin) -> Result<Candidate, Failure> {
+fn examine(path: &Path, origin: Origin, attributes: &Attributes) -> Result<Candidate, Failure> {
     let display_path = display(path);
     let skip = |reason: String| {
         Ok(Candidate::Skipped(SkippedFile {
             path: display_path.clone(),
             reason,
+            policy: origin == Origin::Walked,
         }))
     };
+    if origin == Origin::Walked
+        && let Some(reason) = attributes.reason(path)
+    {
+        return skip(reason.to_owned());
+    }
     if origin == Origin::Walked && Language::detect(&display_path, "").is_none() {
         // No extension match: only a shebang could make this a source file.
         let head = read_head(path, 256).map_err(|error| Failure::unreadable(path, &error))?;
@@ -150,7 +162,7 @@ fn examine(path: &Path, origin: Origin) -> Result<Candidate, Failure> {
     let Ok(content) = String::from_utf8(bytes) else {
         return skip("not UTF-8 text".to_owned());
     };
-    if let Some(reason) = generated_reason(&content) {
+    if let Some(reason) = kind_reason(&display_path, &content) {
         return skip(reason.to_owned());
     }
     Ok(Candidate::File(InputFile {
@@ -168,21 +180,77 @@ fn read_head(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
     Ok(head)
 }
 
-/// Why a file looks machine-written, if it does.
-fn generated_reason(content: &str) -> Option<&'static str> {
-    let header: String = content.lines().take(5).collect::<Vec<_>>().join("\n");
-    if header.contains("@generated") {
-        return Some("generated (`@generated` header)");
+/// Why a file is not the project's own hand-written code, if it is not: the engine's judgement
+/// ([`crate::engine::context`]), so that the client and the rules agree.
+fn kind_reason(path: &str, content: &str) -> Option<&'static str> {
+    match crate::engine::context::classify(path, content) {
+        FileKind::Generated => Some("generated"),
+        FileKind::Minified => Some("minified"),
+        FileKind::Vendored => Some("vendored"),
+        FileKind::Code | FileKind::Test | FileKind::Example => None,
     }
-    if header.contains("DO NOT EDIT") {
-        return Some("generated (`DO NOT EDIT` header)");
+}
+
+/// `.gitattributes` files of the walked trees: paths marked `linguist-vendored` or `linguist-generated`.
+#[derive(Default)]
+struct Attributes {
+    vendored: Vec<ignore::gitignore::Gitignore>,
+    generated: Vec<ignore::gitignore::Gitignore>,
+}
+
+impl Attributes {
+    /// Reads `.gitattributes` in `root` and in the project root, if they exist.
+    fn load(roots: &[&Path]) -> Attributes {
+        let mut attributes = Attributes::default();
+        let mut seen = Vec::new();
+        for root in roots {
+            let file = root.join(".gitattributes");
+            let Ok(canonical) = std::fs::canonicalize(&file) else {
+                continue;
+            };
+            if seen.contains(&canonical) {
+                continue;
+            }
+            seen.push(canonical);
+            let Ok(text) = std::fs::read_to_string(&file) else {
+                continue;
+            };
+            let mut vendored = ignore::gitignore::GitignoreBuilder::new(root);
+            let mut generated = ignore::gitignore::GitignoreBuilder::new(root);
+            for line in text.lines() {
+                let mut words = line.split_whitespace();
+                let Some(pattern) = words.next().filter(|word| !word.starts_with('#')) else {
+                    continue;
+                };
+                for attribute in words {
+                    let target = match attribute {
+                        "linguist-vendored" | "linguist-vendored=true" => &mut vendored,
+                        "linguist-generated" | "linguist-generated=true" => &mut generated,
+                        _ => continue,
+                    };
+                    // A pattern `ignore` cannot parse is one git would not match either.
+                    let _ = target.add_line(None, pattern);
+                }
+            }
+            attributes.vendored.extend(vendored.build().ok());
+            attributes.generated.extend(generated.build().ok());
+        }
+        attributes
     }
-    let line_count = content.lines().count().max(1);
-    let longest = content.lines().map(str::len).max().unwrap_or(0);
-    if content.len() > 2048 && longest > 1000 && content.len() / line_count > 300 {
-        return Some("minified");
+
+    fn reason(&self, path: &Path) -> Option<&'static str> {
+        let matches = |sets: &[ignore::gitignore::Gitignore]| {
+            sets.iter()
+                .any(|set| set.matched_path_or_any_parents(path, false).is_ignore())
+        };
+        if matches(&self.vendored) {
+            Some("vendored (`.gitattributes`)")
+        } else if matches(&self.generated) {
+            Some("generated (`.gitattributes`)")
+        } else {
+            None
+        }
     }
-    None
 }
 
 fn is_glob(argument: &str) -> bool {
@@ -284,20 +352,83 @@ impl Filters {
 
 #[cfg(test)]
 mod tests {
-    use super::generated_reason;
+    use super::*;
 
     #[test]
-    fn generated_and_minified_files_are_recognised() {
-        assert_eq!(
-            generated_reason("// @generated by protoc\nfn main() {}\n"),
-            Some("generated (`@generated` header)")
+    fn a_walk_leaves_out_vendored_generated_and_minified_files_by_policy() {
+        let root = tempfile::tempdir().unwrap();
+        let write = |relative: &str, content: &str| {
+            let path = root.path().join(relative);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, content).unwrap();
+        };
+        write("src/app.py", "def main():\n    return 1\n");
+        write("static/jquery.min.js", "!function(e){return e}(window);\n");
+        write(
+            "static/bundle.js",
+            &format!("!function(e){{{}}}();\n", "var a=e.b+1;".repeat(700)),
         );
-        assert_eq!(
-            generated_reason("// Code generated by stringer. DO NOT EDIT.\npackage x\n"),
-            Some("generated (`DO NOT EDIT` header)")
+        write(
+            "api/api.pb.go",
+            "// Code generated by protoc-gen-go. DO NOT EDIT.\n// source: api.proto\n\npackage api\n",
         );
-        let minified = format!("var a={};\n", "1+".repeat(3000));
-        assert_eq!(generated_reason(&minified), Some("minified"));
-        assert_eq!(generated_reason("fn main() {}\n"), None);
+        write("vendor/github.com/x/y/y.go", "package y\n");
+        write("third/lib.py", "x = 1\n");
+        write("gen/schema.py", "x = 1\n");
+        write(
+            ".gitattributes",
+            "third/** linguist-vendored\ngen/*.py linguist-generated=true\n",
+        );
+        let config = Config {
+            root: root.path().to_path_buf(),
+            ..Config::default()
+        };
+        let walked = root.path().display().to_string();
+        let inputs = collect(&[walked], None, &config, root.path()).unwrap();
+        let sent: Vec<_> = inputs
+            .files
+            .iter()
+            .map(|file| file.display_path.clone())
+            .collect();
+        assert_eq!(sent.len(), 1, "{sent:?}");
+        assert!(sent[0].ends_with("src/app.py"));
+        let mut left_out: Vec<(String, String, bool)> = inputs
+            .skipped
+            .iter()
+            .map(|file| {
+                let name = file
+                    .path
+                    .rsplit_once(root.path().to_string_lossy().as_ref())
+                    .map_or(file.path.clone(), |(_, rest)| {
+                        rest.trim_start_matches('/').to_owned()
+                    });
+                (name, file.reason.clone(), file.policy)
+            })
+            .collect();
+        left_out.sort();
+        assert_eq!(
+            left_out,
+            [
+                ("api/api.pb.go".into(), "generated".into(), true),
+                (
+                    "gen/schema.py".into(),
+                    "generated (`.gitattributes`)".into(),
+                    true
+                ),
+                ("static/bundle.js".into(), "minified".into(), true),
+                ("static/jquery.min.js".into(), "minified".into(), true),
+                (
+                    "third/lib.py".into(),
+                    "vendored (`.gitattributes`)".into(),
+                    true
+                ),
+                ("vendor/github.com/x/y/y.go".into(), "vendored".into(), true),
+            ]
+        );
+        // Named on the command line, a minified file is not left out quietly: it is not reviewed.
+        let named = root.path().join("static/bundle.js").display().to_string();
+        let inputs = collect(&[named], None, &config, root.path()).unwrap();
+        assert_eq!(inputs.skipped.len(), 1);
+        assert!(!inputs.skipped[0].policy);
     }
 }

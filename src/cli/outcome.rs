@@ -147,11 +147,14 @@ pub fn build_report(
             .or_insert_with(|| SkippedFile {
                 path: rejected.file_path.clone(),
                 reason: rejected.reason.clone(),
+                policy: rejected.policy,
             });
     }
     let skipped: Vec<SkippedFile> = skipped.into_values().collect();
     counts.below_threshold = counts.total() - counts.failing;
-    counts.files_total = files.len() + skipped.len();
+    let left_out = skipped.iter().filter(|file| file.policy).count();
+    counts.files_total = files.len() + skipped.len() - left_out;
+    counts.left_out = left_out;
     counts.files_not_reviewed = counts.files_total - counts.files_reviewed;
     let elapsed_seconds = extras.elapsed.map_or_else(
         || {
@@ -166,7 +169,27 @@ pub fn build_report(
         },
         |elapsed| elapsed.as_secs_f64(),
     );
-    let (status, mut verdict) = decide(&counts, threshold, &files, &skipped);
+    let not_reviewed: Vec<SkippedFile> = skipped
+        .iter()
+        .filter(|file| !file.policy)
+        .cloned()
+        .collect();
+    let (status, mut verdict) = decide(&counts, threshold, &files, &not_reviewed);
+    if left_out > 0 {
+        let mut reasons: Vec<&str> = skipped
+            .iter()
+            .filter(|file| file.policy)
+            .map(|file| file.reason.split(" (").next().unwrap_or(&file.reason))
+            .collect();
+        reasons.sort_unstable();
+        reasons.dedup();
+        verdict.summary = format!(
+            "{}; {} left out by policy ({})",
+            verdict.summary,
+            plural(left_out, "file", "files"),
+            reasons.join(", ")
+        );
+    }
     if counts.not_listed > 0 {
         verdict.summary = format!(
             "{}; {} not listed (over the server's bound)",
@@ -384,6 +407,7 @@ mod tests {
         let skipped = [SkippedFile {
             path: "big.js".into(),
             reason: "too large (2.0 MiB > 1 MiB)".into(),
+            policy: false,
         }];
         let (status, verdict) = decide(&counts, MAJOR, &[], &skipped);
         assert_eq!(status, ExitStatus::GateFailed);
@@ -407,6 +431,7 @@ mod tests {
         let skipped = [SkippedFile {
             path: "blob.py".into(),
             reason: "binary".into(),
+            policy: false,
         }];
         let (status, verdict) = decide(&counts, MAJOR, &[], &skipped);
         assert_eq!(status, ExitStatus::Incomplete);

@@ -90,7 +90,7 @@ pub fn render_github(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         shown[slot] += 1;
         writeln!(out, "{}", annotation(finding, &file.path))?;
     }
-    let not_reviewed = report.skipped.len()
+    let not_reviewed = report.not_reviewed().count()
         + report
             .files
             .iter()

@@ -406,20 +406,45 @@ fn render_set_aside(report: &Report, styles: &Styles, out: &mut dyn Write) -> io
     writeln!(out)
 }
 
+/// Left-out files listed one by one before a count takes over.
+const LEFT_OUT_LISTED: usize = 10;
+
 fn render_not_reviewed(report: &Report, styles: &Styles, out: &mut dyn Write) -> io::Result<()> {
-    if report.skipped.is_empty() {
-        return Ok(());
+    let not_reviewed: Vec<_> = report.not_reviewed().collect();
+    if !not_reviewed.is_empty() {
+        writeln!(out, "{}", "Not reviewed:".style(styles.heading))?;
+        for skipped in not_reviewed {
+            writeln!(
+                out,
+                "  {}: {}",
+                one_line(&skipped.path).style(styles.path),
+                one_line(&skipped.reason)
+            )?;
+        }
+        writeln!(out)?;
     }
-    writeln!(out, "{}", "Not reviewed:".style(styles.heading))?;
-    for skipped in &report.skipped {
+    let left_out: Vec<_> = report.left_out().collect();
+    if !left_out.is_empty() {
         writeln!(
             out,
-            "  {}: {}",
-            skipped.path.style(styles.path),
-            skipped.reason
+            "{} {} (vendored, generated, minified or not text; name a file to review it anyway)",
+            "Left out by policy:".style(styles.heading),
+            left_out.len()
         )?;
+        for skipped in left_out.iter().take(LEFT_OUT_LISTED) {
+            writeln!(
+                out,
+                "  {}: {}",
+                one_line(&skipped.path).style(styles.path),
+                one_line(&skipped.reason)
+            )?;
+        }
+        if left_out.len() > LEFT_OUT_LISTED {
+            writeln!(out, "  ... and {} more", left_out.len() - LEFT_OUT_LISTED)?;
+        }
+        writeln!(out)?;
     }
-    writeln!(out)
+    Ok(())
 }
 
 fn render_summary(report: &Report, styles: &Styles, out: &mut dyn Write) -> io::Result<()> {

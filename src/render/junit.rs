@@ -94,9 +94,10 @@ pub fn render_junit(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         failures += suite_failures;
         errors += suite_errors;
     }
-    if !report.skipped.is_empty() {
+    let not_reviewed: Vec<_> = report.not_reviewed().collect();
+    if !not_reviewed.is_empty() {
         let mut cases = String::new();
-        for skipped in &report.skipped {
+        for skipped in &not_reviewed {
             let _ = writeln!(
                 cases,
                 "    <testcase name=\"review\" classname=\"{}\" file=\"{}\" time=\"0\">\n      <error message=\"{}\" type=\"not-reviewed\"/>\n    </testcase>",
@@ -105,7 +106,7 @@ pub fn render_junit(report: &Report, out: &mut dyn Write) -> io::Result<()> {
                 escape(&format!("not reviewed: {}", skipped.reason))
             );
         }
-        let count = report.skipped.len();
+        let count = not_reviewed.len();
         let _ = write!(
             suites,
             "  <testsuite name=\"not reviewed\" tests=\"{count}\" failures=\"0\" errors=\"{count}\" skipped=\"0\" time=\"0\">\n{cases}  </testsuite>\n"

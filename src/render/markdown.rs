@@ -85,8 +85,7 @@ pub fn render_markdown_within(
 
     let mut tail = String::new();
     let not_reviewed: Vec<String> = report
-        .skipped
-        .iter()
+        .not_reviewed()
         .map(|file| format!("- `{}`: {}", file.path, cell(&file.reason)))
         .chain(
             report

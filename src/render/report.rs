@@ -16,7 +16,7 @@ pub struct Report {
     pub run_id: Option<String>,
     /// Every file sent to the server, sorted by path.
     pub files: Vec<FileReport>,
-    /// Files that were not reviewed at all: skipped by the client or rejected by the server.
+    /// Files that were not reviewed at all: skipped by the client (by policy or not) or rejected by the server.
     pub skipped: Vec<SkippedFile>,
     pub counts: Counts,
     pub threshold: Threshold,
@@ -77,6 +77,11 @@ pub struct SkippedFile {
     pub path: String,
     /// Short and readable: `binary`, `too large (2.1 MiB > 1 MiB)`, `generated (@generated header)`.
     pub reason: String,
+    /// Left out by policy while walking a directory (vendored, generated, minified, binary, too large, not
+    /// UTF-8): listed and counted, but the review is not incomplete for it. A file named on the command line that
+    /// cannot be reviewed is never left out by policy.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub policy: bool,
 }
 
 /// Finding and file counts. Severity counts include findings hidden by `--report-min`.
@@ -107,6 +112,8 @@ pub struct Counts {
     /// Findings the server counted but did not keep (over its bound per file or per run): in the severity
     /// counts, gating, not listed.
     pub not_listed: usize,
+    /// Files a directory walk left out by policy: not in `files_total`, not making the review incomplete.
+    pub left_out: usize,
 }
 
 impl Counts {
@@ -228,5 +235,17 @@ pub(crate) mod tests_support {
                 summary: "findings".into(),
             },
         }
+    }
+}
+
+impl Report {
+    /// The files that should have been reviewed and were not: they make the review incomplete.
+    pub fn not_reviewed(&self) -> impl Iterator<Item = &SkippedFile> {
+        self.skipped.iter().filter(|file| !file.policy)
+    }
+
+    /// The files a directory walk left out by policy.
+    pub fn left_out(&self) -> impl Iterator<Item = &SkippedFile> {
+        self.skipped.iter().filter(|file| file.policy)
     }
 }

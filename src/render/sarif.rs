@@ -183,7 +183,7 @@ fn document(report: &Report, entries: &[Entry<'_>], truncation: Option<SarifTrun
         })
         .collect();
     let mut notifications: Vec<Value> = Vec::new();
-    for skipped in &report.skipped {
+    for skipped in report.not_reviewed() {
         notifications.push(notification(
             "warning",
             &format!("`{}` was not reviewed: {}", skipped.path, skipped.reason),
@@ -227,7 +227,7 @@ fn document(report: &Report, entries: &[Entry<'_>], truncation: Option<SarifTrun
             },
             "automationDetails": { "id": format!("codeinsight/{run_id}") },
             "invocations": [{
-                "executionSuccessful": report.skipped.is_empty()
+                "executionSuccessful": report.not_reviewed().next().is_none()
                     && report.files.iter().all(|file| file.status == FileStatus::Reviewed),
                 "exitCode": report.verdict.exit_code,
                 "toolExecutionNotifications": notifications,

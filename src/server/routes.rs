@@ -363,6 +363,7 @@ async fn create_run(
                 // A refused path is answered and stored clipped: a path over the limit must not cost its length.
                 file_path: clip_path(&file.path, shared.limits.max_path_bytes),
                 reason,
+                policy: false,
             });
             continue;
         }

@@ -160,6 +160,7 @@ async fn run_review(
             .map(|file| RejectedFile {
                 file_path: file.path.clone(),
                 reason: file.reason.clone(),
+                policy: file.policy,
             })
             .collect(),
     };
