@@ -193,6 +193,18 @@ impl Outcome {
     }
 }
 
+impl Report {
+    /// The files that should have been reviewed and were not: they make the review incomplete.
+    pub fn not_reviewed(&self) -> impl Iterator<Item = &SkippedFile> {
+        self.skipped.iter().filter(|file| !file.policy)
+    }
+
+    /// The files a directory walk left out by policy.
+    pub fn left_out(&self) -> impl Iterator<Item = &SkippedFile> {
+        self.skipped.iter().filter(|file| file.policy)
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod tests_support {
     use super::{Counts, FileReport, FileStatus, Outcome, Report, Threshold, Timing, Verdict};
@@ -238,14 +250,3 @@ pub(crate) mod tests_support {
     }
 }
 
-impl Report {
-    /// The files that should have been reviewed and were not: they make the review incomplete.
-    pub fn not_reviewed(&self) -> impl Iterator<Item = &SkippedFile> {
-        self.skipped.iter().filter(|file| !file.policy)
-    }
-
-    /// The files a directory walk left out by policy.
-    pub fn left_out(&self) -> impl Iterator<Item = &SkippedFile> {
-        self.skipped.iter().filter(|file| file.policy)
-    }
-}
