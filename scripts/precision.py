@@ -3,12 +3,13 @@
 each rule reports (per 10k lines of its language, and how much lands in test, example, vendored or generated
 code), samples findings for triage, and joins the committed triage (`rules/precision.tsv`) into measured
 precision per rule and per language. Writes `docs/precision.md` and `target/precision/` (per-project JSON reports,
-`sample.tsv` and `sample.md`, the findings to read with their code).
+`sample-<label>.tsv` and `sample-<label>.md`, the sampled findings to read with their code, for the labels
+`default` and `all`).
 
     scripts/precision.sh                      # fetch the corpus, build the release binary, run, write the page
-    scripts/precision.py --bin target/release/codeinsight [--select GROUPS] [--label after]
+    scripts/precision.py --bin target/release/codeinsight [--select GROUPS --label NAME] [--no-page]
 
-Triage: read `target/precision/sample.md`, then add one line per sampled finding to `rules/precision.tsv`:
+Triage: read `target/precision/sample-all.md`, then add one line per sampled finding to `rules/precision.tsv`:
 project, path, line, rule, verdict (true, false, debatable) and a one-line reason. A rule's precision is the share
 of its sampled findings triaged `true`; `debatable` ones count against it.
 """
@@ -28,6 +29,8 @@ ROOT = Path(__file__).resolve().parent.parent
 CORPUS = Path(os.environ.get("CODEINSIGHT_CORPUS_DIR", Path.home() / ".cache/codeinsight-corpus"))
 OUT = ROOT / "target/precision"
 TRIAGE = ROOT / "rules/precision.tsv"
+BEFORE_TRIAGE = ROOT / "rules/precision-before.tsv"
+BEFORE_SUMMARY = ROOT / "rules/precision-before.json"
 SAMPLE_PER_RULE = 12
 
 EXTENSIONS = {
@@ -107,19 +110,19 @@ def sample_key(finding):
     return hashlib.sha256(f"{finding['project']}|{finding['path']}|{finding['line']}|{finding['rule_id']}".encode()).hexdigest()
 
 
-def read_triage():
+def read_triage(path):
     verdicts = {}
-    if not TRIAGE.exists():
+    if not path.exists():
         return verdicts
-    for number, line in enumerate(TRIAGE.read_text().splitlines(), 1):
+    for number, line in enumerate(path.read_text().splitlines(), 1):
         if not line.strip() or line.startswith("#"):
             continue
         fields = line.split("\t")
         if len(fields) < 6:
-            sys.exit(f"precision: {TRIAGE}:{number}: expected 6 tab-separated fields")
+            sys.exit(f"precision: {path}:{number}: expected 6 tab-separated fields")
         project, path, line_no, rule, verdict, reason = fields[:6]
         if verdict not in ("true", "false", "debatable"):
-            sys.exit(f"precision: {TRIAGE}:{number}: verdict must be true, false or debatable")
+            sys.exit(f"precision: {path}:{number}: verdict must be true, false or debatable")
         verdicts[(project, path, int(line_no), rule)] = (verdict, reason)
     return verdicts
 
@@ -135,23 +138,30 @@ def excerpt(project_dir, path, line, around=3):
                      for number in range(start + 1, end + 1))
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--bin", default=str(ROOT / "target/release/codeinsight"))
-    parser.add_argument("--select", default="", help="rule selection passed to `review --select`")
-    parser.add_argument("--label", default="current", help="name of this measurement (before, after)")
-    parser.add_argument("--only", nargs="*", default=[], help="projects to run (default: all)")
-    parser.add_argument("--no-page", action="store_true", help="do not rewrite docs/precision.md")
-    args = parser.parse_args()
+def rule_metadata():
+    """Group and severity of each built-in rule, read from its YAML (the first form of a multi-form file)."""
+    import yaml
 
+    rules = {}
+    for path in sorted((ROOT / "rules").glob("*/*.yml")):
+        with open(path) as handle:
+            first = next(yaml.safe_load_all(handle))
+        metadata = first.get("metadata", {})
+        rules[first["id"]] = {"group": metadata.get("group", "default"), "severity": metadata.get("severity", "")}
+    return rules
+
+
+def measure(binary, select, label, only, verdicts):
+    """Reviews every corpus project with one selection; returns (summary, findings, sample)."""
     all_findings = []
     lines = collections.Counter()
     rows = []
     total_elapsed = 0.0
+    print(f"== {label} (select: {select or 'default'})", flush=True)
     for language, project, project_dir in projects():
-        if args.only and project.split("-")[0] not in args.only:
+        if only and project.split("-")[0] not in only:
             continue
-        report, elapsed = review(args.bin, project, project_dir, args.select, args.label)
+        report, elapsed = review(binary, project, project_dir, select, label)
         total_elapsed += elapsed
         project_lines = count_lines(project_dir)
         lines.update(project_lines)
@@ -163,14 +173,14 @@ def main():
                 finding["path"] = file["path"]
                 all_findings.append(finding)
                 count += 1
-        rows.append((language, project, sum(project_lines.values()), len(report["files"]), len(report["skipped"]),
-                     count, elapsed))
+        rows.append({"language": language, "project": project, "lines": sum(project_lines.values()),
+                     "files": len(report["files"]), "left_out": len(report["skipped"]), "findings": count,
+                     "seconds": round(elapsed, 2)})
         print(f"{project:24} {len(report['files']):5} files {count:6} findings {elapsed:6.1f} s", flush=True)
 
     by_rule = collections.defaultdict(list)
     for finding in all_findings:
         by_rule[finding["rule_id"]].append(finding)
-    verdicts = read_triage()
 
     # The sample: up to SAMPLE_PER_RULE findings per rule, chosen by a stable hash so that reruns pick the same.
     sample = []
@@ -179,7 +189,7 @@ def main():
         sample.extend(sorted(chosen, key=lambda f: (f["project"], f["path"], f["line"])))
     OUT.mkdir(parents=True, exist_ok=True)
     corpus_dirs = {project: project_dir for _, project, project_dir in projects()}
-    with open(OUT / f"sample-{args.label}.tsv", "w") as tsv, open(OUT / f"sample-{args.label}.md", "w") as md:
+    with open(OUT / f"sample-{label}.tsv", "w") as tsv, open(OUT / f"sample-{label}.md", "w") as md:
         for finding in sample:
             key = (finding["project"], finding["path"], finding["line"], finding["rule_id"])
             verdict, reason = verdicts.get(key, ("", ""))
@@ -195,18 +205,17 @@ def main():
         language = language_of_rule(rule)
         denominator = lines[language] if language in lines else sum(lines.values())
         contexts = collections.Counter(f["context"] for f in findings)
-        severity = findings[0]["severity"]
         triaged = [verdicts[key][0] for key in ((f["project"], f["path"], f["line"], rule) for f in findings)
                    if key in verdicts]
         table.append({
-            "rule": rule, "severity": severity, "findings": len(findings),
+            "rule": rule, "severity": findings[0]["severity"], "findings": len(findings),
             "per10k": 10_000 * len(findings) / max(denominator, 1),
             "test": contexts["test"], "example": contexts["example"], "vendored": contexts["vendored"],
             "true": triaged.count("true"), "false": triaged.count("false"), "debatable": triaged.count("debatable"),
         })
     summary = {
-        "label": args.label,
-        "select": args.select,
+        "label": label,
+        "select": select,
         "lines": dict(lines),
         "projects": rows,
         "rules": table,
@@ -214,17 +223,201 @@ def main():
         "major_plus_outside_tests": sum(1 for f in all_findings if f["severity"] in ("critical", "major")
                                         and f["context"] not in ("test", "example")),
     }
-    with open(OUT / f"summary-{args.label}.json", "w") as handle:
+    with open(OUT / f"summary-{label}.json", "w") as handle:
         json.dump(summary, handle, indent=1)
+    untriaged = sum(1 for f in sample if (f["project"], f["path"], f["line"], f["rule_id"]) not in verdicts)
     print(f"\n{len(all_findings)} findings in {sum(lines.values())} lines; "
           f"major+ outside tests: {summary['major_plus_outside_tests']} "
           f"({10_000 * summary['major_plus_outside_tests'] / max(sum(lines.values()), 1):.2f} per 10k lines); "
-          f"sample of {len(sample)} in {OUT / f'sample-{args.label}.md'}")
+          f"sample of {len(sample)} ({untriaged} not triaged yet) in {OUT / f'sample-{label}.md'}")
     for row in table:
-        sampled = row["true"] + row["false"] + row["debatable"]
-        precision = f"{100 * row['true'] / sampled:.0f}% of {sampled}" if sampled else "-"
         print(f"  {row['rule']:40} {row['severity']:8} {row['findings']:6} {row['per10k']:8.2f}/10k "
-              f"test {row['test']:5} precision {precision}")
+              f"test {row['test']:5} precision {percent(row)}")
+    return summary, all_findings, sample
+
+
+def percent(row):
+    sampled = row["true"] + row["false"] + row["debatable"]
+    return f"{100 * row['true'] / sampled:.0f}% of {sampled}" if sampled else "-"
+
+
+def stale_triage(verdicts, findings):
+    """Triage lines whose finding the current rules no longer report: they would count for nothing."""
+    current = {(f["project"], f["path"], f["line"], f["rule_id"]) for f in findings}
+    return sorted(key for key in verdicts if key not in current)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--bin", default=str(ROOT / "target/release/codeinsight"))
+    parser.add_argument("--select", default=None,
+                        help="one rule selection passed to `review --select` (default: both the default rules and all)")
+    parser.add_argument("--label", default="current", help="name of a one-selection measurement")
+    parser.add_argument("--only", nargs="*", default=[], help="projects to run (default: all)")
+    parser.add_argument("--no-page", action="store_true", help="do not rewrite docs/precision.md")
+    args = parser.parse_args()
+    verdicts = read_triage(TRIAGE)
+
+    if args.select is not None:
+        measure(args.bin, args.select, args.label, args.only, verdicts)
+        return
+    default, default_findings, _ = measure(args.bin, "", "default", args.only, verdicts)
+    everything, all_findings, _ = measure(args.bin, "all", "all", args.only, verdicts)
+    stale = stale_triage(verdicts, all_findings)
+    if stale:
+        print(f"\n{len(stale)} lines of {TRIAGE.name} name findings no longer reported, e.g. {stale[0]}")
+    if args.no_page or args.only:
+        return
+    with open(BEFORE_SUMMARY) as handle:
+        before = json.load(handle)
+    page = render_page(before, read_triage(BEFORE_TRIAGE), default, everything, default_findings, verdicts,
+                       rule_metadata(), stale)
+    target = ROOT / "docs/precision.md"
+    temporary = target.with_suffix(".md.tmp")
+    temporary.write_text(page)
+    temporary.replace(target)
+    print(f"wrote {target.relative_to(ROOT)}")
+
+
+def by_language(rows, metadata=None, group=None):
+    """(true, sampled) per language over rule rows, optionally only the rules of one group."""
+    totals = collections.defaultdict(lambda: [0, 0])
+    for row in rows:
+        if group and metadata.get(row["rule"], {}).get("group", "default") != group:
+            continue
+        language = language_of_rule(row["rule"])
+        language = "javascript/typescript" if language in ("javascript", "typescript") else language
+        totals[language][0] += row["true"]
+        totals[language][1] += row["true"] + row["false"] + row["debatable"]
+    return totals
+
+
+def ratio(true, sampled):
+    return f"{100 * true / sampled:.0f}% ({true}/{sampled})" if sampled else "not sampled"
+
+
+def triage_counts(verdicts):
+    """Per rule (true, false, debatable) from a triage file, for the measurement it was made against."""
+    counts = collections.defaultdict(lambda: {"true": 0, "false": 0, "debatable": 0})
+    for (_, _, _, rule), (verdict, _) in verdicts.items():
+        counts[rule][verdict] += 1
+    return counts
+
+
+def render_page(before, before_verdicts, default, everything, default_findings, verdicts, metadata, stale):
+    lines_total = sum(default["lines"].values())
+    out = []
+    w = out.append
+    w("# Measured precision of the built-in rules\n")
+    w("Generated by `scripts/precision.sh` (which runs `scripts/precision.py`); do not edit by hand. Every built-in")
+    w("rule is run over a pinned corpus of mature projects from the registries, findings are sampled (up to")
+    w(f"{SAMPLE_PER_RULE} per rule, chosen by a stable hash) and each sampled finding is read and triaged by hand in")
+    w("`rules/precision.tsv`: `true` when the project's maintainers would accept it, `false` when they would close")
+    w("it, `debatable` when they could go either way. A rule's precision is its share of `true` (debatable counts")
+    w("against it). `codeinsight rules` and SARIF (`properties.precision`, in CodeQL's words) show the same figures.")
+    w("")
+    w("Rules are on by default only with a measured precision of at least 90% (or, when they never fire on the")
+    w("corpus, with near-miss fixtures of what they must not report); the rest are in the opt-in `pedantic` and")
+    w("`restriction` groups (`--select pedantic`, `[rules] select = [\"restriction\"]`).")
+    w("")
+    w("## Headline\n")
+    before_major = before["major_plus_outside_tests"]
+    after_major = default["major_plus_outside_tests"]
+    w("| | before | after (default rules) |")
+    w("|---|---|---|")
+    w(f"| findings | {sum(r['findings'] for r in before['rules'])} | {sum(r['findings'] for r in default['rules'])} |")
+    w(f"| major and critical outside tests and examples | {before_major} ({10_000 * before_major / lines_total:.2f} "
+      f"per 10k lines) | {after_major} ({10_000 * after_major / lines_total:.2f} per 10k lines) |")
+    before_counts = triage_counts(before_verdicts)
+    b_true = sum(c["true"] for c in before_counts.values())
+    b_all = sum(sum(c.values()) for c in before_counts.values())
+    b_major_true = sum(c["true"] for rule, c in before_counts.items() if rule_severity(before, rule) in ("critical", "major"))
+    b_major_all = sum(sum(c.values()) for rule, c in before_counts.items() if rule_severity(before, rule) in ("critical", "major"))
+    a_rows = default["rules"]
+    a_true = sum(r["true"] for r in a_rows)
+    a_all = sum(r["true"] + r["false"] + r["debatable"] for r in a_rows)
+    a_major_true = sum(r["true"] for r in a_rows if r["severity"] in ("critical", "major"))
+    a_major_all = sum(r["true"] + r["false"] + r["debatable"] for r in a_rows if r["severity"] in ("critical", "major"))
+    w(f"| precision of sampled findings | {ratio(b_true, b_all)} | {ratio(a_true, a_all)} |")
+    w(f"| precision of sampled major and critical findings | {ratio(b_major_true, b_major_all)} | "
+      f"{ratio(a_major_true, a_major_all)} |")
+    w("")
+    w("Before: every rule on by default, as they stood before this measurement began (2026-12-01; triage in")
+    w("`rules/precision-before.tsv`). After: the default rules as they are now.\n")
+
+    w("## Per language\n")
+    w("| language | lines | before | after (default rules) | opt-in groups |")
+    w("|---|---|---|---|---|")
+    before_lang = collections.defaultdict(lambda: [0, 0])
+    for rule, c in before_counts.items():
+        language = language_of_rule(rule)
+        language = "javascript/typescript" if language in ("javascript", "typescript") else language
+        before_lang[language][0] += c["true"]
+        before_lang[language][1] += sum(c.values())
+    after_lang = by_language(default["rules"])
+    optin_rows = [r for r in everything["rules"] if metadata.get(r["rule"], {}).get("group", "default") != "default"]
+    optin_lang = by_language(optin_rows)
+    languages = sorted(set(before_lang) | set(after_lang) | set(optin_lang))
+    for language in languages:
+        if language == "javascript/typescript":
+            count = default["lines"].get("javascript", 0) + default["lines"].get("typescript", 0)
+        else:
+            count = default["lines"].get(language, lines_total if language == "any" else 0)
+        w(f"| {language} | {count} | {ratio(*before_lang[language])} | {ratio(*after_lang[language])} | "
+          f"{ratio(*optin_lang[language])} |")
+    w("")
+
+    w("## Per rule\n")
+    w("Findings and density count the whole corpus (the default run for default rules, `--select all` for the")
+    w("others); *tests* is how many are in test, example or benchmark code by path.\n")
+    w("| rule | group | severity | findings (before) | findings | per 10k lines | in tests | precision before | precision |")
+    w("|---|---|---|---|---|---|---|---|---|")
+    before_rows = {r["rule"]: r for r in before["rules"]}
+    all_rows = {r["rule"]: r for r in everything["rules"]}
+    default_rows = {r["rule"]: r for r in default["rules"]}
+    for rule in sorted(set(metadata) | set(before_rows) | set(all_rows)):
+        group = metadata.get(rule, {}).get("group", "default")
+        row = (default_rows if group == "default" else all_rows).get(rule)
+        severity = metadata.get(rule, {}).get("severity") or (row or before_rows.get(rule, {})).get("severity", "")
+        before_row = before_rows.get(rule)
+        before_precision = before_counts.get(rule)
+        bp = ratio(before_precision["true"], sum(before_precision.values())) if before_precision else "-"
+        if row:
+            sampled = row["true"] + row["false"] + row["debatable"]
+            w(f"| `{rule}` | {group} | {severity} | {before_row['findings'] if before_row else 0} | {row['findings']} | "
+              f"{row['per10k']:.2f} | {row['test'] + row['example']} | {bp} | {ratio(row['true'], sampled)} |")
+        else:
+            w(f"| `{rule}` | {group} | {severity} | {before_row['findings'] if before_row else 0} | 0 | 0 | 0 | {bp} | "
+              f"never fires; near-miss fixtures |")
+    w("")
+
+    w("## Every default finding, triaged\n")
+    w("| finding | severity | verdict | reason |")
+    w("|---|---|---|---|")
+    for f in sorted(default_findings, key=lambda f: (f["rule_id"], f["project"], f["path"], f["line"])):
+        verdict, reason = verdicts.get((f["project"], f["path"], f["line"], f["rule_id"]), ("not triaged", ""))
+        w(f"| `{f['rule_id']}` {f['project']}/{f['path']}:{f['line']} | {f['severity']} | {verdict} | "
+          f"{reason.replace('|', '/')} |")
+    w("")
+    w("## Corpus\n")
+    w("Fetched by `scripts/precision-corpus.sh` (pinned versions from PyPI, crates.io, npm and Debian's `golang-*-dev`")
+    w("sources). Files left out by policy (vendored, generated, minified) are not reviewed, as in any directory review.\n")
+    w("| project | language | lines | files reviewed | left out | default findings | seconds |")
+    w("|---|---|---|---|---|---|---|")
+    for row in default["projects"]:
+        w(f"| {row['project']} | {row['language']} | {row['lines']} | {row['files']} | {row['left_out']} | "
+          f"{row['findings']} | {row['seconds']} |")
+    w(f"\nTotal: {lines_total} lines.")
+    if stale:
+        w(f"\n{len(stale)} triage lines name findings the rules no longer report; they count for nothing.")
+    return "\n".join(out) + "\n"
+
+
+def rule_severity(summary, rule):
+    for row in summary["rules"]:
+        if row["rule"] == rule:
+            return row["severity"]
+    return ""
 
 
 if __name__ == "__main__":

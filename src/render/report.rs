@@ -249,4 +249,3 @@ pub(crate) mod tests_support {
         }
     }
 }
-

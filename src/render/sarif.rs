@@ -256,10 +256,35 @@ fn rule_descriptor(id: &str, first: &Finding, info: Option<&RuleInfo>) -> Value 
         .map(|info| info.docs.trim())
         .filter(|docs| !docs.is_empty())
         .map_or_else(|| format!("Reported by `{}`.", first.source), str::to_owned);
-    let mut properties = json!({ "tags": [category], "precision": "high" });
+    let mut properties = Map::new();
+    // Tags as GitHub code scanning reads them: `security` and `external/cwe/cwe-079` on security rules.
+    let mut tags = vec![json!(category)];
+    if let Some(info) = info {
+        tags.extend(
+            info.cwe
+                .iter()
+                .map(|cwe| json!(format!("external/cwe/cwe-{cwe:03}"))),
+        );
+    }
+    properties.insert("tags".into(), Value::Array(tags));
     if category == "security" {
-        properties["tags"] = json!(["security"]);
-        properties["security-severity"] = json!(security_severity(severity));
+        properties.insert(
+            "security-severity".into(),
+            json!(security_severity(severity)),
+        );
+    }
+    // Precision as measured by triage on real projects, in CodeQL's words; absent when never measured.
+    if let Some(precision) = info.and_then(|info| info.precision) {
+        properties.insert("precision".into(), json!(precision.level()));
+        properties.insert(
+            "measuredPrecision".into(),
+            json!({
+                "sampled": precision.sampled,
+                "true": precision.true_positives,
+                "false": precision.false_positives,
+                "debatable": precision.debatable,
+            }),
+        );
     }
     json!({
         "id": id,
@@ -461,6 +486,46 @@ mod tests {
             .unwrap();
         assert!(truncation.kept < 30 && truncation.omitted > 0);
         assert!(super::gzipped_size(&out).unwrap() <= budget);
+    }
+
+    #[test]
+    fn rule_descriptors_tag_security_rules_with_their_cwe_and_score_only_them() {
+        let mut security = finding(1, Severity::Critical);
+        security.rule_id = "python/yaml-unsafe-load".into();
+        let mut style = finding(2, Severity::Info);
+        style.rule_id = "go/strings-replace-all".into();
+        style.category = "maintainability".into();
+        let mut out = Vec::new();
+        render_sarif_within(
+            &report_with(vec![security, style]),
+            SarifLimits::GITHUB,
+            &mut out,
+        )
+        .unwrap();
+        let sarif: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        let rules = sarif["runs"][0]["tool"]["driver"]["rules"]
+            .as_array()
+            .unwrap();
+        let rule =
+            |id: &str| rules.iter().find(|rule| rule["id"] == id).unwrap()["properties"].clone();
+        let yaml = rule("python/yaml-unsafe-load");
+        assert_eq!(
+            yaml["tags"],
+            serde_json::json!(["security", "external/cwe/cwe-502"])
+        );
+        // The rule's own severity (major) scores it, not the finding's.
+        assert_eq!(yaml["security-severity"], "7.0");
+        let replace = rule("go/strings-replace-all");
+        assert_eq!(replace["tags"], serde_json::json!(["maintainability"]));
+        assert!(replace.get("security-severity").is_none(), "{replace}");
+        // Precision is stated only as measured: the level matches the triage `codeinsight rules` reads.
+        let measured = super::builtin_rules()
+            .and_then(|set| set.get("go/strings-replace-all"))
+            .and_then(|info| info.precision);
+        assert_eq!(
+            replace.get("precision").and_then(|p| p.as_str()),
+            measured.map(|p| p.level())
+        );
     }
 
     #[test]
