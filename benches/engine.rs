@@ -2,14 +2,16 @@
 //! cores (rayon), and prints files, bytes, findings and wall time. `scripts/bench-engine.sh` runs it beside
 //! `ast-grep scan` on the same files with the same rule YAMLs.
 //!
-//! Usage: `cargo bench --bench engine -- DIR...`
+//! Usage: `cargo bench --bench engine -- [--all] [--per-rule] DIR...` (`--all` runs every rule group, not only the
+//! defaults; `--per-rule` then times each rule alone and prints the slowest)
 
 #![allow(clippy::print_stdout, clippy::print_stderr)] // a benchmark reports on the terminal
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use codeinsight::engine::{Language, RuleSet, SourceFile, analyze};
+use codeinsight::engine::{Language, RuleSet, Selection, SourceFile, analyze_selected};
+use codeinsight::protocol::RuleSelection;
 use rayon::prelude::*;
 
 fn main() {
@@ -30,6 +32,12 @@ fn main() {
             std::process::exit(2);
         }
     };
+    let all = std::env::args().any(|arg| arg == "--all");
+    let selection = if all {
+        Selection::all(&rules)
+    } else {
+        Selection::default_for(&rules)
+    };
     let load = started.elapsed();
     let mut paths = Vec::new();
     for dir in &dirs {
@@ -43,25 +51,50 @@ fn main() {
         })
         .collect();
     let bytes: usize = files.iter().map(|(_, content)| content.len()).sum();
+    let run = |selection: &Selection| -> usize {
+        files
+            .par_iter()
+            .map(|(path, content)| {
+                let language = Language::detect(path, content);
+                analyze_selected(
+                    &SourceFile {
+                        path,
+                        content,
+                        language,
+                    },
+                    &rules,
+                    selection,
+                )
+                .len()
+            })
+            .sum()
+    };
     let analysing = Instant::now();
-    let findings: usize = files
-        .par_iter()
-        .map(|(path, content)| {
-            let language = Language::detect(path, content);
-            analyze(
-                &SourceFile {
-                    path,
-                    content,
-                    language,
-                },
-                &rules,
-            )
-            .len()
-        })
-        .sum();
+    let findings = run(&selection);
     let analysis = analysing.elapsed();
+    if std::env::args().any(|arg| arg == "--per-rule") {
+        let mut timings: Vec<(f64, &str)> = rules
+            .rules()
+            .iter()
+            .filter_map(|info| {
+                let one = RuleSelection {
+                    select: vec![info.id.clone()],
+                    ..RuleSelection::default()
+                };
+                let selection = Selection::resolve(&one, &rules).ok()?;
+                let started = Instant::now();
+                run(&selection);
+                Some((started.elapsed().as_secs_f64() * 1000.0, info.id.as_str()))
+            })
+            .collect();
+        timings.sort_by(|a, b| b.0.total_cmp(&a.0));
+        for (ms, id) in timings.iter().take(10) {
+            println!("{ms:9.1} ms  {id}");
+        }
+    }
     println!(
-        "files={} bytes={} findings={} rules_load_ms={:.1} analysis_ms={:.1} total_ms={:.1} threads={}",
+        "rules={} files={} bytes={} findings={} rules_load_ms={:.1} analysis_ms={:.1} total_ms={:.1} threads={}",
+        if all { "all" } else { "default" },
         files.len(),
         bytes,
         findings,
