@@ -667,6 +667,35 @@ pub enum ServerMessage {
 pub struct WhoAmI {
     pub user_id: String,
     pub admin: bool,
+    /// What one request may carry; absent from servers that predate it (the client then assumes the defaults).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limits: Option<ServerLimits>,
+}
+
+/// What one request may carry, so that a client can split a big review into batches the server accepts
+/// (`POST /api/v1/runs`, then `POST /api/v1/runs/{run_id}/files` for the rest).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerLimits {
+    /// Largest file content reviewed, in bytes.
+    pub max_file_bytes: usize,
+    /// Largest request body of a run or of a batch added to it, in bytes.
+    pub max_run_bytes: usize,
+    /// Most files in one request.
+    pub max_files_per_run: usize,
+    /// Longest file path, in bytes.
+    pub max_path_bytes: usize,
+}
+
+impl Default for ServerLimits {
+    /// The server's defaults.
+    fn default() -> Self {
+        ServerLimits {
+            max_file_bytes: 1024 * 1024,
+            max_run_bytes: 32 * 1024 * 1024,
+            max_files_per_run: 10_000,
+            max_path_bytes: 4096,
+        }
+    }
 }
 
 /// The JSON body of every API error.

@@ -1269,3 +1269,72 @@ fn broken_pipe_is_success() {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+// --- runs of any size ----------------------------------------------------------------------------------------------
+
+/// About 100 kB of ordinary Python, different in every file (a service module of small functions).
+fn python_module(index: usize) -> String {
+    use std::fmt::Write as _;
+    let mut text = format!(
+        "\"\"\"Order service, part {index}: pricing, stock and invoices.\"\"\"\n\nimport logging\nfrom decimal import Decimal\n\nLOG = logging.getLogger(__name__)\n\n"
+    );
+    let mut function = 0;
+    while text.len() < 100_000 {
+        let _ = write!(
+            text,
+            "\n\ndef price_{index}_{function}(items, discount=Decimal(\"0.{function:02}\")):\n    \"\"\"Total of `items` after the discount, rounded to cents.\"\"\"\n    total = Decimal(0)\n    for item in items:\n        if item.quantity <= 0:\n            LOG.warning(\"skipping %s: quantity %d\", item.sku, item.quantity)\n            continue\n        total += item.unit_price * item.quantity\n    return (total * (1 - discount)).quantize(Decimal(\"0.01\"))\n",
+        );
+        function += 1;
+    }
+    text
+}
+
+#[test]
+fn a_fifty_megabyte_tree_is_one_run_sent_in_batches_within_the_server_limits() {
+    let project = Project::new();
+    let files = 520;
+    let mut bytes = 0;
+    for index in 0..files {
+        let module = python_module(index);
+        bytes += module.len();
+        project.write(&format!("big/pkg_{}/orders_{index}.py", index % 13), module);
+    }
+    assert!(bytes > 50_000_000, "{bytes}");
+    let mut command = project.command(&["review", "big", "--format", "json", "--fail-on", "never"]);
+    command.timeout(Duration::from_secs(900));
+    let outcome = Outcome::of(&command.output().unwrap());
+    outcome.expect_code(0);
+    // More than one request (the server takes 32 MiB per request), said once.
+    assert!(
+        outcome
+            .stderr
+            .contains(&format!("sending {files} files in 2 requests")),
+        "{}",
+        outcome.stderr
+    );
+    let report: serde_json::Value = serde_json::from_str(&outcome.stdout).unwrap();
+    let reviewed = report["files"].as_array().unwrap();
+    assert_eq!(reviewed.len(), files);
+    assert!(
+        reviewed.iter().all(|file| file["status"] == "reviewed"),
+        "{}",
+        outcome.stderr
+    );
+    // One logical run: every job of the history belongs to it, and `show` reads all of it back.
+    let run_id = report["run_id"].as_str().unwrap();
+    let history = project.run(&["history", "--limit", "100", "--format", "json"]);
+    let jobs: serde_json::Value = serde_json::from_str(&history.stdout).unwrap();
+    assert_eq!(jobs.as_array().unwrap().len(), 100);
+    assert!(
+        jobs.as_array()
+            .unwrap()
+            .iter()
+            .all(|job| job["run_id"] == run_id),
+        "{}",
+        history.stdout
+    );
+    let shown = project.run(&["show", run_id, "--format", "json"]);
+    shown.expect_code(0);
+    let shown: serde_json::Value = serde_json::from_str(&shown.stdout).unwrap();
+    assert_eq!(shown["files"].as_array().unwrap().len(), files);
+}

@@ -324,6 +324,7 @@ async fn every_route_but_health_needs_a_valid_bearer_token() {
         ("GET", "/jobs/some-job"),
         ("POST", "/jobs/enqueue"),
         ("POST", "/api/v1/runs"),
+        ("POST", "/api/v1/runs/some-run/files"),
         ("GET", "/api/v1/runs/some-run"),
         ("GET", "/stats"),
         ("GET", "/metrics"),
@@ -971,6 +972,21 @@ async fn users_cannot_see_each_others_jobs_runs_history_or_sockets() {
     let (_, missing) = server.get(&server.bob, "/jobs/no-such-job").await;
     assert_eq!(foreign, missing);
 
+    // Nor can bob add files to alice's run: the same answer as for a run that does not exist.
+    let batch = json!({"files": [{"path": "extra.py", "content": "print(1)\n"}]});
+    let (status, foreign) = server
+        .post(
+            &server.bob,
+            &format!("/api/v1/runs/{}/files", created.run_id),
+            &batch,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{foreign}");
+    let (_, missing) = server
+        .post(&server.bob, "/api/v1/runs/no-such-run/files", &batch)
+        .await;
+    assert_eq!(foreign, missing);
+
     let mut request = format!("ws://{}/ws/alice", server.server.addr())
         .into_client_request()
         .unwrap();
@@ -1424,4 +1440,66 @@ async fn a_server_killed_mid_run_finishes_every_accepted_job_once_after_restart(
     assert!(terminated.success());
     let exit = second.child.wait().unwrap();
     assert!(exit.success(), "{exit:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn files_added_to_a_run_join_it_under_its_rule_selection() {
+    let server = TestServer::start().await;
+    let (status, body) = server.get(&server.alice, "/api/v1/whoami").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["limits"]["max_run_bytes"], 32 * 1024 * 1024);
+    let created = server
+        .submit(&server.alice, &[("app/main.py", PYTHON_SHELL)], false)
+        .await;
+    let path = format!("/api/v1/runs/{}/files", created.run_id);
+    let (status, body) = server
+        .post(
+            &server.alice,
+            &path,
+            &json!({
+                "files": [{"path": "app/more.py", "content": PYTHON_SHELL}],
+                "skipped": [{"file_path": "static/app.min.js", "reason": "minified", "policy": true}],
+            }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["run_id"], created.run_id.as_str());
+    // A batch may carry only files the client left out, but not a different rule selection.
+    let (status, body) = server
+        .post(
+            &server.alice,
+            &path,
+            &json!({"files": [], "skipped": [{"file_path": "vendor/x.py", "reason": "vendored", "policy": true}]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (status, body) = server
+        .post(
+            &server.alice,
+            &path,
+            &json!({"files": [{"path": "b.py", "content": "x = 1\n"}], "options": {"rules": {"select": ["all"]}}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(
+        body["detail"].as_str().unwrap().contains("options.rules"),
+        "{body}"
+    );
+
+    let run = server.wait_for_run(&server.alice, &created.run_id).await;
+    assert_eq!(run.total, 2);
+    let paths: HashSet<&str> = run.jobs.iter().map(|job| job.file_path.as_str()).collect();
+    assert_eq!(paths, HashSet::from(["app/main.py", "app/more.py"]));
+    let left_out: Vec<&str> = run
+        .rejected
+        .iter()
+        .map(|file| file.file_path.as_str())
+        .collect();
+    assert_eq!(left_out, ["static/app.min.js", "vendor/x.py"]);
+    assert!(
+        run.jobs
+            .iter()
+            .all(|job| rule_ids(job).contains("python/os-system-dynamic"))
+    );
+    server.server.shutdown().await;
 }

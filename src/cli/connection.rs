@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 use std::net::SocketAddr;
 
 use crate::client::{ApiClient, ClientError};
+use crate::protocol::ServerLimits;
 use crate::server::{EphemeralToken, RunningServer, ServerConfig};
 
 use super::failure::Failure;
@@ -18,6 +19,8 @@ pub const LOCAL_USER: &str = "local";
 pub struct Connection {
     pub client: ApiClient,
     pub user_id: String,
+    /// What one request may carry, as the server advertises it (its defaults for a server that does not).
+    pub limits: ServerLimits,
     embedded: Option<RunningServer>,
 }
 
@@ -60,6 +63,7 @@ impl Connection {
                 config.llm = llm;
                 // The embedded server's jobs end with this command: do not wait for the disk on every commit.
                 config.durable_commits = false;
+                let limits = config.limits.advertised();
                 let running = crate::server::start(config).await.map_err(|error| {
                     Failure::server(format!("cannot start the embedded server: {error:#}"))
                 })?;
@@ -67,27 +71,32 @@ impl Connection {
                 Ok(Connection {
                     client,
                     user_id: LOCAL_USER.to_owned(),
+                    limits,
                     embedded: Some(running),
                 })
             }
             ServerChoice::Remote { url, token, user } => {
                 let client = ApiClient::new(url, token).map_err(Failure::from)?;
-                let user_id = match user {
-                    Some(user) => user.clone(),
-                    None => match client.whoami().await {
-                        Ok(me) => me.user_id,
-                        Err(ClientError::NotFound { .. }) => {
-                            return Err(Failure::server(format!(
-                                "the server at `{url}` cannot say whom the token belongs to (no `/api/v1/whoami`)"
-                            ))
-                            .with_help("set `CODEINSIGHT_USER` or `user` in codeinsight.toml"));
-                        }
-                        Err(error) => return Err(error.into()),
-                    },
+                let me = match client.whoami().await {
+                    Ok(me) => Some(me),
+                    Err(ClientError::NotFound { .. }) => None,
+                    Err(error) => return Err(error.into()),
+                };
+                let limits = me.as_ref().and_then(|me| me.limits).unwrap_or_default();
+                let user_id = match (user, me) {
+                    (Some(user), _) => user.clone(),
+                    (None, Some(me)) => me.user_id,
+                    (None, None) => {
+                        return Err(Failure::server(format!(
+                            "the server at `{url}` cannot say whom the token belongs to (no `/api/v1/whoami`)"
+                        ))
+                        .with_help("set `CODEINSIGHT_USER` or `user` in codeinsight.toml"));
+                    }
                 };
                 Ok(Connection {
                     client,
                     user_id,
+                    limits,
                     embedded: None,
                 })
             }

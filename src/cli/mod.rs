@@ -4,6 +4,7 @@
 
 mod args;
 mod baseline;
+mod batches;
 mod changed;
 mod commands;
 mod config;

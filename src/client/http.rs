@@ -77,6 +77,20 @@ impl ApiClient {
         self.post("/api/v1/runs", "the runs route", request).await
     }
 
+    /// `POST /api/v1/runs/{run_id}/files`: more files for a run this client created.
+    pub async fn append_run(
+        &self,
+        run_id: &str,
+        request: &RunRequest,
+    ) -> Result<RunCreated, ClientError> {
+        self.post(
+            &format!("/api/v1/runs/{run_id}/files"),
+            "the run's files route",
+            request,
+        )
+        .await
+    }
+
     /// `POST /jobs/enqueue`: submits one file as a job (`debug` jobs carry an error log).
     pub async fn enqueue(&self, request: &EnqueueRequest) -> Result<EnqueueResponse, ClientError> {
         self.post("/jobs/enqueue", "the enqueue route", request)

@@ -33,13 +33,26 @@ pub struct Limits {
     pub socket_idle_timeout: std::time::Duration,
 }
 
+impl Limits {
+    /// The part a client needs to split its requests, as `whoami` advertises it.
+    pub fn advertised(&self) -> crate::protocol::ServerLimits {
+        crate::protocol::ServerLimits {
+            max_file_bytes: self.max_file_bytes,
+            max_run_bytes: self.max_run_bytes,
+            max_files_per_run: self.max_files_per_run,
+            max_path_bytes: self.max_path_bytes,
+        }
+    }
+}
+
 impl Default for Limits {
     fn default() -> Self {
+        let advertised = crate::protocol::ServerLimits::default();
         Limits {
-            max_file_bytes: 1024 * 1024,
-            max_run_bytes: 32 * 1024 * 1024,
-            max_files_per_run: 10_000,
-            max_path_bytes: 4096,
+            max_file_bytes: advertised.max_file_bytes,
+            max_run_bytes: advertised.max_run_bytes,
+            max_files_per_run: advertised.max_files_per_run,
+            max_path_bytes: advertised.max_path_bytes,
             max_findings_per_file: 1000,
             max_findings_per_run: 50_000,
             max_connections: 8192,

@@ -65,6 +65,10 @@ pub(crate) fn router(state: AppState, shutdown: websocket::ShutdownSignal) -> Ro
             post(create_run).layer(DefaultBodyLimit::max(limits.max_run_bytes)),
         )
         .route("/api/v1/runs/{run_id}", get(get_run))
+        .route(
+            "/api/v1/runs/{run_id}/files",
+            post(append_run).layer(DefaultBodyLimit::max(limits.max_run_bytes)),
+        )
         .route("/api/v1/whoami", get(whoami))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -324,10 +328,11 @@ async fn list_jobs(
 }
 
 /// `GET /api/v1/whoami`: the token's user, so that a client can build `/jobs/user/{user_id}` and `/ws/{user_id}`.
-async fn whoami(auth: AuthUser) -> Json<WhoAmI> {
+async fn whoami(State(state): State<AppState>, auth: AuthUser) -> Json<WhoAmI> {
     Json(WhoAmI {
         user_id: auth.user_id,
         admin: auth.admin,
+        limits: Some(state.inner.limits.advertised()),
     })
 }
 
@@ -337,14 +342,117 @@ async fn create_run(
     ApiJson(request): ApiJson<RunRequest>,
 ) -> Result<(StatusCode, Json<RunCreated>), ApiError> {
     let shared = &state.inner;
+    let run_id = uuid::Uuid::new_v4().to_string();
     if request.files.is_empty() {
         return Err(ApiError::BadRequest(
             "a run needs at least one file in `files`".into(),
         ));
     }
+    let admitted = admit(shared, &auth, &run_id, request)?;
+    let run = NewRun {
+        run_id: run_id.clone(),
+        user_id: auth.user_id.clone(),
+        repo_id: admitted.repo_id.clone(),
+        rejected: admitted.stored_rejected.clone(),
+        rules: admitted.rules.clone(),
+    };
+    shared
+        .store
+        .insert_run(&run, &admitted.jobs, now().timestamp_micros())
+        .await?;
+    Metrics::add(&shared.metrics.runs_submitted, 1);
+    // Nobody can be subscribed to a run that did not exist a moment ago, so `queued` is not published here; a
+    // subscriber learns where each job stands when it subscribes.
+    Ok((StatusCode::CREATED, Json(admitted.answer(shared, run_id))))
+}
+
+/// `POST /api/v1/runs/{run_id}/files`: more files for a run of the caller's, in the same shape as the run's
+/// creation, so that a review bigger than one request stays one run (one history entry, one subscription). The
+/// run's rule selection applies to them; `options.rules`, if given, must be the same.
+async fn append_run(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Path(run_id): Path<String>,
+    ApiJson(request): ApiJson<RunRequest>,
+) -> Result<(StatusCode, Json<RunCreated>), ApiError> {
+    let shared = &state.inner;
+    // Another user's run answers exactly like a missing one.
+    match shared.store.run_owner(&run_id).await? {
+        Some(owner) if owner == auth.user_id => {}
+        _ => return Err(ApiError::NotFound("Run not found".into())),
+    }
+    let stored_rules = shared.store.run_rules(&run_id).await?;
+    if request.options.rules.is_some() && request.options.rules != stored_rules {
+        return Err(ApiError::BadRequest(
+            "`options.rules` differs from the run's own selection; a run has one".into(),
+        ));
+    }
+    let admitted = admit(shared, &auth, &run_id, request)?;
+    if !shared
+        .store
+        .append_to_run(
+            &run_id,
+            &auth.user_id,
+            &admitted.stored_rejected,
+            &admitted.jobs,
+            now().timestamp_micros(),
+        )
+        .await?
+    {
+        return Err(ApiError::NotFound("Run not found".into()));
+    }
+    // A subscriber of the run learns about the new jobs from their updates and from the run's document.
+    Ok((StatusCode::CREATED, Json(admitted.answer(shared, run_id))))
+}
+
+/// A request's files, checked and turned into jobs of `run_id`.
+struct Admitted {
+    jobs: Vec<NewJob>,
+    /// The server's own refusals, answered to the client.
+    rejected: Vec<RejectedFile>,
+    /// Those and the files the client chose not to send, stored with the run.
+    stored_rejected: Vec<RejectedFile>,
+    repo_id: Option<String>,
+    rules: Option<crate::protocol::RuleSelection>,
+}
+
+impl Admitted {
+    /// Counts the request and wakes the claimer; the answer lists the new jobs and the server's refusals.
+    fn answer(self, shared: &super::state::Shared, run_id: String) -> RunCreated {
+        Metrics::add(&shared.metrics.jobs_submitted, self.jobs.len() as u64);
+        Metrics::add(&shared.metrics.files_rejected, self.rejected.len() as u64);
+        if !self.jobs.is_empty() {
+            shared.queue.notify_one();
+        }
+        RunCreated {
+            run_id,
+            jobs: self
+                .jobs
+                .into_iter()
+                .map(|job| RunJobRef {
+                    job_id: job.job_id,
+                    file_path: job.file_path,
+                })
+                .collect(),
+            rejected: self.rejected,
+        }
+    }
+}
+
+fn admit(
+    shared: &super::state::Shared,
+    auth: &AuthUser,
+    run_id: &str,
+    request: RunRequest,
+) -> Result<Admitted, ApiError> {
+    if request.files.is_empty() && request.skipped.is_empty() {
+        return Err(ApiError::BadRequest(
+            "nothing to add: `files` and `skipped` are both empty".into(),
+        ));
+    }
     if request.files.len() > shared.limits.max_files_per_run {
         return Err(ApiError::PayloadTooLarge(format!(
-            "too many files: {} (limit {} per run)",
+            "too many files: {} (limit {} per request; send the rest with `POST /api/v1/runs/{{run_id}}/files`)",
             request.files.len(),
             shared.limits.max_files_per_run
         )));
@@ -354,7 +462,6 @@ async fn create_run(
         crate::engine::Selection::resolve(rules, &shared.rules)
             .map_err(|error| ApiError::BadRequest(format!("`options.rules`: {error}")))?;
     }
-    let run_id = uuid::Uuid::new_v4().to_string();
     let mut jobs = Vec::with_capacity(request.files.len());
     let mut rejected = Vec::new();
     for file in request.files {
@@ -371,7 +478,7 @@ async fn create_run(
         jobs.push(NewJob {
             job_id: uuid::Uuid::new_v4().to_string(),
             user_id: auth.user_id.clone(),
-            run_id: Some(run_id.clone()),
+            run_id: Some(run_id.to_owned()),
             job_type: JobType::Review,
             content_sha256: sha256_hex(file.content.as_bytes()),
             file_path: file.path,
@@ -389,40 +496,13 @@ async fn create_run(
     // them, and gates on them, exactly as `review` did. The answer lists only the server's own refusals.
     let mut stored_rejected = rejected.clone();
     stored_rejected.extend(request.skipped);
-    let run = NewRun {
-        run_id: run_id.clone(),
-        user_id: auth.user_id.clone(),
+    Ok(Admitted {
+        jobs,
+        rejected,
+        stored_rejected,
         repo_id: request.repo_id,
-        rejected: stored_rejected,
-        rules: request.options.rules.clone(),
-    };
-    shared
-        .store
-        .insert_run(&run, &jobs, now().timestamp_micros())
-        .await?;
-    Metrics::add(&shared.metrics.runs_submitted, 1);
-    Metrics::add(&shared.metrics.jobs_submitted, jobs.len() as u64);
-    Metrics::add(&shared.metrics.files_rejected, rejected.len() as u64);
-    if !jobs.is_empty() {
-        shared.queue.notify_one();
-    }
-    // Nobody can be subscribed to a run that did not exist a moment ago, so `queued` is not published here; a
-    // subscriber learns where each job stands when it subscribes.
-    let jobs = jobs
-        .into_iter()
-        .map(|job| RunJobRef {
-            job_id: job.job_id,
-            file_path: job.file_path,
-        })
-        .collect();
-    Ok((
-        StatusCode::CREATED,
-        Json(RunCreated {
-            run_id,
-            jobs,
-            rejected,
-        }),
-    ))
+        rules: request.options.rules,
+    })
 }
 
 #[derive(Debug, Deserialize)]

@@ -47,6 +47,39 @@ impl Store {
         Ok(())
     }
 
+    /// Adds `jobs` and `rejected` to the run `run_id` of `user_id`, in one transaction; `false` when there is no
+    /// such run of that user.
+    pub async fn append_to_run(
+        &self,
+        run_id: &str,
+        user_id: &str,
+        rejected: &[RejectedFile],
+        jobs: &[NewJob],
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let mut transaction = self.sqlite().begin_with("BEGIN IMMEDIATE").await?;
+        let row = sqlx::query("SELECT rejected FROM runs WHERE run_id = $1 AND user_id = $2")
+            .bind(run_id)
+            .bind(user_id)
+            .fetch_optional(&mut *transaction)
+            .await?;
+        let Some(row) = row else {
+            return Ok(false);
+        };
+        let mut stored: Vec<RejectedFile> =
+            serde_json::from_str(&row.try_get::<String, _>("rejected")?)?;
+        stored.extend_from_slice(rejected);
+        sqlx::query("UPDATE runs SET total = total + $1, rejected = $2 WHERE run_id = $3")
+            .bind(i64::try_from(jobs.len()).unwrap_or(i64::MAX))
+            .bind(serde_json::to_string(&stored)?)
+            .bind(run_id)
+            .execute(&mut *transaction)
+            .await?;
+        insert_jobs(&mut transaction, jobs, now).await?;
+        transaction.commit().await?;
+        Ok(true)
+    }
+
     /// How many findings each of `run_ids` has stored so far (runs that do not exist are left out). A job's
     /// findings are added to its run's count by [`Store::finish_jobs`], in the transaction that stores them.
     pub async fn run_findings_kept(

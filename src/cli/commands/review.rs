@@ -11,6 +11,7 @@ use crate::protocol::{RejectedFile, RunFile, RunOptions, RunRequest};
 
 use crate::cli::args::ReviewArgs;
 use crate::cli::baseline::Baseline;
+use crate::cli::batches;
 use crate::cli::config::Config;
 use crate::cli::connection::Connection;
 use crate::cli::exit_status::ExitStatus;
@@ -139,61 +140,92 @@ async fn run_review(
 ) -> Result<ExitStatus, Failure> {
     let Inputs { files, skipped } = inputs;
     let total = files.len();
-    let request = RunRequest {
-        files: files
-            .iter()
-            .map(|file| RunFile {
-                path: file.display_path.clone(),
-                content: file.content.clone(),
-                language: None,
-            })
-            .collect(),
-        options: RunOptions {
-            no_cache: args.no_cache,
-            ai: args.ai_choice(),
-            no_linters: args.no_linters,
-            rules: settings.rules.clone(),
-        },
-        repo_id: None,
-        skipped: skipped
-            .iter()
-            .map(|file| RejectedFile {
-                file_path: file.path.clone(),
-                reason: file.reason.clone(),
-                policy: file.policy,
-            })
-            .collect(),
+    let options = RunOptions {
+        no_cache: args.no_cache,
+        ai: args.ai_choice(),
+        no_linters: args.no_linters,
+        rules: settings.rules.clone(),
     };
-    let submit = connection.client.create_run(&request);
-    let created = match deadline {
-        Some(deadline) => match tokio::time::timeout_at(deadline, submit).await {
-            Ok(result) => result?,
-            Err(_) => {
-                return Err(Failure::timed_out(
-                    settings.timeout_seconds,
-                    "the run to be accepted",
-                    0,
-                    total,
-                ));
+    let skipped_entries: Vec<RejectedFile> = skipped
+        .iter()
+        .map(|file| RejectedFile {
+            file_path: file.path.clone(),
+            reason: file.reason.clone(),
+            policy: file.policy,
+        })
+        .collect();
+    // One run whatever its size: the first request creates it, the others add to it, each within the server's
+    // limits; the run is followed once everything is in.
+    let pairs: Vec<(&str, &str)> = files
+        .iter()
+        .map(|file| (file.display_path.as_str(), file.content.as_str()))
+        .collect();
+    let batches = batches::split(&pairs, &skipped_entries, connection.limits);
+    if batches.len() > 1 && !settings.quiet {
+        printer.status(&format!(
+            "codeinsight: sending {total} files in {} requests (the server takes {} MiB and {} files per request)",
+            batches.len(),
+            connection.limits.max_run_bytes / (1024 * 1024),
+            connection.limits.max_files_per_run
+        ));
+    }
+    let mut run_id: Option<String> = None;
+    let mut job_count = 0;
+    for batch in &batches {
+        let request = RunRequest {
+            files: batch
+                .files
+                .iter()
+                .map(|&index| RunFile {
+                    path: files[index].display_path.clone(),
+                    content: files[index].content.clone(),
+                    language: None,
+                })
+                .collect(),
+            options: options.clone(),
+            repo_id: None,
+            skipped: batch
+                .skipped
+                .iter()
+                .map(|&index| skipped_entries[index].clone())
+                .collect(),
+        };
+        let submit = async {
+            match &run_id {
+                None => connection.client.create_run(&request).await,
+                Some(run_id) => connection.client.append_run(run_id, &request).await,
             }
-        },
-        None => submit.await?,
+        };
+        let created = match deadline {
+            Some(deadline) => match tokio::time::timeout_at(deadline, submit).await {
+                Ok(result) => result?,
+                Err(_) => {
+                    return Err(Failure::timed_out(
+                        settings.timeout_seconds,
+                        "the run to be accepted",
+                        0,
+                        total,
+                    ));
+                }
+            },
+            None => submit.await?,
+        };
+        job_count += created.jobs.len();
+        run_id.get_or_insert(created.run_id);
+    }
+    let Some(run_id) = run_id else {
+        return Err(Failure::server("the server accepted no request of the run"));
     };
-    let subject = Subject::Run(created.run_id.clone());
+    let subject = Subject::Run(run_id.clone());
     let hide_progress = settings.quiet || args.diff;
-    let mut progress = Progress::new(
-        printer,
-        created.jobs.len(),
-        &format!("run {}", created.run_id),
-        hide_progress,
-    );
+    let mut progress = Progress::new(printer, job_count, &format!("run {run_id}"), hide_progress);
     let waited = wait_for(
         connection,
         &subject,
         &mut progress,
         deadline,
         settings.timeout_seconds,
-        created.jobs.len(),
+        job_count,
     )
     .await;
     let snapshot = match waited {
