@@ -1338,3 +1338,105 @@ fn a_fifty_megabyte_tree_is_one_run_sent_in_batches_within_the_server_limits() {
     let shown: serde_json::Value = serde_json::from_str(&shown.stdout).unwrap();
     assert_eq!(shown["files"].as_array().unwrap().len(), files);
 }
+
+// --- the result cache's key ---------------------------------------------------------------------------------------
+
+fn rule_ids_of(outcome: &Outcome) -> Vec<String> {
+    let report: serde_json::Value = serde_json::from_str(&outcome.stdout)
+        .unwrap_or_else(|error| panic!("{error}: {}\n{}", outcome.stdout, outcome.stderr));
+    report["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|file| file["findings"].as_array().unwrap().iter())
+        .map(|finding| finding["rule_id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn cache_hits_of(outcome: &Outcome) -> Vec<bool> {
+    let report: serde_json::Value = serde_json::from_str(&outcome.stdout).unwrap();
+    report["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|file| file["cache_hit"].as_bool().unwrap())
+        .collect()
+}
+
+#[test]
+fn editing_the_projects_ruff_toml_changes_the_findings_with_the_cache_on() {
+    let project = Project::new();
+    project.write(
+        "codeinsight.toml",
+        "[linters]\nenabled = true\nauto = false\n\n[linters.ruff]\nenabled = true\n",
+    );
+    project.write("app/ruff.toml", "[lint]\nselect = [\"F\"]\n");
+    project.write("app/main.py", "import os\n\n\ndef main():\n    return 1\n");
+    let args = [
+        "review",
+        "app/main.py",
+        "--format",
+        "json",
+        "--fail-on",
+        "never",
+    ];
+    let first = project.run(&args);
+    first.expect_code(0);
+    assert!(
+        rule_ids_of(&first).contains(&"ruff/F401".to_owned()),
+        "{}",
+        first.stdout
+    );
+    let again = project.run(&args);
+    assert_eq!(
+        cache_hits_of(&again),
+        [true],
+        "the same inputs are served from the cache"
+    );
+    project.write(
+        "app/ruff.toml",
+        "[lint]\nselect = [\"F\"]\nignore = [\"F401\"]\n",
+    );
+    let edited = project.run(&args);
+    edited.expect_code(0);
+    assert_eq!(cache_hits_of(&edited), [false], "{}", edited.stdout);
+    assert!(
+        !rule_ids_of(&edited).contains(&"ruff/F401".to_owned()),
+        "{}",
+        edited.stdout
+    );
+}
+
+#[test]
+fn a_suppression_that_expired_yesterday_is_reported_as_expired_on_a_cache_hit_too() {
+    let project = Project::new();
+    let yesterday = (chrono::Utc::now().date_naive() - chrono::Days::new(1)).format("%Y-%m-%d");
+    project.write(
+        "app/tool.py",
+        format!(
+            "import os\n\n\ndef run(name):\n    # codeinsight-ignore: python/os-system-dynamic until={yesterday}\n    return os.system(\"ls \" + name)\n"
+        ),
+    );
+    let args = [
+        "review",
+        "app/tool.py",
+        "--format",
+        "json",
+        "--fail-on",
+        "never",
+    ];
+    for (run, hit) in [(1, false), (2, true)] {
+        let outcome = project.run(&args);
+        outcome.expect_code(0);
+        assert_eq!(cache_hits_of(&outcome), [hit], "run {run}");
+        let ids = rule_ids_of(&outcome);
+        assert!(
+            ids.contains(&"python/os-system-dynamic".to_owned()),
+            "run {run}: {ids:?}"
+        );
+        assert!(
+            ids.iter().any(|id| id.contains("expired")),
+            "run {run}: {ids:?}"
+        );
+    }
+}

@@ -24,4 +24,4 @@ pub use linters::{LintOutcome, LintTarget, Linters, LintersConfig, merge_finding
 pub use rules::{Precision, RuleGroup, RuleInfo, RuleLoadError, RuleSet, TestPolicy};
 pub use secrets::{SecretMask, mask_secrets, mask_secrets_in_place, secret_spans};
 pub use selection::Selection;
-pub use suppression::suppress;
+pub use suppression::{expired_suppressions, suppress};

@@ -198,6 +198,15 @@ pub(crate) fn apply(
     kept
 }
 
+/// How many `codeinsight-ignore` comments in `content` have an `until=` date before `today`: part of the result
+/// cache's key, so that a cached result never outlives a suppression it applied.
+pub fn expired_suppressions(content: &str, today: NaiveDate) -> usize {
+    parse(content)
+        .iter()
+        .filter(|suppression| suppression.until.is_some_and(|until| until < today))
+        .count()
+}
+
 /// Removes the findings that an active `codeinsight-ignore` comment in `content` names, and nothing else: used for
 /// external linters' findings, whose suppressions [`apply`] (run by `analyze`) has already checked and reported on.
 pub fn suppress(findings: Vec<Finding>, content: &str) -> Vec<Finding> {
@@ -271,4 +280,21 @@ pub(crate) fn rule_infos() -> Vec<RuleInfo> {
             ),
         ),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::NaiveDate;
+
+    use super::expired_suppressions;
+
+    #[test]
+    fn the_count_of_expired_suppressions_changes_on_the_day_after_until() {
+        let content = "x = eval(s)  # codeinsight-ignore: python/eval-exec-dynamic until=2026-12-01\n\
+                       y = 1  # codeinsight-ignore: python/bare-except\n";
+        let day = |d: u32| NaiveDate::from_ymd_opt(2026, 12, d).unwrap();
+        assert_eq!(expired_suppressions(content, day(1)), 0);
+        assert_eq!(expired_suppressions(content, day(2)), 1);
+        assert_eq!(expired_suppressions("no comments here", day(2)), 0);
+    }
 }

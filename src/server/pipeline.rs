@@ -380,6 +380,8 @@ async fn dispatch(
     let with_linters = format!("{ENGINE_CONFIG};{}", shared.linters.fingerprint());
     let without_linters = format!("{ENGINE_CONFIG};no-linters");
     let mut pending = Vec::with_capacity(claimed.len());
+    let mut projects = std::collections::HashMap::new();
+    let today = chrono::Utc::now().date_naive();
     for job in claimed {
         let failure = if job.attempts > MAX_ATTEMPTS {
             Some(format!(
@@ -400,14 +402,25 @@ async fn dispatch(
             &with_linters
         };
         let selection = selections.of(shared, &job).await;
-        // The selection changes the findings as much as the rules do.
+        // Everything else that changes the findings: the rule selection, the project files linters read in the
+        // user's own project, and which suppressions have expired by today.
+        let project = if job.no_linters {
+            None
+        } else {
+            project_inputs(shared, &mut projects, &job)
+        };
+        let expired = crate::engine::expired_suppressions(&job.file_content, today);
         let key = cache_key(
             &job.user_id,
             &job.content_sha256,
             &job.file_path,
             &job.language,
             &rules_version,
-            &format!("{engine_config};rules={}", selection.fingerprint()),
+            &format!(
+                "{engine_config};rules={};project={};expired={expired}",
+                selection.fingerprint(),
+                project.as_deref().unwrap_or("-")
+            ),
         );
         pending.push(Work {
             job,
@@ -1137,4 +1150,23 @@ fn summary_markdown(
         let _ = writeln!(text, "\n_Served from the result cache._");
     }
     text
+}
+
+/// [`crate::engine::Linters::project_inputs`] for the job's directory, once per directory and language of a batch.
+fn project_inputs(
+    shared: &Shared,
+    projects: &mut std::collections::HashMap<(std::path::PathBuf, String), Option<String>>,
+    job: &ClaimedJob,
+) -> Option<String> {
+    let language = crate::engine::Language::from_name(&job.language)?;
+    let directory = std::path::Path::new(&job.file_path).parent()?.to_path_buf();
+    let directory = if directory.as_os_str().is_empty() {
+        std::path::PathBuf::from(".")
+    } else {
+        directory
+    };
+    projects
+        .entry((directory, job.language.clone()))
+        .or_insert_with_key(|(directory, _)| shared.linters.project_inputs(directory, language))
+        .clone()
 }

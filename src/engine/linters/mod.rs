@@ -10,6 +10,7 @@ mod custom;
 mod discovery;
 mod eslint;
 mod go;
+mod inputs;
 mod merge;
 mod positions;
 mod process;
