@@ -301,6 +301,9 @@ pub struct StageReport {
     /// Whether a non-`ok` outcome makes the review incomplete (exit 5).
     #[serde(default)]
     pub required: bool,
+    /// How long the stage ran, in milliseconds (linters; absent for stages that were not timed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub elapsed_ms: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -607,6 +610,9 @@ pub struct JobEventData {
     pub estimated_cost: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub elapsed_time: Option<f64>,
+    /// The linter that starts running on the file (`linting` events).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub linter: Option<String>,
 }
 
 /// The `job_update` push.
@@ -768,6 +774,7 @@ mod tests {
                 tokens_used: None,
                 estimated_cost: None,
                 elapsed_time: None,
+                linter: None,
             },
         });
         let json: serde_json::Value = serde_json::to_value(&update).unwrap();

@@ -172,9 +172,9 @@ pub fn attach_baselined(report: &mut Report, baselined: SetAside) {
     }
     report.counts.baselined += count;
     report.verdict.summary = format!(
-        "{}; {count} baselined {} not gated",
+        "{}; {} not gated",
         report.verdict.summary,
-        if count == 1 { "finding" } else { "findings" }
+        crate::render::plural(count, "baselined finding", "baselined findings")
     );
 }
 

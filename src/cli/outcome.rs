@@ -9,7 +9,7 @@ use crate::client::Snapshot;
 use crate::protocol::{Finding, JobStatus, StageOutcome};
 use crate::render::{
     Counts, FileReport, FileStatus, FixSummary, Outcome, Report, SkippedFile, Threshold, Timing,
-    Verdict,
+    Verdict, plural,
 };
 
 use super::exit_status::ExitStatus;
@@ -272,10 +272,6 @@ fn file_status(
             }
         }
     }
-}
-
-fn plural(count: usize, one: &str, many: &str) -> String {
-    format!("{count} {}", if count == 1 { one } else { many })
 }
 
 /// `1 file skipped: too large, 1 failed`.

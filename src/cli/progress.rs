@@ -1,23 +1,35 @@
-//! Live status while a review runs, on stderr. On a terminal: an indicatif bar with files done / total, the
-//! current stage and the elapsed time. Anywhere else (CI logs, pipes): one plain line each time the run reaches a
-//! new stage, a line per failed file, and a heartbeat at most every 30 seconds, never a control character.
+//! Live status while a review runs, on stderr. On a terminal: an indicatif bar with files done / total and what is
+//! running now (the slowest linter at work, with its time). Anywhere else (CI logs, pipes): plain lines, never a
+//! control character: one for each linter run that took a second or more (with its time), one per failed file,
+//! and a heartbeat every few seconds with the counts and what is still running.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::client::FollowEvent;
-use crate::protocol::{JobStatus, Stage};
+use crate::protocol::{JobStatus, JobUpdate, Stage};
+use crate::render::plural;
 
 use super::printer::Printer;
 
-const HEARTBEAT: Duration = Duration::from_secs(30);
+/// A quiet log gets a line this often.
+const HEARTBEAT: Duration = Duration::from_secs(5);
+/// A linter run this long or longer gets its own line when it ends.
+const SLOW_LINTER: Duration = Duration::from_secs(1);
 
 enum Mode {
     Bar(ProgressBar),
     Plain,
     Hidden,
+}
+
+/// A linter at work on one file.
+struct Running {
+    linter: String,
+    path: String,
+    since: Instant,
 }
 
 pub struct Progress {
@@ -26,7 +38,8 @@ pub struct Progress {
     total: usize,
     done: HashSet<String>,
     snapshot_done: usize,
-    stage: Option<Stage>,
+    /// By job id: the linter each file is in now.
+    running: HashMap<String, Running>,
     started: Instant,
     last_line: Instant,
 }
@@ -49,7 +62,10 @@ impl Progress {
             bar.enable_steady_tick(Duration::from_millis(100));
             Mode::Bar(bar)
         } else {
-            printer.status(&format!("codeinsight: reviewing {total} files ({label})"));
+            printer.status(&format!(
+                "codeinsight: reviewing {} ({label})",
+                plural(total, "file", "files")
+            ));
             Mode::Plain
         };
         let now = Instant::now();
@@ -59,7 +75,7 @@ impl Progress {
             total,
             done: HashSet::new(),
             snapshot_done: 0,
-            stage: None,
+            running: HashMap::new(),
             started: now,
             last_line: now,
         }
@@ -75,38 +91,7 @@ impl Progress {
                 self.total = *total;
                 self.snapshot_done = *done;
             }
-            FollowEvent::Update(update) => {
-                if update.status.is_terminal() {
-                    self.done.insert(update.job_id.clone());
-                }
-                if update.status == JobStatus::Failed {
-                    let path = update.data.file_path.as_deref().unwrap_or(&update.job_id);
-                    let error = update.data.error.as_deref().unwrap_or(&update.data.message);
-                    self.line(&format!("codeinsight: failed: {path}: {error}"));
-                }
-                let stage = update.data.stage;
-                if stage != Stage::Failed
-                    && self
-                        .stage
-                        .is_none_or(|current| order(stage) > order(current))
-                {
-                    self.stage = Some(stage);
-                    if matches!(self.mode, Mode::Plain) {
-                        let line = format!(
-                            "codeinsight: {} ({}/{} files done, {:.1}s)",
-                            stage.as_str(),
-                            self.done_count(),
-                            self.total,
-                            self.started.elapsed().as_secs_f64()
-                        );
-                        self.line(&line);
-                    }
-                }
-                if let Mode::Bar(bar) = &self.mode {
-                    let path = update.data.file_path.as_deref().unwrap_or("");
-                    bar.set_message(format!("{} {path}", update.data.stage.as_str()));
-                }
-            }
+            FollowEvent::Update(update) => self.on_update(update),
             FollowEvent::Reconnecting { attempt, error } => {
                 self.line(&format!(
                     "codeinsight: connection lost ({error}); reconnecting (attempt {attempt})"
@@ -118,20 +103,92 @@ impl Progress {
                 ));
             }
         }
-        if let Mode::Bar(bar) = &self.mode {
-            bar.set_length(self.total as u64);
-            bar.set_position(self.done_count() as u64);
+        self.redraw();
+    }
+
+    fn on_update(&mut self, update: &JobUpdate) {
+        // Whatever the job does next, the linter it was in has finished.
+        if let Some(finished) = self.running.remove(&update.job_id) {
+            let elapsed = finished.since.elapsed();
+            if elapsed >= SLOW_LINTER && matches!(self.mode, Mode::Plain) {
+                self.line(&format!(
+                    "codeinsight: {} on {}: {:.1}s",
+                    finished.linter,
+                    finished.path,
+                    elapsed.as_secs_f64()
+                ));
+            }
+        }
+        if update.status.is_terminal() {
+            self.done.insert(update.job_id.clone());
+        }
+        if update.status == JobStatus::Failed {
+            let path = update.data.file_path.as_deref().unwrap_or(&update.job_id);
+            let error = update.data.error.as_deref().unwrap_or(&update.data.message);
+            self.line(&format!("codeinsight: failed: {path}: {error}"));
+        }
+        if let (Stage::Linting, Some(linter)) = (update.data.stage, &update.data.linter) {
+            self.running.insert(
+                update.job_id.clone(),
+                Running {
+                    linter: linter.clone(),
+                    path: update.data.file_path.clone().unwrap_or_default(),
+                    since: Instant::now(),
+                },
+            );
+        }
+        if let Mode::Bar(bar) = &self.mode
+            && self.running.is_empty()
+        {
+            let path = update.data.file_path.as_deref().unwrap_or("");
+            bar.set_message(format!("{} {path}", update.data.stage.as_str()));
         }
     }
 
-    /// Called about once a second: prints the heartbeat when the log has been quiet for too long.
+    /// The linter that has been running longest, as `go-vet on app/server.go (9s)`.
+    fn slowest(&self) -> Option<String> {
+        let running = self.running.values().min_by_key(|running| running.since)?;
+        let seconds = running.since.elapsed().as_secs();
+        let hint = match running.linter.as_str() {
+            "go-vet" | "staticcheck" if seconds >= 5 => {
+                "; it builds the package, and a first run fills Go's build cache"
+            }
+            "clippy" if seconds >= 5 => "; it compiles the crate",
+            _ => "",
+        };
+        let others = self.running.len() - 1;
+        let others = if others > 0 {
+            format!(" and {} more", plural(others, "linter run", "linter runs"))
+        } else {
+            String::new()
+        };
+        Some(format!(
+            "{} on {} ({seconds}s{hint}){others}",
+            running.linter, running.path
+        ))
+    }
+
+    fn redraw(&self) {
+        if let Mode::Bar(bar) = &self.mode {
+            bar.set_length(self.total as u64);
+            bar.set_position(self.done_count() as u64);
+            if let Some(slowest) = self.slowest() {
+                bar.set_message(slowest);
+            }
+        }
+    }
+
+    /// Called about once a second: keeps the bar's times current and prints the heartbeat in a quiet log.
     pub fn tick(&mut self) {
+        self.redraw();
         if matches!(self.mode, Mode::Plain) && self.last_line.elapsed() >= HEARTBEAT {
+            let running = self
+                .slowest()
+                .map_or_else(String::new, |slowest| format!("; running {slowest}"));
             let line = format!(
-                "codeinsight: still waiting: {}/{} files done, stage {}, {:.0}s elapsed",
+                "codeinsight: {}/{} files done, {:.0}s{running}",
                 self.done_count(),
                 self.total,
-                self.stage.map_or("queued", Stage::as_str),
                 self.started.elapsed().as_secs_f64()
             );
             self.line(&line);
@@ -169,17 +226,5 @@ impl Drop for Progress {
         if let Mode::Bar(bar) = &self.mode {
             bar.finish_and_clear();
         }
-    }
-}
-
-/// Stages in pipeline order, so the plain log only ever moves forward.
-fn order(stage: Stage) -> u8 {
-    match stage {
-        Stage::Queued => 0,
-        Stage::Analysing => 1,
-        Stage::Linting => 2,
-        Stage::Reviewing => 3,
-        Stage::Storing => 4,
-        Stage::Done | Stage::Failed => 5,
     }
 }

@@ -48,13 +48,8 @@ impl Scope {
                         printer.warn(note);
                     }
                     printer.status(&format!(
-                        "codeinsight: {} changed {} against {}",
-                        changed.files.len(),
-                        if changed.files.len() == 1 {
-                            "file"
-                        } else {
-                            "files"
-                        },
+                        "codeinsight: {} against {}",
+                        crate::render::plural(changed.files.len(), "changed file", "changed files"),
                         changed.base
                     ));
                     Some(changed)
@@ -133,9 +128,9 @@ impl Scope {
         }
         report.counts.outside_diff += count;
         report.verdict.summary = format!(
-            "{}; {count} {} outside changed lines not gated (--new-only)",
+            "{}; {} outside changed lines not gated (--new-only)",
             report.verdict.summary,
-            if count == 1 { "finding" } else { "findings" }
+            crate::render::plural(count, "finding", "findings")
         );
     }
 }

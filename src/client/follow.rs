@@ -85,7 +85,7 @@ pub enum FollowEvent {
     /// A fresh document was fetched.
     Snapshot { done: usize, total: usize },
     /// The server pushed a `job_update`.
-    Update(JobUpdate),
+    Update(Box<JobUpdate>),
     /// The socket dropped or could not be opened; trying again.
     Reconnecting { attempt: u32, error: String },
     /// The socket is given up on; polling from now on.
@@ -252,7 +252,7 @@ async fn follow_socket(
                             if update.status.is_terminal() {
                                 pending.remove(&update.job_id);
                             }
-                            let _ = events.send(FollowEvent::Update(update));
+                            let _ = events.send(FollowEvent::Update(Box::new(update)));
                             pending.is_empty()
                         }
                         // Acknowledgements, pongs, other users' jobs and messages from a newer server are ignored.

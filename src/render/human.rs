@@ -484,17 +484,13 @@ fn render_summary(report: &Report, styles: &Styles, out: &mut dyn Write) -> io::
         counts.files_not_reviewed,
         counts.files_total
     )?;
+    // The server's time is summed over files that ran side by side, so it can exceed the wall time: say so.
     let mut time = format!(
-        "{} {:.2}s (server {:.2}s), {} cache {}",
+        "{} {:.2}s; {:.2}s of analysis summed over files; {}",
         "Time:    ".style(styles.heading),
         report.timing.elapsed_seconds,
         report.timing.server_seconds,
-        report.cache_hits,
-        if report.cache_hits == 1 {
-            "hit"
-        } else {
-            "hits"
-        }
+        crate::render::plural(report.cache_hits, "cache hit", "cache hits"),
     );
     if report.tokens_used > 0 {
         let _ = write!(
@@ -506,11 +502,10 @@ fn render_summary(report: &Report, styles: &Styles, out: &mut dyn Write) -> io::
     writeln!(out, "{time}")?;
     if let Some(fixes) = &report.fixes {
         let mut line = format!(
-            "{} {} applied in {} {}",
+            "{} {} applied in {}",
             "Fixes:   ".style(styles.heading),
             fixes.applied,
-            fixes.files,
-            if fixes.files == 1 { "file" } else { "files" }
+            crate::render::plural(fixes.files, "file", "files")
         );
         if fixes.files_changed_since_review > 0 {
             let _ = write!(

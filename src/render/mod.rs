@@ -35,4 +35,4 @@ pub use sarif::{
     SarifLimits, SarifTruncation, render_sarif, render_sarif_within, sarif_level, sarif_truncation,
 };
 pub use styles::Styles;
-pub use text::one_line;
+pub use text::{one_line, plural};

@@ -16,6 +16,11 @@ pub(crate) fn visible(character: char) -> char {
     }
 }
 
+/// `1 file`, `3 files`.
+pub fn plural(count: usize, one: &str, many: &str) -> String {
+    format!("{count} {}", if count == 1 { one } else { many })
+}
+
 /// `text` on one line with every control character (newlines included) made visible.
 pub fn one_line(text: &str) -> Cow<'_, str> {
     if !text.chars().any(char::is_control) {

@@ -108,6 +108,7 @@ impl AiReport {
             outcome,
             reason,
             required: true,
+            elapsed_ms: None,
         }
     }
 

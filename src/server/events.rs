@@ -26,6 +26,7 @@ fn data(job: JobRef<'_>, stage: Stage, message: String, progress: f32) -> JobEve
         tokens_used: None,
         estimated_cost: None,
         elapsed_time: None,
+        linter: None,
     }
 }
 
@@ -49,6 +50,18 @@ pub(crate) fn stage_update(job: JobRef<'_>, stage: Stage) -> JobUpdate {
         status,
         timestamp: Utc::now(),
         data: data(job, stage, message.to_owned(), progress),
+    }
+}
+
+/// A `linting` event naming the linter that starts on the file.
+pub(crate) fn linter_update(job: JobRef<'_>, linter: &str) -> JobUpdate {
+    let mut data = data(job, Stage::Linting, format!("Running {linter}"), 0.5);
+    data.linter = Some(linter.to_owned());
+    JobUpdate {
+        job_id: job.job_id.to_owned(),
+        status: JobStatus::Processing,
+        timestamp: Utc::now(),
+        data,
     }
 }
 

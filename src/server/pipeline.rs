@@ -18,7 +18,7 @@ use tokio::task::JoinHandle;
 use super::AppState;
 use super::ai_stage::{self, AiOutcome};
 use super::analysis::{AnalysisStage, FollowUp};
-use super::events::{JobRef, Terminal, stage_update, terminal_update};
+use super::events::{JobRef, Terminal, linter_update, stage_update, terminal_update};
 use super::fairness::FairQueue;
 use super::state::{ENGINE_CONFIG, Metrics, Shared};
 use crate::engine::{Language, LintTarget, Selection, merge_findings};
@@ -958,12 +958,14 @@ fn review_results(
             outcome: StageOutcome::Ok,
             reason: None,
             required: false,
+            elapsed_ms: None,
         },
         None => StageReport {
             name: "rules".to_owned(),
             outcome: StageOutcome::Skipped,
             reason: Some("no built-in rules for this file's language".to_owned()),
             required: false,
+            elapsed_ms: None,
         },
     };
     let secrets_stage = StageReport {
@@ -971,6 +973,7 @@ fn review_results(
         outcome: StageOutcome::Ok,
         reason: None,
         required: true,
+        elapsed_ms: None,
     };
     let mut stages = vec![rules_stage, secrets_stage];
     stages.extend(linter_stages);
@@ -1040,14 +1043,30 @@ async fn lint_stage(
     let path = job.file_path.clone();
     let user = job.user_id.clone();
     let builtin = findings.clone();
+    let observer = Arc::clone(&state.inner);
+    let (job_id, run_id) = (job.job_id.clone(), job.run_id.clone());
     let task = tokio::task::spawn_blocking(move || {
         let _permit = permit;
-        let outcome = linters.lint(&LintTarget {
-            path: &path,
-            content: &content,
-            language: Some(language),
-            user: Some(&user),
-        });
+        // Each linter's start is published, so that a slow one (a cold Go build cache) is seen running.
+        let mut starting = |linter: &str| {
+            let job = JobRef {
+                job_id: &job_id,
+                run_id: run_id.as_deref(),
+                file_path: &path,
+            };
+            observer
+                .hub
+                .publish(&user, run_id.as_deref(), linter_update(job, linter));
+        };
+        let outcome = linters.lint_observed(
+            &LintTarget {
+                path: &path,
+                content: &content,
+                language: Some(language),
+                user: Some(&user),
+            },
+            &mut starting,
+        );
         let mut merged = merge_findings(&rules, findings, outcome.findings, &content);
         // `ignore` may name linters' ids (`ruff/E501`, `clippy/`).
         let enabled = selection.for_path(&rules, &path);
@@ -1066,6 +1085,7 @@ async fn lint_stage(
                     outcome: StageOutcome::Failed,
                     reason: Some("the linter stage crashed on this file".to_owned()),
                     required: linter.required,
+                    elapsed_ms: None,
                 })
                 .collect();
             (builtin, stages)

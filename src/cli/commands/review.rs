@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use crate::client::{Snapshot, Subject};
 use crate::protocol::{RejectedFile, RunFile, RunOptions, RunRequest};
+use crate::render::plural;
 
 use crate::cli::args::ReviewArgs;
 use crate::cli::baseline::Baseline;
@@ -274,19 +275,9 @@ async fn run_review(
             }
             writeln!(
                 stdout,
-                "{} safe {} would be applied to {} {}",
-                plan.fix_count(),
-                if plan.fix_count() == 1 {
-                    "fix"
-                } else {
-                    "fixes"
-                },
-                plan.files.len(),
-                if plan.files.len() == 1 {
-                    "file"
-                } else {
-                    "files"
-                }
+                "{} would be applied to {}",
+                plural(plan.fix_count(), "safe fix", "safe fixes"),
+                plural(plan.files.len(), "file", "files")
             )?;
             stdout.flush()
         };
@@ -317,13 +308,8 @@ async fn run_review(
         let baseline = Baseline::from_report(&report);
         baseline.write(path)?;
         printer.status(&format!(
-            "codeinsight: wrote {} {} to `{}`",
-            baseline.findings.len(),
-            if baseline.findings.len() == 1 {
-                "finding"
-            } else {
-                "findings"
-            },
+            "codeinsight: wrote {} to `{}`",
+            plural(baseline.findings.len(), "finding", "findings"),
             path.display()
         ));
         // A baseline of a partial review would let unreviewed files' findings in later: say so by the exit code.

@@ -1,7 +1,8 @@
 //! Clippy. A standalone file is compiled alone as a library with `clippy-driver --edition 2021 --crate-type lib
-//! --error-format=json --emit=metadata`; a file that sits in a Cargo package on this machine (with exactly the
-//! submitted content) is checked with `cargo clippy --message-format=json` in that package, so its imports resolve
-//! and the package's `clippy.toml` and lint levels apply. Rustc's diagnostics carry byte offsets, and every
+//! --error-format=json --emit=metadata`; a file of a Cargo package's targets on this machine (under `src/`, or
+//! `build.rs`; `tests/`, `examples/`, `benches/` with `--all-targets`; with exactly the submitted content) is
+//! checked with `cargo clippy --message-format=json` in that package, so its imports resolve and the package's
+//! `clippy.toml` and lint levels apply. A file elsewhere in a package's tree is compiled alone. Rustc's diagnostics carry byte offsets, and every
 //! suggestion carries an applicability: machine-applicable → safe, maybe-incorrect → unsafe, others → suggestion.
 //!
 //! Compiler errors are not findings: a standalone file that uses its crate cannot compile alone, and saying so
@@ -50,12 +51,35 @@ struct CargoMessage {
 pub(crate) fn lint(context: &RunContext<'_>) -> Result<(Vec<Draft>, Option<String>), LintError> {
     if context.linter.cargo {
         if let Some(manifest) = context.project_file(&["Cargo.toml"]) {
-            if let Some(cargo) = super::process::find_program("cargo") {
-                return lint_package(context, &cargo, &manifest);
+            if let Some(targets) = package_targets(context, &manifest) {
+                if let Some(cargo) = super::process::find_program("cargo") {
+                    return lint_package(context, &cargo, &manifest, targets);
+                }
             }
         }
     }
     lint_standalone(context)
+}
+
+/// Which of the package's targets hold the reviewed file, judged by where it is: `src/` and `build.rs` are built by
+/// `cargo clippy`, `tests/`, `examples/` and `benches/` by `cargo clippy --all-targets`. A file elsewhere in the
+/// package's tree (a `demo/` or fixture directory) is not compiled by cargo at all, and is linted alone.
+fn package_targets(context: &RunContext<'_>, manifest: &Path) -> Option<Targets> {
+    let relative = context.on_disk?.strip_prefix(manifest.parent()?).ok()?;
+    let first = relative.components().next()?.as_os_str();
+    if relative == Path::new("build.rs") || first == "src" {
+        Some(Targets::Default)
+    } else if first == "tests" || first == "examples" || first == "benches" {
+        Some(Targets::All)
+    } else {
+        None
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Targets {
+    Default,
+    All,
 }
 
 fn lint_standalone(context: &RunContext<'_>) -> Result<(Vec<Draft>, Option<String>), LintError> {
@@ -106,6 +130,7 @@ fn lint_package(
     context: &RunContext<'_>,
     cargo: &Path,
     manifest: &Path,
+    targets: Targets,
 ) -> Result<(Vec<Draft>, Option<String>), LintError> {
     let package = manifest.parent().unwrap_or(Path::new("."));
     let mut args: Vec<OsString> = vec![
@@ -115,6 +140,9 @@ fn lint_package(
         "--manifest-path".into(),
         manifest.as_os_str().to_owned(),
     ];
+    if targets == Targets::All {
+        args.push("--all-targets".into());
+    }
     args.extend(context.extra_args());
     let output = context.execute_program(cargo, args, Vec::new(), Some(package), None)?;
     let mut diagnostics = Vec::new();

@@ -260,8 +260,11 @@ impl Linters {
                 });
             }
         });
+        // Half the cores, but two at least where there are two: a slow linter (a cold Go build) then leaves room
+        // for the other languages' linters.
         let concurrency = config.concurrency.unwrap_or_else(|| {
-            std::thread::available_parallelism().map_or(1, |cores| (cores.get() / 2).max(1))
+            std::thread::available_parallelism()
+                .map_or(1, |cores| (cores.get() / 2).max(2).min(cores.get()))
         });
         // The isolation changes results too: a sandboxed clippy cannot read the project, and a linter left off
         // for want of a sandbox finds nothing.

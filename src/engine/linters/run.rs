@@ -243,6 +243,15 @@ impl RunContext<'_> {
 impl Linters {
     /// Runs every enabled linter for `target`'s language, one after the other, and reports each as a stage.
     pub fn lint(&self, target: &LintTarget<'_>) -> LintOutcome {
+        self.lint_observed(target, &mut |_| {})
+    }
+
+    /// [`Linters::lint`], calling `starting` with each linter's name as it starts (for live progress).
+    pub fn lint_observed(
+        &self,
+        target: &LintTarget<'_>,
+        starting: &mut dyn FnMut(&str),
+    ) -> LintOutcome {
         let Some(language) = target.language else {
             return LintOutcome::default();
         };
@@ -254,7 +263,10 @@ impl Linters {
             file_on_disk(target)
         };
         for linter in self.for_language(language) {
+            starting(&linter.name);
+            let started = std::time::Instant::now();
             let result = run_linter(self, linter, target, &index, on_disk.as_deref());
+            let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
             let (stage_outcome, reason) = match result {
                 Ok((drafts, note)) => {
                     outcome.findings.extend(
@@ -276,6 +288,7 @@ impl Linters {
                 outcome: stage_outcome,
                 reason,
                 required: linter.required,
+                elapsed_ms: Some(elapsed_ms),
             });
         }
         // Tools quote the file in messages, fixes and errors: nothing leaves here with a secret in it. A tool can
@@ -310,6 +323,7 @@ impl Linters {
                 outcome: StageOutcome::Ok,
                 reason: None,
                 required: linter.required,
+                elapsed_ms: None,
             })
             .collect()
     }
