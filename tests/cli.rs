@@ -652,6 +652,164 @@ fn diff_on_a_file_without_safe_fixes_exits_by_completeness() {
         .expect_code(0);
 }
 
+#[test]
+fn unsafe_fixes_are_hinted_at_and_diffed_or_applied_only_when_asked() {
+    let project = Project::new();
+    let safe_only = project.run(&[
+        "review",
+        "demo/python/inventory.py",
+        "--diff",
+        "--color",
+        "never",
+    ]);
+    // No safe fix here: nothing would change without --unsafe-fixes, which the last line offers.
+    safe_only.expect_code(0);
+    assert_eq!(
+        safe_only.last_line(),
+        "0 safe fixes would be applied to 0 files; --unsafe-fixes adds 2 unsafe fixes",
+        "{}",
+        safe_only.stdout
+    );
+    let with_unsafe = project.run(&[
+        "review",
+        "demo/python/inventory.py",
+        "--diff",
+        "--unsafe-fixes",
+        "--color",
+        "never",
+    ]);
+    with_unsafe.expect_code(1);
+    insta::with_settings!({ filters => snapshot_filters() }, {
+        insta::assert_snapshot!("diff_unsafe_fixes", with_unsafe.stdout);
+    });
+    let before = std::fs::read_to_string(project.path("demo/python/inventory.py")).unwrap();
+    assert!(before.contains("yaml.load(handle)"), "{before}");
+    let fixed = project.run(&[
+        "review",
+        "demo/python/inventory.py",
+        "--fix",
+        "--unsafe-fixes",
+        "--color",
+        "never",
+    ]);
+    assert!(fixed.stdout.contains("Fixes:"), "{}", fixed.stdout);
+    let after = std::fs::read_to_string(project.path("demo/python/inventory.py")).unwrap();
+    assert!(after.contains("yaml.safe_load(handle)"), "{after}");
+    assert!(after.contains("except Exception:"), "{after}");
+}
+
+#[test]
+fn a_diff_of_a_file_named_by_its_absolute_path_has_headers_relative_to_the_working_directory() {
+    let project = Project::new();
+    let absolute = project.path("demo/rust/report.rs");
+    let outcome = project.run(&[
+        "review",
+        absolute.to_str().unwrap(),
+        "--diff",
+        "--color",
+        "never",
+    ]);
+    outcome.expect_code(1);
+    assert!(
+        outcome
+            .stdout
+            .starts_with("--- a/demo/rust/report.rs\n+++ b/demo/rust/report.rs\n"),
+        "{}",
+        outcome.stdout
+    );
+}
+
+// --- output at repository scale ----------------------------------------------------------------------------------
+
+#[test]
+fn statistics_count_findings_per_rule_as_a_table_or_json() {
+    let project = Project::new();
+    let table = project.run(&[
+        "review",
+        "demo/python/inventory.py",
+        "demo/javascript/cart.js",
+        "--statistics",
+        "--color",
+        "never",
+    ]);
+    table.expect_code(1);
+    insta::with_settings!({ filters => snapshot_filters() }, {
+        insta::assert_snapshot!("statistics", table.stdout);
+    });
+    let json = project.run(&[
+        "review",
+        "demo/python/inventory.py",
+        "demo/javascript/cart.js",
+        "--statistics",
+        "--format",
+        "json",
+    ]);
+    json.expect_code(1);
+    let rows: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    let rows = rows.as_array().unwrap();
+    let yaml = rows
+        .iter()
+        .find(|row| row["rule_id"] == "python/yaml-unsafe-load")
+        .unwrap();
+    assert_eq!(yaml["count"], 1);
+    assert_eq!(yaml["files"], 1);
+    assert_eq!(yaml["severity"], "major");
+    assert_eq!(yaml["unsafe_fixes"], 1);
+    assert_eq!(yaml["safe_fixes"], 0);
+    let refused = project.run(&[
+        "review",
+        "demo/python/inventory.py",
+        "--statistics",
+        "--format",
+        "sarif",
+    ]);
+    refused.expect_code(2);
+    assert!(
+        refused.stderr.contains("`--statistics` prints a table"),
+        "{}",
+        refused.stderr
+    );
+}
+
+#[test]
+fn a_rule_with_many_findings_lists_twenty_counts_the_rest_and_the_report_ends_with_findings_per_rule()
+ {
+    let project = Project::new();
+    let body = (0..105)
+        .map(|index| format!("  debugger; // {index}"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let source = format!("export function step(n) {{\n{body}\n  return eval(n);\n}}\n");
+    project.write("app/debugging.js", source);
+    let outcome = project.run(&["review", "app", "--color", "never"]);
+    outcome.expect_code(1);
+    assert_eq!(
+        outcome
+            .stdout
+            .matches(" MINOR  javascript/debugger-statement")
+            .count(),
+        20,
+        "{}",
+        outcome.stdout
+    );
+    let tail = &outcome.stdout[outcome.stdout.find("Not listed").unwrap()..];
+    insta::with_settings!({ filters => snapshot_filters() }, {
+        insta::assert_snapshot!("per_rule_cap", tail);
+    });
+    let all = project.run(&["review", "app", "--color", "never", "--show-all"]);
+    all.expect_code(1);
+    assert_eq!(
+        all.stdout
+            .matches(" MINOR  javascript/debugger-statement")
+            .count(),
+        105,
+        "{}",
+        all.stdout
+    );
+    assert!(!all.stdout.contains("Not listed"), "{}", all.stdout);
+    assert!(all.stdout.contains("Findings by rule:"), "{}", all.stdout);
+}
+
 // --- history and show --------------------------------------------------------------------------------------------
 
 fn run_id_of(project: &Project, args: &[&str]) -> (String, Outcome) {

@@ -642,6 +642,8 @@ enum Fault {
     Hang,
     /// A misconfigured proxy in front of the provider: 200 with an HTML page.
     NotJson,
+    /// An endpoint serving two models (its `GET /v1/models` lists both).
+    TwoModels,
 }
 
 /// An OpenAI-compatible answer with no findings, as a healthy endpoint would give after recovering.
@@ -688,6 +690,11 @@ async fn fault_server(fault: Fault) -> FaultServer {
                             return;
                         }
                         Fault::NotJson => ("200 OK", "", "<html><body>Bad gateway</body></html>"),
+                        Fault::TwoModels => (
+                            "200 OK",
+                            "",
+                            r#"{"object":"list","data":[{"id":"model-a","object":"model"},{"id":"model-b","object":"model"}]}"#,
+                        ),
                     };
                     let response = format!(
                         "HTTP/1.1 {status}\r\ncontent-type: application/json\r\n{extra}content-length: {}\r\n\r\n{body}",
@@ -898,6 +905,80 @@ async fn review_with_a_failing_model_is_incomplete_not_clean() {
         String::from_utf8_lossy(&output.stdout)
     );
     assert_eq!(outage.requests.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_model_name_the_one_model_a_real_llama_server_serves_is_used() {
+    let llama = LlamaServer::start().await;
+    let url = format!("http://{}/v1", llama.addr);
+    let model = codeinsight::reviewer::discover_model(&url, None, Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert!(!model.is_empty());
+
+    // The command line needs only the URL (the limits are local_config's, for the small model).
+    let dir = TempDir::new().unwrap();
+    std::fs::write(dir.path().join("shop.py"), SHOP_PY).unwrap();
+    std::fs::write(
+        dir.path().join("codeinsight.toml"),
+        "[llm]\ncontext_tokens = 2048\nmax_output_tokens = 512\nmax_findings = 1\ntimeout_secs = 600\nmax_retries = 0\n",
+    )
+    .unwrap();
+    let output = codeinsight(&dir)
+        .args([
+            "review",
+            "shop.py",
+            "--ai",
+            "--no-linters",
+            "--format",
+            "json",
+        ])
+        .env("CODEINSIGHT_LLM_URL", &url)
+        .timeout(Duration::from_secs(300))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        matches!(output.status.code(), Some(0 | 1)),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let ai = report["files"][0]["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|stage| stage["name"] == codeinsight::reviewer::STAGE_NAME)
+        .unwrap_or_else(|| panic!("no AI stage: {stdout}"));
+    assert_eq!(ai["outcome"], "ok", "{stdout}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_model_name_an_endpoint_serving_several_is_a_usage_error_naming_them() {
+    let endpoint = fault_server(Fault::TwoModels).await;
+    let dir = TempDir::new().unwrap();
+    std::fs::write(
+        dir.path().join("shop.py"),
+        "def add(a, b):\n    return a + b\n",
+    )
+    .unwrap();
+    let output = codeinsight(&dir)
+        .args(["review", "shop.py", "--ai"])
+        .env(
+            "CODEINSIGHT_LLM_URL",
+            format!("http://{}/v1", endpoint.addr),
+        )
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("serves 2 models: model-a, model-b"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--llm-model"), "{stderr}");
+    assert_eq!(endpoint.requests.load(Ordering::SeqCst), 1);
 }
 
 #[test]

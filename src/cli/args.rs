@@ -120,6 +120,13 @@ pub struct GateArgs {
     /// Show only findings and the verdict.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Print findings per rule (count, rule, severity, files, fixable) instead of the findings: a table with
+    /// `--format human`, a JSON array with `--format json`.
+    #[arg(long)]
+    pub statistics: bool,
+    /// List every finding; by default the human report lists at most 20 per rule and counts the rest.
+    #[arg(long)]
+    pub show_all: bool,
     /// Give up waiting after this many seconds (exit 4).
     #[arg(long, value_name = "SECS")]
     pub timeout: Option<f64>,
@@ -147,6 +154,10 @@ pub struct ReviewArgs {
     /// Show safe fixes as a diff without writing; exit 1 if any would apply.
     #[arg(long)]
     pub diff: bool,
+    /// With --fix or --diff, apply unsafe fixes too: they may change behaviour (e.g. `yaml.load` becomes
+    /// `yaml.safe_load`), so read the diff first.
+    #[arg(long)]
+    pub unsafe_fixes: bool,
     /// Ignore cached results.
     #[arg(long)]
     pub no_cache: bool,

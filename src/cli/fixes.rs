@@ -1,5 +1,5 @@
-//! `--fix` and `--diff`: safe fixes from a finished run, applied to the files that were reviewed and only when a
-//! file still has the content the server saw (its SHA-256 equals the job's `content_sha256`). Writes are atomic: a
+//! `--fix` and `--diff`: safe fixes (and unsafe ones with `--unsafe-fixes`) from a finished run, applied to the
+//! files that were reviewed and only when a file still has the content the server saw (its SHA-256 equals the job's `content_sha256`). Writes are atomic: a
 //! temporary file beside the original, then a rename.
 
 use std::collections::{HashMap, HashSet};
@@ -25,6 +25,8 @@ pub struct FileFix {
 pub struct FixPlan {
     pub files: Vec<FileFix>,
     pub changed_since_review: usize,
+    /// Unsafe fixes of reported findings left out because `--unsafe-fixes` was not given.
+    pub unsafe_left_out: usize,
 }
 
 impl FixPlan {
@@ -33,15 +35,23 @@ impl FixPlan {
     }
 }
 
-/// Works out which safe fixes would apply, without writing anything.
+/// Works out which fixes would apply (safe ones, and unsafe ones too with `unsafe_fixes`), without writing
+/// anything. Suggestions are never applied.
 pub fn plan(
     snapshot: &Snapshot,
     disk_paths: &HashMap<String, PathBuf>,
     report_min: Severity,
+    unsafe_fixes: bool,
 ) -> Result<FixPlan, Failure> {
     let mut plan = FixPlan {
         files: Vec::new(),
         changed_since_review: 0,
+        unsafe_left_out: 0,
+    };
+    let wanted = |applicability: Applicability| match applicability {
+        Applicability::Safe => true,
+        Applicability::Unsafe => unsafe_fixes,
+        Applicability::Suggestion => false,
     };
     for job in &snapshot.jobs {
         let (JobStatus::Completed, Some(results), Some(disk_path)) =
@@ -49,18 +59,33 @@ pub fn plan(
         else {
             continue;
         };
-        let candidates: Vec<(&Fix, &str)> = results
-            .findings
-            .iter()
-            .filter(|finding| finding.severity >= report_min)
+        let reported = || {
+            results
+                .findings
+                .iter()
+                .filter(|finding| finding.severity >= report_min)
+        };
+        if !unsafe_fixes {
+            plan.unsafe_left_out += reported()
+                .filter(|finding| {
+                    finding
+                        .fix
+                        .as_ref()
+                        .is_some_and(|fix| fix.applicability == Applicability::Unsafe)
+                })
+                .count();
+        }
+        let mut candidates: Vec<(&Fix, &str)> = reported()
             .filter_map(|finding| {
                 finding
                     .fix
                     .as_ref()
-                    .filter(|fix| fix.applicability == Applicability::Safe)
+                    .filter(|fix| wanted(fix.applicability))
                     .map(|fix| (fix, finding.fingerprint.as_str()))
             })
             .collect();
+        // Where fixes overlap, a safe one goes in before an unsafe one.
+        candidates.sort_by_key(|(fix, _)| fix.applicability != Applicability::Safe);
         if candidates.is_empty() {
             continue;
         }
@@ -116,6 +141,7 @@ pub fn apply(plan: &FixPlan) -> Result<(FixSummary, HashSet<String>), Failure> {
             applied: plan.fix_count(),
             files: plan.files.len(),
             files_changed_since_review: plan.changed_since_review,
+            unsafe_left_out: plan.unsafe_left_out,
         },
         resolved,
     ))
@@ -199,7 +225,7 @@ mod tests {
         let snapshot = review(dir.path(), &path).await;
         let disk_paths = HashMap::from([("main.rs".to_owned(), path.clone())]);
 
-        let planned = plan(&snapshot, &disk_paths, Severity::Info).unwrap();
+        let planned = plan(&snapshot, &disk_paths, Severity::Info, false).unwrap();
         assert_eq!(planned.files.len(), 1);
         assert_eq!(planned.fix_count(), 2);
         assert!(
@@ -210,12 +236,12 @@ mod tests {
 
         // Edited after submission: left alone and counted.
         std::fs::write(&path, format!("{SOURCE}// edited\n")).unwrap();
-        let planned = plan(&snapshot, &disk_paths, Severity::Info).unwrap();
+        let planned = plan(&snapshot, &disk_paths, Severity::Info, false).unwrap();
         assert!(planned.files.is_empty());
         assert_eq!(planned.changed_since_review, 1);
 
         std::fs::write(&path, SOURCE).unwrap();
-        let planned = plan(&snapshot, &disk_paths, Severity::Info).unwrap();
+        let planned = plan(&snapshot, &disk_paths, Severity::Info, false).unwrap();
         let (summary, resolved) = apply(&planned).unwrap();
         assert_eq!((summary.applied, summary.files), (2, 1));
         assert_eq!(resolved.len(), 2);

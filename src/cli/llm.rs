@@ -56,8 +56,9 @@ fn env(name: &str) -> Option<String> {
         .filter(|value| !value.trim().is_empty())
 }
 
-/// The LLM configuration, or `None` when no provider or URL is configured anywhere.
-pub fn resolve(args: &LlmArgs, config: &Config) -> Result<Option<LlmConfig>, Failure> {
+/// The LLM configuration, or `None` when no provider or URL is configured anywhere. An OpenAI-compatible endpoint
+/// without a configured model is asked for the one it serves.
+pub async fn resolve(args: &LlmArgs, config: &Config) -> Result<Option<LlmConfig>, Failure> {
     let file = config.file.llm.clone().unwrap_or_default();
     let invalid = |message: String| match &config.path {
         Some(path) => Failure::invalid_config(path, message),
@@ -110,11 +111,20 @@ pub fn resolve(args: &LlmArgs, config: &Config) -> Result<Option<LlmConfig>, Fai
                     ),
                 );
             };
-            let Some(model) = model else {
-                return Err(
-                    Failure::usage("the `openai` LLM provider needs a model name")
-                        .with_help("pass `--llm-model NAME` or set `CODEINSIGHT_LLM_MODEL`"),
-                );
+            let model = match model {
+                Some(model) => model,
+                None => crate::reviewer::discover_model(
+                    url.trim_end_matches('/'),
+                    api_key.as_ref(),
+                    Duration::from_secs(10),
+                )
+                .await
+                .map_err(|error| {
+                    Failure::usage(format!(
+                        "no model is configured for the `openai` LLM provider and none could be chosen: {error}"
+                    ))
+                    .with_help("pass `--llm-model NAME` or set `CODEINSIGHT_LLM_MODEL`")
+                })?,
             };
             let mut llm = LlmConfig::openai(url, model);
             llm.api_key = api_key;

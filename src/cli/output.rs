@@ -6,7 +6,7 @@ use std::io::{self, Write};
 
 use crate::render::{
     Format, HumanOptions, Report, SarifLimits, render, render_github, render_sarif_within,
-    render_verdict,
+    render_verdict, rule_statistics,
 };
 
 use super::failure::Failure;
@@ -31,6 +31,8 @@ pub fn write_outputs(
     let human = HumanOptions {
         styles: printer.stdout_styles(),
         quiet: settings.quiet,
+        per_rule_cap: settings.per_rule_cap,
+        statistics: settings.statistics,
     };
     let github = GithubActions::detect();
     // Code hosts read these paths against the repository root, not against the directory we ran in.
@@ -54,9 +56,12 @@ pub fn write_outputs(
     for target in &settings.outputs {
         let report = report_for(target.format);
         if let Some(path) = &target.path {
+            // `--statistics` is about what is printed; a report file keeps its findings.
             let file_options = HumanOptions {
                 styles: crate::render::Styles::plain(),
                 quiet: settings.quiet,
+                per_rule_cap: settings.per_rule_cap,
+                statistics: false,
             };
             let mut buffer = Vec::new();
             if target.format == Format::Sarif {
@@ -144,7 +149,12 @@ fn write_stdout(
         } else {
             report
         };
-        render(format, shown, human, &mut stdout)?;
+        if settings.statistics && format == Format::Json {
+            serde_json::to_writer_pretty(&mut stdout, &rule_statistics(shown))?;
+            writeln!(stdout)?;
+        } else {
+            render(format, shown, human, &mut stdout)?;
+        }
         if let Some(token) = &pause {
             writeln!(stdout, "::{token}::")?;
         }

@@ -44,6 +44,10 @@ pub struct GateSettings {
     pub threshold: Threshold,
     pub outputs: Vec<OutputTarget>,
     pub quiet: bool,
+    /// `--statistics`: findings per rule instead of the findings, on stdout.
+    pub statistics: bool,
+    /// Findings of one rule listed by the human report; `None` with `--show-all`.
+    pub per_rule_cap: Option<usize>,
     pub timeout: Option<Duration>,
     pub timeout_seconds: f64,
     /// Which built-in rules run (`review` only); `None` is the server's default group.
@@ -99,6 +103,18 @@ impl GateSettings {
             return Err(Failure::usage("more than one `--format` writes to stdout")
                 .with_help("give all but one a file, e.g. `--format json=report.json`"));
         }
+        if args.statistics {
+            let stdout_format = outputs
+                .iter()
+                .find(|output| output.path.is_none())
+                .map(|output| output.format);
+            if !matches!(stdout_format, Some(Format::Human | Format::Json)) {
+                return Err(Failure::usage(
+                    "`--statistics` prints a table (`--format human`) or a JSON array (`--format json`)",
+                )
+                .with_help("write the other format to a file, e.g. `--format sarif=report.sarif --statistics`"));
+            }
+        }
         let timeout = match args.timeout {
             None => None,
             Some(seconds) if seconds.is_finite() && seconds > 0.0 => {
@@ -117,6 +133,8 @@ impl GateSettings {
             },
             outputs,
             quiet: args.quiet,
+            statistics: args.statistics,
+            per_rule_cap: (!args.show_all).then_some(crate::render::DEFAULT_PER_RULE_CAP),
             timeout,
             timeout_seconds: args.timeout.unwrap_or(0.0),
             rules: None,

@@ -2,6 +2,7 @@
 //! message, a code frame with the span underlined and the suggested fix as a coloured diff with word-level
 //! highlights; then the files that were not reviewed, a summary, and the verdict as the last line.
 
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
@@ -12,8 +13,9 @@ use crate::engine::apply_fixes;
 use crate::protocol::{Applicability, Finding, Severity, StageOutcome, StageReport};
 
 use super::report::{FileReport, Outcome, Report};
+use super::statistics::{render_statistics_table, rule_statistics};
 use super::styles::Styles;
-use super::text::one_line;
+use super::text::{one_line, plural};
 
 /// Lines of context shown around a finding's span.
 const CONTEXT_LINES: usize = 1;
@@ -26,6 +28,28 @@ pub struct HumanOptions {
     pub styles: Styles,
     /// Only findings and the verdict: no skipped list, no summary.
     pub quiet: bool,
+    /// Findings listed per rule; the rest of a rule's findings are counted in one line. `None` lists every
+    /// finding (`--show-all`).
+    pub per_rule_cap: Option<usize>,
+    /// A table of findings per rule in place of the findings themselves (`--statistics`).
+    pub statistics: bool,
+}
+
+/// Findings of one rule listed before the others are summed up, unless `--show-all`.
+pub const DEFAULT_PER_RULE_CAP: usize = 20;
+/// A report listing more findings than this ends with the findings per rule.
+const BY_RULE_SUMMARY_ABOVE: usize = 100;
+
+impl HumanOptions {
+    /// Everything listed, no statistics: for tests and for renderers that embed a human report.
+    pub fn plain(styles: Styles, quiet: bool) -> HumanOptions {
+        HumanOptions {
+            styles,
+            quiet,
+            per_rule_cap: None,
+            statistics: false,
+        }
+    }
 }
 
 /// Writes the human report.
@@ -35,21 +59,104 @@ pub fn render_human(
     out: &mut dyn Write,
 ) -> io::Result<()> {
     let styles = &options.styles;
-    for file in &report.files {
-        if file.findings.is_empty()
-            && file.problem.is_none()
-            && optional_problems(file).next().is_none()
-        {
-            continue;
+    if options.statistics {
+        let statistics = rule_statistics(report);
+        if statistics.is_empty() {
+            writeln!(out, "No findings listed.")?;
+        } else {
+            render_statistics_table(&statistics, styles, out)?;
         }
-        render_file(file, styles, out)?;
+        writeln!(out)?;
+    } else {
+        let capped = render_files(report, options, out)?;
+        render_capped(&capped, options, out)?;
     }
     if !options.quiet {
         render_set_aside(report, styles, out)?;
         render_not_reviewed(report, styles, out)?;
+        if !options.statistics && report.counts.shown > BY_RULE_SUMMARY_ABOVE {
+            writeln!(out, "{}", "Findings by rule:".style(styles.heading))?;
+            render_statistics_table(&rule_statistics(report), styles, out)?;
+            writeln!(out)?;
+        }
         render_summary(report, styles, out)?;
     }
     render_verdict(report, styles, out)
+}
+
+/// Findings of one rule left out of the listing by the cap per rule, and in how many files.
+#[derive(Default)]
+struct Capped {
+    findings: usize,
+    files: usize,
+    last_file: Option<usize>,
+}
+
+/// Writes every file with something to show, each rule's findings up to the cap; returns what the cap left out.
+fn render_files<'a>(
+    report: &'a Report,
+    options: &HumanOptions,
+    out: &mut dyn Write,
+) -> io::Result<BTreeMap<&'a str, Capped>> {
+    let mut listed: HashMap<&str, usize> = HashMap::new();
+    let mut capped: BTreeMap<&str, Capped> = BTreeMap::new();
+    for (index, file) in report.files.iter().enumerate() {
+        let shown: Vec<&Finding> = file
+            .findings
+            .iter()
+            .filter(|finding| {
+                let count = listed.entry(finding.rule_id.as_str()).or_default();
+                *count += 1;
+                if options.per_rule_cap.is_none_or(|cap| *count <= cap) {
+                    return true;
+                }
+                let entry = capped.entry(finding.rule_id.as_str()).or_default();
+                entry.findings += 1;
+                if entry.last_file != Some(index) {
+                    entry.files += 1;
+                    entry.last_file = Some(index);
+                }
+                false
+            })
+            .collect();
+        if shown.is_empty() && file.problem.is_none() && optional_problems(file).next().is_none() {
+            continue;
+        }
+        render_file(file, &shown, &options.styles, out)?;
+    }
+    Ok(capped)
+}
+
+/// One line per rule over the cap: how many more findings, in how many files, and how to list them.
+fn render_capped(
+    capped: &BTreeMap<&str, Capped>,
+    options: &HumanOptions,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let Some(cap) = options.per_rule_cap.filter(|_| !capped.is_empty()) else {
+        return Ok(());
+    };
+    let styles = &options.styles;
+    writeln!(
+        out,
+        "{}",
+        format!(
+            "Not listed (at most {cap} findings per rule are listed; --show-all lists them all):"
+        )
+        .style(styles.heading)
+    )?;
+    let mut rules: Vec<(&&str, &Capped)> = capped.iter().collect();
+    rules.sort_by(|a, b| b.1.findings.cmp(&a.1.findings).then_with(|| a.0.cmp(b.0)));
+    for (rule_id, entry) in rules {
+        writeln!(
+            out,
+            "  ... and {} more `{}` in {}",
+            entry.findings,
+            one_line(rule_id).style(styles.rule_id),
+            plural(entry.files, "file", "files")
+        )?;
+    }
+    writeln!(out)
 }
 
 /// Writes only the verdict line (used when findings went elsewhere, e.g. with `--diff`).
@@ -70,7 +177,12 @@ fn optional_problems(file: &FileReport) -> impl Iterator<Item = &StageReport> {
     })
 }
 
-fn render_file(file: &FileReport, styles: &Styles, out: &mut dyn Write) -> io::Result<()> {
+fn render_file(
+    file: &FileReport,
+    findings: &[&Finding],
+    styles: &Styles,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     writeln!(out, "{}", one_line(&file.path).style(styles.path))?;
     if let Some(problem) = &file.problem {
         writeln!(
@@ -114,10 +226,10 @@ fn render_file(file: &FileReport, styles: &Styles, out: &mut dyn Write) -> io::R
             truncated.dropped.info,
         )?;
     }
-    for finding in &file.findings {
+    for finding in findings {
         render_finding(file, finding, styles, out)?;
     }
-    if file.findings.is_empty() {
+    if findings.is_empty() {
         writeln!(out)?;
     }
     Ok(())
@@ -204,15 +316,72 @@ fn render_code_frame(
     out: &mut dyn Write,
 ) -> io::Result<()> {
     let first = finding.line as usize;
-    let last = (finding.end_line as usize).clamp(first, lines.len());
+    let mut last = (finding.end_line as usize).clamp(first, lines.len());
+    // A span that ends at the very start of a line (its last character is a newline) ends on the line before.
+    let ends_at_line_start = last > first && finding.end_column <= 1;
+    if ends_at_line_start {
+        last -= 1;
+    }
     let start = first.saturating_sub(CONTEXT_LINES).max(1);
     let end = (last + CONTEXT_LINES).min(lines.len());
     let pad = " ".repeat(gutter_width);
-    writeln!(out, "{pad} {}", "|".style(styles.gutter))?;
+    let gutter = |number: Option<usize>| match number {
+        Some(number) => format!(
+            "{} {}",
+            format!("{number:>gutter_width$}").style(styles.gutter),
+            "|".style(styles.gutter)
+        ),
+        None => format!("{pad} {}", "|".style(styles.gutter)),
+    };
+    // The characters of line `number` the span covers, as display columns `from..to`.
+    let covered = |number: usize| {
+        let line = lines[number - 1];
+        let char_count = line.chars().count();
+        let from = if number == first {
+            (finding.column as usize).saturating_sub(1)
+        } else {
+            line.chars().take_while(|c| c.is_whitespace()).count()
+        };
+        let to = if number == last && !ends_at_line_start {
+            (finding.end_column as usize).saturating_sub(1)
+        } else {
+            char_count
+        };
+        let from = from.min(char_count);
+        let to = to.clamp(from, char_count);
+        let offsets = expand_tabs(line).1;
+        (offsets[from], offsets[to].max(offsets[from] + 1))
+    };
+    writeln!(out, "{}", gutter(None))?;
+    if first == last {
+        for number in start..=end {
+            let (display, _) = expand_tabs(lines[number - 1]);
+            if number != first && display.trim().is_empty() {
+                continue;
+            }
+            writeln!(out, "{} {}", gutter(Some(number)), display.trim_end())?;
+            if number == first {
+                let (from, to) = covered(number);
+                writeln!(
+                    out,
+                    "{} {}{}",
+                    gutter(None),
+                    " ".repeat(from),
+                    "^".repeat(to - from).style(styles.underline)
+                )?;
+            }
+        }
+        return Ok(());
+    }
+    // A span over several lines is drawn as rustc does: a bar in its own column joins the start, marked with `/`
+    // (or `_^` under its first character when the line starts before it), to `|_^` under its last character.
+    let first_line = lines[first - 1];
+    let starts_the_line =
+        finding.column as usize <= first_line.chars().take_while(|c| c.is_whitespace()).count() + 1;
+    let span_len = last - first + 1;
     let mut elided = false;
     for number in start..=end {
         let in_span = (first..=last).contains(&number);
-        let span_len = last - first + 1;
         if in_span && span_len > MAX_SPAN_LINES && number > first + 2 && number + 2 <= last {
             if !elided {
                 writeln!(out, "{}", "...".style(styles.gutter))?;
@@ -220,40 +389,40 @@ fn render_code_frame(
             }
             continue;
         }
-        let line = lines[number - 1];
-        let (display, offsets) = expand_tabs(line);
-        if !in_span && display.trim().is_empty() && (number == start || number == end) {
+        let (display, _) = expand_tabs(lines[number - 1]);
+        if !in_span && display.trim().is_empty() {
             continue;
         }
+        let bar = if !in_span || (number == first && !starts_the_line) {
+            "  "
+        } else if number == first {
+            "/ "
+        } else {
+            "| "
+        };
         writeln!(
             out,
-            "{} {} {}",
-            format!("{number:>gutter_width$}").style(styles.gutter),
-            "|".style(styles.gutter),
+            "{} {}{}",
+            gutter(Some(number)),
+            bar.style(styles.underline),
             display.trim_end()
         )?;
-        if in_span {
-            let char_count = line.chars().count();
-            let from = if number == first {
-                (finding.column as usize).saturating_sub(1)
-            } else {
-                line.chars().take_while(|c| c.is_whitespace()).count()
-            };
-            let to = if number == last {
-                (finding.end_column as usize).saturating_sub(1)
-            } else {
-                char_count
-            };
-            let from = from.min(char_count);
-            let to = to.clamp(from, char_count);
-            let start_col = offsets[from];
-            let end_col = offsets[to].max(start_col + 1);
+        if number == first && !starts_the_line {
+            let (from, _) = covered(number);
             writeln!(
                 out,
-                "{pad} {} {}{}",
-                "|".style(styles.gutter),
-                " ".repeat(start_col),
-                "^".repeat(end_col - start_col).style(styles.underline)
+                "{} {}",
+                gutter(None),
+                format!(" {}^", "_".repeat(from + 1)).style(styles.underline)
+            )?;
+        }
+        if number == last {
+            let (_, to) = covered(number);
+            writeln!(
+                out,
+                "{} {}",
+                gutter(None),
+                format!("|{}^", "_".repeat(to)).style(styles.underline)
             )?;
         }
     }
@@ -490,7 +659,7 @@ fn render_summary(report: &Report, styles: &Styles, out: &mut dyn Write) -> io::
         "Time:    ".style(styles.heading),
         report.timing.elapsed_seconds,
         report.timing.server_seconds,
-        crate::render::plural(report.cache_hits, "cache hit", "cache hits"),
+        plural(report.cache_hits, "cache hit", "cache hits"),
     );
     if report.tokens_used > 0 {
         let _ = write!(
@@ -500,12 +669,45 @@ fn render_summary(report: &Report, styles: &Styles, out: &mut dyn Write) -> io::
         );
     }
     writeln!(out, "{time}")?;
+    let fixable = |wanted: Applicability| {
+        report
+            .files
+            .iter()
+            .flat_map(|file| &file.findings)
+            .filter(|finding| {
+                finding
+                    .fix
+                    .as_ref()
+                    .is_some_and(|fix| fix.applicability == wanted)
+            })
+            .count()
+    };
+    let (safe, unsafe_fixes) = (fixable(Applicability::Safe), fixable(Applicability::Unsafe));
+    if report.fixes.is_none() && safe + unsafe_fixes > 0 {
+        let mut parts = Vec::new();
+        if safe > 0 {
+            parts.push(format!(
+                "{safe} safe (--fix applies them, --diff shows them)"
+            ));
+        }
+        if unsafe_fixes > 0 {
+            parts.push(format!(
+                "{unsafe_fixes} unsafe (they may change behaviour: add --unsafe-fixes)"
+            ));
+        }
+        writeln!(
+            out,
+            "{} {}",
+            "Fixable: ".style(styles.heading),
+            parts.join(", ")
+        )?;
+    }
     if let Some(fixes) = &report.fixes {
         let mut line = format!(
             "{} {} applied in {}",
             "Fixes:   ".style(styles.heading),
             fixes.applied,
-            crate::render::plural(fixes.files, "file", "files")
+            plural(fixes.files, "file", "files")
         );
         if fixes.files_changed_since_review > 0 {
             let _ = write!(
@@ -562,10 +764,7 @@ mod tests {
             }),
         };
         let mut out = Vec::new();
-        let options = HumanOptions {
-            styles: Styles::plain(),
-            quiet: true,
-        };
+        let options = HumanOptions::plain(Styles::plain(), true);
         render_human(&report(source, finding), &options, &mut out).unwrap();
         let text = String::from_utf8(out).unwrap();
         let expected = "\
@@ -612,10 +811,7 @@ FAIL (exit 1): 1 finding >= major in 1 of 1 file (0 below threshold)
         let mut out = Vec::new();
         render_human(
             &report,
-            &HumanOptions {
-                styles: Styles::plain(),
-                quiet: false,
-            },
+            &HumanOptions::plain(Styles::plain(), false),
             &mut out,
         )
         .unwrap();
@@ -637,6 +833,100 @@ FAIL (exit 1): 1 finding >= major in 1 of 1 file (0 below threshold)
         assert!(!text.contains("app.py:29:5"), "{text}");
         assert!(text.contains("  and 6 more (all of them"), "{text}");
         assert!(text.find("python/new").unwrap() < text.find("Set aside").unwrap());
+    }
+
+    /// A finding over `start..end` of `source`, with line and column positions computed from the offsets.
+    fn spanning(source: &str, start: usize, end: usize) -> Finding {
+        let position = |offset: usize| {
+            let before = &source[..offset];
+            let line = before.matches('\n').count() + 1;
+            let column = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
+            (u32::try_from(line).unwrap(), u32::try_from(column).unwrap())
+        };
+        let (line, column) = position(start);
+        let (end_line, end_column) = position(end);
+        Finding {
+            rule_id: "rust/x".into(),
+            source: "codeinsight".into(),
+            severity: Severity::Minor,
+            category: "correctness".into(),
+            message: "spans lines".into(),
+            path: "app.py".into(),
+            line,
+            column,
+            end_line,
+            end_column,
+            snippet: source[start..end].into(),
+            fingerprint: "f".into(),
+            fix: None,
+        }
+    }
+
+    fn frame(source: &str, finding: Finding) -> String {
+        let mut out = Vec::new();
+        render_human(
+            &report(source, finding),
+            &HumanOptions::plain(Styles::plain(), true),
+            &mut out,
+        )
+        .unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn a_span_over_several_lines_gets_rustc_style_markers() {
+        let source = "fn f() {\n    if ready {\n        go();\n    }\n}\n";
+        let start = source.find("if ready").unwrap();
+        let end = source.find("}\n}").unwrap() + 1;
+        let text = frame(source, spanning(source, start, end));
+        assert!(
+            text.contains(
+                "1 |   fn f() {\n2 | /     if ready {\n3 | |         go();\n4 | |     }\n  | |_____^\n5 |   }\n"
+            ),
+            "{text}"
+        );
+
+        // Starting inside a line: the start is marked under its first character.
+        let source = "let x = call(\n    a,\n);\n";
+        let start = source.find("call").unwrap();
+        let end = source.find(");").unwrap() + 2;
+        let text = frame(source, spanning(source, start, end));
+        assert!(
+            text.contains(
+                "1 |   let x = call(\n  |  _________^\n2 | |     a,\n3 | | );\n  | |__^\n"
+            ),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn each_rule_lists_its_first_findings_and_counts_the_rest() {
+        let source = "x\n".repeat(30);
+        let findings: Vec<Finding> = (0..25)
+            .map(|index| {
+                let mut finding = spanning(&source, index * 2, index * 2 + 1);
+                finding.fingerprint = format!("f{index}");
+                finding
+            })
+            .collect();
+        let mut report = report_with(findings);
+        report.files[0].source = Some(source.clone());
+        let mut options = HumanOptions::plain(Styles::plain(), true);
+        options.per_rule_cap = Some(20);
+        let mut out = Vec::new();
+        render_human(&report, &options, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(text.matches("MINOR  rust/x").count(), 20, "{text}");
+        assert!(
+            text.contains("  ... and 5 more `rust/x` in 1 file\n"),
+            "{text}"
+        );
+        options.per_rule_cap = None;
+        let mut out = Vec::new();
+        render_human(&report, &options, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(text.matches("MINOR  rust/x").count(), 25, "{text}");
+        assert!(!text.contains("more `rust/x`"), "{text}");
     }
 
     #[test]

@@ -14,6 +14,7 @@ mod ranking;
 mod rdjson;
 mod report;
 mod sarif;
+mod statistics;
 mod styles;
 mod text;
 mod xml;
@@ -22,7 +23,9 @@ pub use checkstyle::render_checkstyle;
 pub use format::{Format, render};
 pub use github::{ANNOTATIONS_PER_LEVEL, escape_data, escape_property, render_github};
 pub use gitlab::render_gitlab;
-pub use human::{HumanOptions, render_file_diff, render_human, render_verdict};
+pub use human::{
+    DEFAULT_PER_RULE_CAP, HumanOptions, render_file_diff, render_human, render_verdict,
+};
 pub use json::render_json;
 pub use junit::render_junit;
 pub use markdown::{STEP_SUMMARY_BUDGET, render_markdown, render_markdown_within};
@@ -34,5 +37,6 @@ pub use report::{
 pub use sarif::{
     SarifLimits, SarifTruncation, render_sarif, render_sarif_within, sarif_level, sarif_truncation,
 };
+pub use statistics::{RuleStatistics, render_statistics_table, rule_statistics};
 pub use styles::Styles;
 pub use text::{one_line, plural};

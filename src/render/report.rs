@@ -152,6 +152,8 @@ pub struct FixSummary {
     pub files: usize,
     /// Files whose fixes were not applied because they changed since submission.
     pub files_changed_since_review: usize,
+    /// Unsafe fixes left out because `--unsafe-fixes` was not given.
+    pub unsafe_left_out: usize,
 }
 
 /// The conclusion, decided by the CLI and printed last.

@@ -27,6 +27,9 @@ pub enum ReviewerError {
     OutputInvalid(String),
     #[error("cannot build the HTTP client: {0}")]
     Client(String),
+    /// No model was configured and the endpoint does not serve exactly one.
+    #[error("{0}")]
+    ModelChoice(String),
 }
 
 fn retry_after_note(retry_after: Option<Duration>) -> String {

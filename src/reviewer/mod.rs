@@ -20,6 +20,7 @@ pub use config::{
     PriceTable, ProviderKind,
 };
 pub use error::ReviewerError;
+pub use openai::discover_model;
 pub use prompt::PROMPT_VERSION;
 pub use provider::{CallFailure, ChatReply, ChatRequest, Provider, Role, Turn};
 pub use redact::{REDACTION_MARK, Redacted, RedactionSummary, redact};

@@ -143,3 +143,69 @@ impl Provider for OpenAiProvider {
         Box::pin(self.call(request))
     }
 }
+
+/// Asks an OpenAI-compatible endpoint which models it serves (`GET {base_url}/models`) and returns the one it
+/// serves. A local llama-server, or Ollama with one model pulled, needs no model name this way. Several models or
+/// none are a [`ReviewerError::ModelChoice`] that names what was found.
+pub async fn discover_model(
+    base_url: &str,
+    api_key: Option<&ApiKey>,
+    timeout: std::time::Duration,
+) -> Result<String, ReviewerError> {
+    let url = format!("{}/models", base_url.trim_end_matches('/'));
+    let client = reqwest::Client::builder()
+        .timeout(timeout)
+        .user_agent(concat!("codeinsight/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|error| ReviewerError::Client(error.to_string()))?;
+    let mut request = client.get(&url);
+    if let Some(key) = api_key {
+        request = request.bearer_auth(key.expose());
+    }
+    let response = request
+        .send()
+        .await
+        .map_err(|error| ReviewerError::Unreachable {
+            url: url.clone(),
+            detail: error.to_string(),
+        })?;
+    let status = response.status();
+    if !status.is_success() {
+        let body = response.text().await.unwrap_or_default();
+        let body: String = body.chars().take(300).collect();
+        return Err(if status.is_server_error() {
+            ReviewerError::Server {
+                status: status.as_u16(),
+                body,
+            }
+        } else {
+            ReviewerError::Rejected {
+                status: status.as_u16(),
+                body,
+            }
+        });
+    }
+    let body: serde_json::Value = response
+        .json()
+        .await
+        .map_err(|error| ReviewerError::InvalidResponse(format!("`{url}`: {error}")))?;
+    let mut models: Vec<String> = body["data"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|model| model["id"].as_str())
+        .map(str::to_owned)
+        .collect();
+    models.dedup();
+    match models.as_slice() {
+        [one] => Ok(one.clone()),
+        [] => Err(ReviewerError::ModelChoice(format!(
+            "`{url}` lists no model"
+        ))),
+        several => Err(ReviewerError::ModelChoice(format!(
+            "`{url}` serves {} models: {}",
+            several.len(),
+            several.join(", ")
+        ))),
+    }
+}

@@ -29,7 +29,7 @@ pub async fn debug(args: &DebugArgs, printer: Printer, cwd: &Path) -> Result<Exi
     let config = Config::discover(cwd)?;
     let settings = GateSettings::resolve(&args.gate, &config)?;
     let choice = ServerChoice::resolve(&args.server, &config)?;
-    let llm = crate::cli::llm::resolve(&args.llm, &config)?;
+    let llm = crate::cli::llm::resolve(&args.llm, &config).await?;
     let file_path = cwd.join(&args.file);
     let content = std::fs::read_to_string(&file_path).map_err(|error| {
         if error.kind() == std::io::ErrorKind::NotFound {

@@ -88,7 +88,7 @@ pub async fn review_with(
             Written::BrokenPipe => Ok(ExitStatus::Success),
         };
     }
-    let llm = crate::cli::llm::resolve(&args.llm, &config)?;
+    let llm = crate::cli::llm::resolve(&args.llm, &config).await?;
     let connection = Connection::open_with_llm(&choice, llm).await?;
     let deadline = settings.timeout.map(|timeout| deadline_base + timeout);
     let result = run_review(
@@ -99,7 +99,7 @@ pub async fn review_with(
         inputs,
         deadline,
         started,
-        (&scope, write_baseline),
+        (&scope, write_baseline, cwd),
     )
     .await;
     connection.close().await;
@@ -137,7 +137,7 @@ async fn run_review(
     inputs: Inputs,
     deadline: Option<tokio::time::Instant>,
     started: Instant,
-    (scope, write_baseline): (&Scope, Option<&Path>),
+    (scope, write_baseline, cwd): (&Scope, Option<&Path>, &Path),
 ) -> Result<ExitStatus, Failure> {
     let Inputs { files, skipped } = inputs;
     let total = files.len();
@@ -259,26 +259,44 @@ async fn run_review(
         fixes: None,
     };
     if args.diff {
-        let plan = fixes::plan(&snapshot, &disk_paths, settings.threshold.report_min)?;
+        let plan = fixes::plan(
+            &snapshot,
+            &disk_paths,
+            settings.threshold.report_min,
+            args.unsafe_fixes,
+        )?;
         let (_, status) = build_report(&snapshot, settings.threshold, extras);
         let styles = printer.stdout_styles();
         let mut stdout = printer.stdout();
         let mut write = || -> std::io::Result<()> {
             for file in &plan.files {
                 crate::render::render_file_diff(
-                    &file.display_path,
+                    &diff_path(file, cwd),
                     &file.original,
                     &file.fixed,
                     &styles,
                     &mut stdout,
                 )?;
             }
-            writeln!(
+            let kind = if args.unsafe_fixes {
+                ("fix", "fixes")
+            } else {
+                ("safe fix", "safe fixes")
+            };
+            write!(
                 stdout,
                 "{} would be applied to {}",
-                plural(plan.fix_count(), "safe fix", "safe fixes"),
+                plural(plan.fix_count(), kind.0, kind.1),
                 plural(plan.files.len(), "file", "files")
             )?;
+            if plan.unsafe_left_out > 0 {
+                write!(
+                    stdout,
+                    "; --unsafe-fixes adds {}",
+                    plural(plan.unsafe_left_out, "unsafe fix", "unsafe fixes")
+                )?;
+            }
+            writeln!(stdout)?;
             stdout.flush()
         };
         if let Err(error) = write() {
@@ -297,7 +315,12 @@ async fn run_review(
         });
     }
     if args.fix {
-        let plan = fixes::plan(&snapshot, &disk_paths, settings.threshold.report_min)?;
+        let plan = fixes::plan(
+            &snapshot,
+            &disk_paths,
+            settings.threshold.report_min,
+            args.unsafe_fixes,
+        )?;
         extras.fixes = Some(fixes::apply(&plan)?);
     }
     let mut snapshot = snapshot;
@@ -327,4 +350,23 @@ async fn run_review(
         Written::All => Ok(status),
         Written::BrokenPipe => Ok(ExitStatus::Success),
     }
+}
+
+/// The path a `--diff` header names: relative to the working directory when the file is under it, so that
+/// `git apply` and `patch -p1` run there find it; otherwise the path as given, without its leading `/`.
+fn diff_path(file: &fixes::FileFix, cwd: &Path) -> String {
+    let under_cwd = |path: &Path, dir: &Path| {
+        path.strip_prefix(dir)
+            .ok()
+            .filter(|relative| !relative.as_os_str().is_empty())
+            .map(|relative| relative.to_string_lossy().into_owned())
+    };
+    under_cwd(&file.disk_path, cwd)
+        .or_else(|| {
+            under_cwd(
+                &file.disk_path.canonicalize().ok()?,
+                &cwd.canonicalize().ok()?,
+            )
+        })
+        .unwrap_or_else(|| file.display_path.trim_start_matches('/').to_owned())
 }

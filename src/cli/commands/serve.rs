@@ -55,7 +55,8 @@ pub async fn serve(args: &ServeArgs) -> Result<ExitStatus, Failure> {
     // `[linters]` from the `codeinsight.toml` of the directory the server starts in.
     config.linters = crate::cli::config::Config::discover(&cwd)?.file.linters;
     // The AI reviewer: `--llm-*` flags over their environment variables over `[llm]` in that file.
-    config.llm = crate::cli::llm::resolve(&args.llm, &crate::cli::config::Config::discover(&cwd)?)?;
+    config.llm =
+        crate::cli::llm::resolve(&args.llm, &crate::cli::config::Config::discover(&cwd)?).await?;
     if let Some(llm) = &config.llm {
         tracing::info!(provider = %llm.provider, model = %llm.model, url = %llm.base_url,
             default = llm.enabled_by_default, "AI review enabled");
