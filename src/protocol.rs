@@ -678,6 +678,35 @@ pub struct WhoAmI {
     pub limits: Option<ServerLimits>,
 }
 
+/// A rule as the server that ran it documents it (`GET /api/v1/rules`): a report carries the docs of the rules
+/// its findings name, user rules and a remote server's rules included, for SARIF's rule descriptors.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuleDoc {
+    pub id: String,
+    pub severity: Severity,
+    pub category: String,
+    /// The rule's one-line message.
+    pub message: String,
+    /// Markdown: what it flags, why it matters, an example, the fix.
+    pub docs: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cwe: Vec<u32>,
+    /// Measured on real projects by triage; absent when never measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub precision: Option<MeasuredPrecision>,
+}
+
+/// A rule's triaged sample: how many findings were read and what they were, with `CodeQL`'s word for the share
+/// that was true (`very-high`, `high`, `medium`, `low`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MeasuredPrecision {
+    pub level: String,
+    pub sampled: u32,
+    pub true_positives: u32,
+    pub false_positives: u32,
+    pub debatable: u32,
+}
+
 /// What one request may carry, so that a client can split a big review into batches the server accepts
 /// (`POST /api/v1/runs`, then `POST /api/v1/runs/{run_id}/files` for the rest).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -719,6 +719,45 @@ fn a_diff_of_a_file_named_by_its_absolute_path_has_headers_relative_to_the_worki
     );
 }
 
+#[test]
+fn sarif_rule_descriptors_carry_the_docs_of_user_rules_from_the_server_that_ran_them() {
+    let project = Project::new();
+    project.write(
+        ".codeinsight/rules/no-print.yml",
+        "id: team/no-print\nlanguage: python\nseverity: warning\nmessage: \"`print` left in code\"\n\
+         note: \"Team rule: log through `logging` so that output reaches the collector.\"\n\
+         metadata:\n  category: maintainability\nrule:\n  pattern: print($$$ARGS)\n",
+    );
+    project.write("app.py", "print('hi')\n");
+    let outcome = project.run(&[
+        "review",
+        "app.py",
+        "--format",
+        "sarif=out.sarif",
+        "--format",
+        "json",
+    ]);
+    outcome.expect_code(0);
+    let sarif: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(project.path("out.sarif")).unwrap()).unwrap();
+    let rules = sarif["runs"][0]["tool"]["driver"]["rules"]
+        .as_array()
+        .unwrap();
+    let rule = rules
+        .iter()
+        .find(|rule| rule["id"] == "team/no-print")
+        .unwrap();
+    assert_eq!(
+        rule["help"]["text"],
+        "Team rule: log through `logging` so that output reaches the collector.",
+        "{rule}"
+    );
+    assert_eq!(rule["shortDescription"]["text"], "`print` left in code");
+    // The JSON report carries the same documentation.
+    let report: serde_json::Value = serde_json::from_str(&outcome.stdout).unwrap();
+    assert_eq!(report["rules"][0]["id"], "team/no-print", "{report}");
+}
+
 // --- output at repository scale ----------------------------------------------------------------------------------
 
 #[test]

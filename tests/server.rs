@@ -331,6 +331,8 @@ async fn every_route_but_health_needs_a_valid_bearer_token() {
         ("GET", "/cache/stats"),
         ("POST", "/cache/clear"),
         ("GET", "/ws/alice"),
+        ("GET", "/api/v1/whoami"),
+        ("GET", "/api/v1/rules"),
     ] {
         let (status, body) = call(&state, request(method, uri, None, None)).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{method} {uri}: {body}");
@@ -1440,6 +1442,30 @@ async fn a_server_killed_mid_run_finishes_every_accepted_job_once_after_restart(
     assert!(terminated.success());
     let exit = second.child.wait().unwrap();
     assert!(exit.success(), "{exit:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_rules_route_documents_the_rules_asked_for_and_leaves_out_unknown_ids() {
+    let server = TestServer::start().await;
+    let (status, body) = server
+        .get(
+            &server.alice,
+            "/api/v1/rules?ids=python/yaml-unsafe-load,no/such-rule,python/yaml-unsafe-load",
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let docs = body.as_array().unwrap();
+    assert_eq!(docs.len(), 1, "{body}");
+    assert_eq!(docs[0]["id"], "python/yaml-unsafe-load");
+    assert_eq!(docs[0]["severity"], "major");
+    assert_eq!(docs[0]["cwe"], json!([502]));
+    assert!(
+        docs[0]["docs"].as_str().unwrap().contains("safe_load"),
+        "{body}"
+    );
+    let (status, body) = server.get(&server.alice, "/api/v1/rules").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.as_array().unwrap().len() >= 50, "{body}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,6 +1,6 @@
 //! Expected failures as data: each carries the message shown to the user, an optional `help:` line and the exit
-//! status it maps to. Unexpected failures travel as `anyhow::Error` and are reported as server or usage errors by the
-//! command that produced them.
+//! status it maps to. Errors of the layers below (client, store, server) are turned into one by `From`
+//! conversions, each choosing the exit status its kind of failure means.
 
 use std::fmt;
 use std::path::Path;

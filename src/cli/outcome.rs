@@ -216,6 +216,7 @@ pub fn build_report(
         estimated_cost,
         fixes: extras.fixes.map(|(summary, _)| summary),
         verdict,
+        rules: Vec::new(),
     };
     (report, status)
 }
@@ -372,6 +373,22 @@ fn decide(
             summary,
         },
     )
+}
+
+/// Asks the server that ran the review for the documentation of the rules the report names, so that it travels
+/// with the report (SARIF's rule descriptors read it). A server that cannot say leaves the report without it.
+pub async fn attach_rule_docs(client: &crate::client::ApiClient, report: &mut Report) {
+    let ids = report.rule_ids();
+    if ids.is_empty() {
+        return;
+    }
+    match client.rule_docs(&ids).await {
+        Ok(mut docs) => {
+            docs.sort_by(|a, b| a.id.cmp(&b.id));
+            report.rules = docs;
+        }
+        Err(error) => tracing::debug!("no rule documentation from the server: {error}"),
+    }
 }
 
 #[cfg(test)]

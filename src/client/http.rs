@@ -72,6 +72,19 @@ impl ApiClient {
         self.get("/api/v1/whoami", "the `whoami` route", &[]).await
     }
 
+    /// `GET /api/v1/rules?ids=...`: the server's documentation of these rules (unknown ids are left out).
+    pub async fn rule_docs(
+        &self,
+        ids: &[&str],
+    ) -> Result<Vec<crate::protocol::RuleDoc>, ClientError> {
+        self.get(
+            "/api/v1/rules",
+            "the rules route",
+            &[("ids", ids.join(","))],
+        )
+        .await
+    }
+
     /// `POST /api/v1/runs`: submits every file as one run.
     pub async fn create_run(&self, request: &RunRequest) -> Result<RunCreated, ClientError> {
         self.post("/api/v1/runs", "the runs route", request).await

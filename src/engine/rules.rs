@@ -55,6 +55,29 @@ pub struct RuleInfo {
     pub precision: Option<Precision>,
 }
 
+impl RuleInfo {
+    /// The rule's documentation as it travels in the protocol and in reports.
+    pub fn doc(&self) -> crate::protocol::RuleDoc {
+        crate::protocol::RuleDoc {
+            id: self.id.clone(),
+            severity: self.severity,
+            category: self.category.clone(),
+            message: self.message.clone(),
+            docs: self.docs.clone(),
+            cwe: self.cwe.clone(),
+            precision: self
+                .precision
+                .map(|precision| crate::protocol::MeasuredPrecision {
+                    level: precision.level().to_owned(),
+                    sampled: precision.sampled,
+                    true_positives: precision.true_positives,
+                    false_positives: precision.false_positives,
+                    debatable: precision.debatable,
+                }),
+        }
+    }
+}
+
 /// Rule groups, as clippy's `pedantic` and `restriction`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]

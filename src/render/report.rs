@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use crate::protocol::{Finding, Severity, StageReport, Truncation};
+use crate::protocol::{Finding, RuleDoc, Severity, StageReport, Truncation};
 
 /// Bumped when a field is removed or changes meaning; adding fields keeps the version.
 pub const REPORT_SCHEMA_VERSION: u32 = 1;
@@ -29,6 +29,10 @@ pub struct Report {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fixes: Option<FixSummary>,
     pub verdict: Verdict,
+    /// The documentation of every rule the findings name, as the server that ran them gave it (user rules and a
+    /// remote server's rules included), sorted by id.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<RuleDoc>,
 }
 
 /// One file the server was asked to review.
@@ -196,6 +200,22 @@ impl Outcome {
 }
 
 impl Report {
+    /// Every rule id the report's findings name (listed, baselined or outside the diff), sorted.
+    pub fn rule_ids(&self) -> Vec<&str> {
+        let ids: std::collections::BTreeSet<&str> = self
+            .files
+            .iter()
+            .flat_map(|file| {
+                file.findings
+                    .iter()
+                    .chain(&file.baselined)
+                    .chain(&file.outside_diff)
+            })
+            .map(|finding| finding.rule_id.as_str())
+            .collect();
+        ids.into_iter().collect()
+    }
+
     /// The files that should have been reviewed and were not: they make the review incomplete.
     pub fn not_reviewed(&self) -> impl Iterator<Item = &SkippedFile> {
         self.skipped.iter().filter(|file| !file.policy)
@@ -248,6 +268,7 @@ pub(crate) mod tests_support {
                 exit_code: 1,
                 summary: "findings".into(),
             },
+            rules: Vec::new(),
         }
     }
 }

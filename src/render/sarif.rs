@@ -7,12 +7,10 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::{self, Write};
-use std::sync::OnceLock;
 
 use serde_json::{Map, Value, json};
 
-use crate::engine::{RuleInfo, RuleSet};
-use crate::protocol::{Finding, Severity};
+use crate::protocol::{Finding, RuleDoc, Severity};
 
 use super::locations::char_position;
 use super::ranking::ranked;
@@ -134,11 +132,6 @@ fn all_results(report: &Report) -> Vec<Entry<'_>> {
     entries
 }
 
-fn builtin_rules() -> Option<&'static RuleSet> {
-    static RULES: OnceLock<Option<RuleSet>> = OnceLock::new();
-    RULES.get_or_init(|| RuleSet::builtin().ok()).as_ref()
-}
-
 /// SARIF's level for a severity: critical and major are errors, minor a warning, info a note.
 pub fn sarif_level(severity: Severity) -> &'static str {
     match severity {
@@ -171,7 +164,14 @@ fn document(report: &Report, entries: &[Entry<'_>], truncation: Option<SarifTrun
         .collect();
     let rule_descriptors: Vec<Value> = rules
         .iter()
-        .map(|(id, first)| rule_descriptor(id, first, builtin_rules().and_then(|set| set.get(id))))
+        .map(|(id, first)| {
+            let doc = report
+                .rules
+                .binary_search_by(|doc| doc.id.as_str().cmp(id))
+                .ok()
+                .map(|index| &report.rules[index]);
+            rule_descriptor(id, first, doc)
+        })
         .collect();
     let results: Vec<Value> = entries
         .iter()
@@ -248,20 +248,20 @@ fn notification(level: &str, text: &str, path: Option<&str>) -> Value {
     value
 }
 
-fn rule_descriptor(id: &str, first: &Finding, info: Option<&RuleInfo>) -> Value {
-    let severity = info.map_or(first.severity, |info| info.severity);
-    let category = info.map_or(first.category.as_str(), |info| info.category.as_str());
-    let short = info.map_or(first.message.as_str(), |info| info.message.as_str());
-    let docs = info
-        .map(|info| info.docs.trim())
+fn rule_descriptor(id: &str, first: &Finding, doc: Option<&RuleDoc>) -> Value {
+    let severity = doc.map_or(first.severity, |doc| doc.severity);
+    let category = doc.map_or(first.category.as_str(), |doc| doc.category.as_str());
+    let short = doc.map_or(first.message.as_str(), |doc| doc.message.as_str());
+    let docs = doc
+        .map(|doc| doc.docs.trim())
         .filter(|docs| !docs.is_empty())
         .map_or_else(|| format!("Reported by `{}`.", first.source), str::to_owned);
     let mut properties = Map::new();
     // Tags as GitHub code scanning reads them: `security` and `external/cwe/cwe-079` on security rules.
     let mut tags = vec![json!(category)];
-    if let Some(info) = info {
+    if let Some(doc) = doc {
         tags.extend(
-            info.cwe
+            doc.cwe
                 .iter()
                 .map(|cwe| json!(format!("external/cwe/cwe-{cwe:03}"))),
         );
@@ -274,8 +274,8 @@ fn rule_descriptor(id: &str, first: &Finding, info: Option<&RuleInfo>) -> Value 
         );
     }
     // Precision as measured by triage on real projects, in CodeQL's words; absent when never measured.
-    if let Some(precision) = info.and_then(|info| info.precision) {
-        properties.insert("precision".into(), json!(precision.level()));
+    if let Some(precision) = doc.and_then(|doc| doc.precision.as_ref()) {
+        properties.insert("precision".into(), json!(precision.level));
         properties.insert(
             "measuredPrecision".into(),
             json!({
@@ -495,13 +495,17 @@ mod tests {
         let mut style = finding(2, Severity::Info);
         style.rule_id = "go/strings-replace-all".into();
         style.category = "maintainability".into();
+        let builtin = crate::engine::RuleSet::builtin().unwrap();
+        let mut report = report_with(vec![security, style]);
+        // As the server gives them: the docs of the rules the findings name, sorted by id.
+        report.rules = report
+            .rule_ids()
+            .into_iter()
+            .filter_map(|id| builtin.get(id))
+            .map(crate::engine::RuleInfo::doc)
+            .collect();
         let mut out = Vec::new();
-        render_sarif_within(
-            &report_with(vec![security, style]),
-            SarifLimits::GITHUB,
-            &mut out,
-        )
-        .unwrap();
+        render_sarif_within(&report, SarifLimits::GITHUB, &mut out).unwrap();
         let sarif: serde_json::Value = serde_json::from_slice(&out).unwrap();
         let rules = sarif["runs"][0]["tool"]["driver"]["rules"]
             .as_array()
@@ -519,8 +523,8 @@ mod tests {
         assert_eq!(replace["tags"], serde_json::json!(["maintainability"]));
         assert!(replace.get("security-severity").is_none(), "{replace}");
         // Precision is stated only as measured: the level matches the triage `codeinsight rules` reads.
-        let measured = super::builtin_rules()
-            .and_then(|set| set.get("go/strings-replace-all"))
+        let measured = builtin
+            .get("go/strings-replace-all")
             .and_then(|info| info.precision);
         assert_eq!(
             replace.get("precision").and_then(|p| p.as_str()),

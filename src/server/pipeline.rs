@@ -26,7 +26,7 @@ use crate::protocol::{
     Finding, JobResults, JobStatus, JobType, LintResult, Severity, SeverityCounts, Stage,
     StageOutcome, StageReport, TokensUsed, Truncation,
 };
-use crate::store::{CacheEntry, ClaimedJob, JobOutcome, Store, cache_key};
+use crate::store::{CacheEntry, ClaimedJob, JobOutcome, Store, cache_key, now_micros};
 
 /// How long a claim holds without renewal; the heartbeat renews it every third of that.
 const LEASE: Duration = Duration::from_secs(30);
@@ -42,10 +42,6 @@ const WRITE_BATCH: usize = 256;
 const MAX_ATTEMPTS: i64 = 3;
 /// Findings listed in a job's markdown summary before "and N more".
 const SUMMARY_MAX_FINDINGS: usize = 100;
-
-fn now_micros() -> i64 {
-    Utc::now().timestamp_micros()
-}
 
 fn micros(duration: Duration) -> i64 {
     i64::try_from(duration.as_micros()).unwrap_or(i64::MAX)

@@ -70,6 +70,7 @@ pub(crate) fn router(state: AppState, shutdown: websocket::ShutdownSignal) -> Ro
             post(append_run).layer(DefaultBodyLimit::max(limits.max_run_bytes)),
         )
         .route("/api/v1/whoami", get(whoami))
+        .route("/api/v1/rules", get(rule_docs))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::Extension(shutdown))
@@ -334,6 +335,39 @@ async fn whoami(State(state): State<AppState>, auth: AuthUser) -> Json<WhoAmI> {
         admin: auth.admin,
         limits: Some(state.inner.limits.advertised()),
     })
+}
+
+#[derive(Debug, Deserialize)]
+struct RuleDocsQuery {
+    /// Comma-separated rule ids; all rules when absent.
+    ids: Option<String>,
+}
+
+/// `GET /api/v1/rules[?ids=a,b]`: the documentation of the rules this server runs (built-in and its rule files),
+/// so that a report carries it whatever machine renders it. Unknown ids are left out.
+async fn rule_docs(
+    State(state): State<AppState>,
+    _auth: AuthUser,
+    ApiQuery(query): ApiQuery<RuleDocsQuery>,
+) -> Json<Vec<crate::protocol::RuleDoc>> {
+    let rules = &state.inner.rules;
+    let docs = match query.ids.as_deref() {
+        Some(ids) => ids
+            .split(',')
+            .map(str::trim)
+            .filter(|id| !id.is_empty())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .filter_map(|id| rules.get(id))
+            .map(crate::engine::RuleInfo::doc)
+            .collect(),
+        None => rules
+            .rules()
+            .iter()
+            .map(crate::engine::RuleInfo::doc)
+            .collect(),
+    };
+    Json(docs)
 }
 
 async fn create_run(

@@ -11,6 +11,7 @@ mod tokens;
 
 pub use cache::{CacheEntry, CachedResult, cache_key};
 pub use database::Store;
+pub(crate) use database::now_micros;
 pub use error::StoreError;
 pub use jobs::{ClaimedJob, HistoryCursor, HistoryFilter, JobOutcome, NewJob, QueueCounts};
 pub use runs::{NewRun, RunPage};

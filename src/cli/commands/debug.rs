@@ -16,7 +16,7 @@ use crate::cli::config::Config;
 use crate::cli::connection::Connection;
 use crate::cli::exit_status::ExitStatus;
 use crate::cli::failure::Failure;
-use crate::cli::outcome::{Extras, build_report};
+use crate::cli::outcome::{Extras, attach_rule_docs, build_report};
 use crate::cli::output::{Written, write_outputs};
 use crate::cli::printer::Printer;
 use crate::cli::progress::Progress;
@@ -99,7 +99,8 @@ pub async fn debug(args: &DebugArgs, printer: Printer, cwd: &Path) -> Result<Exi
             elapsed: Some(started.elapsed()),
             fixes: None,
         };
-        let (report, status) = build_report(&snapshot, settings.threshold, extras);
+        let (mut report, status) = build_report(&snapshot, settings.threshold, extras);
+        attach_rule_docs(&connection.client, &mut report).await;
         match write_outputs(&report, &settings, printer)? {
             Written::All => Ok(status),
             Written::BrokenPipe => Ok(ExitStatus::Success),

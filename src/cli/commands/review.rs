@@ -19,7 +19,7 @@ use crate::cli::exit_status::ExitStatus;
 use crate::cli::failure::Failure;
 use crate::cli::fixes;
 use crate::cli::inputs::{self, Inputs};
-use crate::cli::outcome::{Extras, build_report};
+use crate::cli::outcome::{Extras, attach_rule_docs, build_report};
 use crate::cli::output::{Written, write_outputs};
 use crate::cli::printer::Printer;
 use crate::cli::progress::Progress;
@@ -346,6 +346,7 @@ async fn run_review(
             ExitStatus::Success
         });
     }
+    attach_rule_docs(&connection.client, &mut report).await;
     match write_outputs(&report, settings, printer)? {
         Written::All => Ok(status),
         Written::BrokenPipe => Ok(ExitStatus::Success),

@@ -13,7 +13,7 @@ use crate::cli::config::Config;
 use crate::cli::connection::Connection;
 use crate::cli::exit_status::ExitStatus;
 use crate::cli::failure::Failure;
-use crate::cli::outcome::{Extras, build_report};
+use crate::cli::outcome::{Extras, attach_rule_docs, build_report};
 use crate::cli::output::{Written, write_outputs};
 use crate::cli::printer::Printer;
 use crate::cli::progress::Progress;
@@ -80,7 +80,8 @@ async fn run_show(
         elapsed: None,
         fixes: None,
     };
-    let (report, status) = build_report(&snapshot, settings.threshold, extras);
+    let (mut report, status) = build_report(&snapshot, settings.threshold, extras);
+    attach_rule_docs(&connection.client, &mut report).await;
     match write_outputs(&report, settings, printer)? {
         Written::All => Ok(status),
         Written::BrokenPipe => Ok(ExitStatus::Success),
