@@ -10,6 +10,34 @@ use std::process::Command;
 
 use crate::protocol::Finding;
 
+/// Why the changed code could not be worked out; its text completes "cannot tell what changed: ...".
+#[derive(Debug, thiserror::Error)]
+pub enum ChangedCodeError {
+    #[error("the working directory is not in a git repository")]
+    NotARepository,
+    #[error("the base `{reference}` is not in this clone{hint}")]
+    BaseMissing {
+        reference: String,
+        hint: &'static str,
+    },
+    #[error("no default branch (`origin/HEAD`, `main` or `master`) is in this clone{hint}")]
+    NoDefaultBranch { hint: &'static str },
+    #[error("no merge-base between `{reference}` and HEAD: {source}")]
+    NoMergeBase { reference: String, source: GitError },
+    #[error(transparent)]
+    Git(#[from] GitError),
+}
+
+/// A `git` command that could not run or failed.
+#[derive(Debug, thiserror::Error)]
+pub enum GitError {
+    #[error("cannot run `git`: {0}")]
+    Spawn(#[from] std::io::Error),
+    /// Its standard error, trimmed.
+    #[error("{0}")]
+    Failed(String),
+}
+
 /// Lines of the new side of the diff, per file (absolute paths).
 #[derive(Debug, Clone)]
 pub struct ChangedCode {
@@ -46,17 +74,18 @@ fn normalise(path: &Path) -> PathBuf {
     path.canonicalize().unwrap_or_else(|_| path.to_path_buf())
 }
 
-fn git(dir: &Path, args: &[&str]) -> Result<String, String> {
+fn git(dir: &Path, args: &[&str]) -> Result<String, GitError> {
     let output = Command::new("git")
         .args(["-c", "core.quotePath=false"])
         .args(args)
         .current_dir(dir)
-        .output()
-        .map_err(|error| format!("cannot run `git`: {error}"))?;
+        .output()?;
     if output.status.success() {
         Ok(String::from_utf8_lossy(&output.stdout).into_owned())
     } else {
-        Err(String::from_utf8_lossy(&output.stderr).trim().to_owned())
+        Err(GitError::Failed(
+            String::from_utf8_lossy(&output.stderr).trim().to_owned(),
+        ))
     }
 }
 
@@ -92,9 +121,9 @@ fn default_base(root: &Path) -> Option<String> {
 
 /// Works out what changed against `base` (or the default branch) in the repository around `cwd`. The error says
 /// why nothing could be compared, in a form that completes "cannot tell what changed: ...".
-pub fn changed_code(cwd: &Path, base: Option<&str>) -> Result<ChangedCode, String> {
+pub fn changed_code(cwd: &Path, base: Option<&str>) -> Result<ChangedCode, ChangedCodeError> {
     let root = git(cwd, &["rev-parse", "--show-toplevel"])
-        .map_err(|_| "the working directory is not in a git repository".to_owned())?;
+        .map_err(|_| ChangedCodeError::NotARepository)?;
     let root = PathBuf::from(root.trim());
     let shallow = git(&root, &["rev-parse", "--is-shallow-repository"])
         .is_ok_and(|answer| answer.trim() == "true");
@@ -106,13 +135,16 @@ pub fn changed_code(cwd: &Path, base: Option<&str>) -> Result<ChangedCode, Strin
     let reference = match base {
         Some(reference) => {
             if !commit_exists(&root, reference) {
-                return Err(format!("the base `{reference}` is not in this clone{shallow_hint}"));
+                return Err(ChangedCodeError::BaseMissing {
+                    reference: reference.to_owned(),
+                    hint: shallow_hint,
+                });
             }
             reference.to_owned()
         }
-        None => default_base(&root).ok_or_else(|| {
-            format!("no default branch (`origin/HEAD`, `main` or `master`) is in this clone{shallow_hint}")
-        })?,
+        None => {
+            default_base(&root).ok_or(ChangedCodeError::NoDefaultBranch { hint: shallow_hint })?
+        }
     };
     let (compare_with, described, note) = match git(&root, &["merge-base", &reference, "HEAD"]) {
         Ok(merge_base) => {
@@ -132,10 +164,8 @@ pub fn changed_code(cwd: &Path, base: Option<&str>) -> Result<ChangedCode, Strin
                 "no merge-base between `{reference}` and HEAD in this shallow clone; comparing with `{reference}` directly, which may include changes made on `{reference}` since this branch started{shallow_hint}"
             )),
         ),
-        Err(error) => {
-            return Err(format!(
-                "no merge-base between `{reference}` and HEAD: {error}"
-            ));
+        Err(source) => {
+            return Err(ChangedCodeError::NoMergeBase { reference, source });
         }
     };
     let names = git(

@@ -101,7 +101,7 @@ impl Config {
         }
         file.linters
             .validate()
-            .map_err(|message| Failure::invalid_config(path, message))?;
+            .map_err(|error| Failure::invalid_config(path, error.0))?;
         let root = path
             .parent()
             .map_or_else(|| PathBuf::from("."), Path::to_path_buf);

@@ -196,6 +196,23 @@ pub enum RuleLoadError {
     },
 }
 
+/// What is wrong with one rule of a file; [`RuleLoadError::Invalid`] names the file.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct RuleProblem(String);
+
+impl From<String> for RuleProblem {
+    fn from(message: String) -> RuleProblem {
+        RuleProblem(message)
+    }
+}
+
+impl From<&str> for RuleProblem {
+    fn from(message: &str) -> RuleProblem {
+        RuleProblem(message.to_owned())
+    }
+}
+
 pub(crate) struct CompiledRule {
     pub(crate) info: usize,
     pub(crate) config: RuleConfig<SupportLang>,
@@ -373,7 +390,8 @@ impl Builder {
             return Err(invalid("the file holds no rule".into()));
         }
         for document in documents {
-            self.add_rule(file, &document, source).map_err(invalid)?;
+            self.add_rule(file, &document, source)
+                .map_err(|problem| invalid(problem.0))?;
         }
         self.sources.insert(file.to_owned(), yaml.to_owned());
         Ok(())
@@ -384,10 +402,10 @@ impl Builder {
         file: &str,
         document: &SerializableRuleConfig<SupportLang>,
         source: &str,
-    ) -> Result<(), String> {
+    ) -> Result<(), RuleProblem> {
         let id = document.id.trim().to_owned();
         if id.is_empty() {
-            return Err("rule has no `id`".into());
+            return Err(RuleProblem::from("rule has no `id`"));
         }
         if !self.seen_ids.insert(id.clone()) {
             // A later document of the same file with the same id is another form of that rule (matched and
@@ -398,7 +416,9 @@ impl Builder {
                 .iter()
                 .position(|info| info.id == id && info.origin == file);
             let Some(info_index) = same_file else {
-                return Err(format!("rule id `{id}` is defined twice"));
+                return Err(RuleProblem::from(format!(
+                    "rule id `{id}` is defined twice"
+                )));
             };
             return self.add_variant(info_index, document, source);
         }
@@ -439,9 +459,9 @@ impl Builder {
                     Some("safe") => Applicability::Safe,
                     Some("unsafe") | None => Applicability::Unsafe,
                     Some(other) => {
-                        return Err(format!(
+                        return Err(RuleProblem::from(format!(
                             "rule `{id}`: metadata.fix-safety must be `safe` or `unsafe`, not `{other}`"
-                        ));
+                        )));
                     }
                 },
             )
@@ -453,9 +473,9 @@ impl Builder {
             Some("pedantic") => RuleGroup::Pedantic,
             Some("restriction") => RuleGroup::Restriction,
             Some(other) => {
-                return Err(format!(
+                return Err(RuleProblem::from(format!(
                     "rule `{id}`: metadata.group must be `default`, `pedantic` or `restriction`, not `{other}`"
-                ));
+                )));
             }
         };
         let tests = match metadata.get("tests").and_then(|value| value.as_str()) {
@@ -463,9 +483,9 @@ impl Builder {
             Some("downgrade") => TestPolicy::Downgrade,
             Some("skip") => TestPolicy::Skip,
             Some(other) => {
-                return Err(format!(
+                return Err(RuleProblem::from(format!(
                     "rule `{id}`: metadata.tests must be `apply`, `downgrade` or `skip`, not `{other}`"
-                ));
+                )));
             }
         };
         let strings = |key: &str| -> Vec<String> {
@@ -514,8 +534,8 @@ impl Builder {
             };
             if source == "user" {
                 compile(&rule, target, &self.infos).map_err(|error| match error {
-                    RuleLoadError::Invalid { message, .. } => message,
-                    RuleLoadError::Io { .. } => error.to_string(),
+                    RuleLoadError::Invalid { message, .. } => RuleProblem(message),
+                    RuleLoadError::Io { .. } => RuleProblem(error.to_string()),
                 })?;
             }
             self.pending.entry(target).or_default().push(rule);
@@ -529,16 +549,16 @@ impl Builder {
         info_index: usize,
         document: &SerializableRuleConfig<SupportLang>,
         source: &str,
-    ) -> Result<(), String> {
+    ) -> Result<(), RuleProblem> {
         let language = self.infos[info_index]
             .language
             .ok_or_else(|| "a language-agnostic rule has no forms".to_owned())?;
         if Language::from_grammar(document.language) != Some(language) {
-            return Err(format!(
+            return Err(RuleProblem::from(format!(
                 "rule `{}`: every form must be for `{}`",
                 self.infos[info_index].id,
                 language.name()
-            ));
+            )));
         }
         if document.fix.is_some() && self.infos[info_index].fix_safety.is_none() {
             self.infos[info_index].fix_safety = Some(Applicability::Unsafe);
@@ -551,7 +571,8 @@ impl Builder {
                 document: variant,
             };
             if source == "user" {
-                compile(&rule, target, &self.infos).map_err(|error| error.to_string())?;
+                compile(&rule, target, &self.infos)
+                    .map_err(|error| RuleProblem(error.to_string()))?;
             }
             self.pending.entry(target).or_default().push(rule);
         }

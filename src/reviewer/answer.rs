@@ -48,7 +48,7 @@ pub(crate) struct AnswerContext<'a> {
 #[derive(Debug, Default)]
 pub(crate) struct Checked {
     pub(crate) findings: Vec<Finding>,
-    pub(crate) problems: Vec<String>,
+    pub(crate) problems: Vec<AnswerProblem>,
 }
 
 /// Extracts the JSON object from an answer's text (a bare object, or one inside a fenced block or prose).
@@ -64,16 +64,21 @@ fn json_object(text: &str) -> Option<serde_json::Value> {
         .flatten()
 }
 
+/// What makes an answer, or one finding of it, unusable: told back to the model when it is asked again.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub(crate) struct AnswerProblem(pub(crate) String);
+
 /// Parses and validates an answer. `Err` means the answer as a whole is unusable.
-pub(crate) fn check(text: &str, context: &AnswerContext<'_>) -> Result<Checked, String> {
+pub(crate) fn check(text: &str, context: &AnswerContext<'_>) -> Result<Checked, AnswerProblem> {
     let Some(value) = json_object(text) else {
-        return Err(format!(
+        return Err(AnswerProblem(format!(
             "the answer is not a JSON object (it began `{}`)",
             text.chars().take(80).collect::<String>()
-        ));
+        )));
     };
     let Some(items) = value.get("findings").and_then(serde_json::Value::as_array) else {
-        return Err("the answer has no `findings` array".to_owned());
+        return Err(AnswerProblem("the answer has no `findings` array".into()));
     };
     let lines: Vec<&str> = context.content.split('\n').collect();
     let line_count = context.content.lines().count();
@@ -83,9 +88,9 @@ pub(crate) fn check(text: &str, context: &AnswerContext<'_>) -> Result<Checked, 
         let raw: RawFinding = match serde_json::from_value(item.clone()) {
             Ok(raw) => raw,
             Err(error) => {
-                checked.problems.push(format!(
+                checked.problems.push(AnswerProblem(format!(
                     "finding {number}: not an object of the schema: {error}"
-                ));
+                )));
                 continue;
             }
         };
@@ -93,19 +98,19 @@ pub(crate) fn check(text: &str, context: &AnswerContext<'_>) -> Result<Checked, 
             Ok(finding) => checked.findings.push(finding),
             Err(problem) => checked
                 .problems
-                .push(format!("finding {number}: {problem}")),
+                .push(AnswerProblem(format!("finding {number}: {problem}"))),
         }
     }
     Ok(checked)
 }
 
-fn line_number(value: Option<&serde_json::Value>, name: &str) -> Result<u32, String> {
-    let value = value.ok_or_else(|| format!("`{name}` is missing"))?;
+fn line_number(value: Option<&serde_json::Value>, name: &str) -> Result<u32, AnswerProblem> {
+    let value = value.ok_or_else(|| AnswerProblem(format!("`{name}` is missing")))?;
     value
         .as_u64()
         .and_then(|number| u32::try_from(number).ok())
         .or_else(|| value.as_str().and_then(|text| text.trim().parse().ok()))
-        .ok_or_else(|| format!("`{name}` is `{value}`, not a line number"))
+        .ok_or_else(|| AnswerProblem(format!("`{name}` is `{value}`, not a line number")))
 }
 
 fn finding(
@@ -113,32 +118,33 @@ fn finding(
     context: &AnswerContext<'_>,
     lines: &[&str],
     line_count: usize,
-) -> Result<Finding, String> {
+) -> Result<Finding, AnswerProblem> {
     let start = line_number(raw.line_start.as_ref(), "line_start")?;
     let end = line_number(raw.line_end.as_ref(), "line_end")?;
     let last_line = u32::try_from(line_count.max(1)).unwrap_or(u32::MAX);
     if start == 0 || end < start {
-        return Err(format!(
+        return Err(AnswerProblem(format!(
             "lines {start}-{end} are not a range of 1-based lines"
-        ));
+        )));
     }
     if end > last_line {
-        return Err(format!(
+        return Err(AnswerProblem(format!(
             "line_end {end} is past the end of the file ({line_count} lines)"
-        ));
+        )));
     }
     if !context.window.contains(&start) || !context.window.contains(&end) {
-        return Err(format!(
+        return Err(AnswerProblem(format!(
             "lines {start}-{end} lie outside the lines sent ({}-{})",
             context.window.start(),
             context.window.end()
-        ));
+        )));
     }
     let severity: Severity = raw
         .severity
         .as_deref()
-        .ok_or("`severity` is missing")?
-        .parse()?;
+        .ok_or(AnswerProblem("`severity` is missing".into()))?
+        .parse()
+        .map_err(AnswerProblem)?;
     let category = raw
         .category
         .as_deref()
@@ -147,18 +153,18 @@ fn finding(
         .unwrap_or_else(|| "correctness".to_owned());
     let title = clean(raw.title.as_deref().unwrap_or_default());
     if title.is_empty() {
-        return Err("`title` is empty".to_owned());
+        return Err(AnswerProblem("`title` is empty".into()));
     }
     if title.chars().count() > MAX_TITLE_CHARS {
-        return Err(format!(
+        return Err(AnswerProblem(format!(
             "`title` is longer than {MAX_TITLE_CHARS} characters"
-        ));
+        )));
     }
     let explanation = clean(raw.explanation.as_deref().unwrap_or_default());
     if explanation.chars().count() > MAX_EXPLANATION_CHARS {
-        return Err(format!(
+        return Err(AnswerProblem(format!(
             "`explanation` is longer than {MAX_EXPLANATION_CHARS} characters"
-        ));
+        )));
     }
     // Byte range of whole lines start..=end, without the last line's newline.
     let offset = |line: u32| -> usize {
@@ -214,13 +220,15 @@ fn replacement_fix(
     range: std::ops::Range<usize>,
     title: &str,
     context: &AnswerContext<'_>,
-) -> Result<Option<Fix>, String> {
+) -> Result<Option<Fix>, AnswerProblem> {
     let replacement = replacement.trim_end_matches('\n');
     if replacement == original || replacement.trim().is_empty() && original.trim().is_empty() {
         return Ok(None);
     }
     if replacement.contains(REDACTION_MARK) {
-        return Err("the replacement contains a redaction placeholder".to_owned());
+        return Err(AnswerProblem(
+            "the replacement contains a redaction placeholder".into(),
+        ));
     }
     let fix = Fix {
         description: format!("AI suggestion: {}", title.trim_end_matches('.')),
@@ -232,16 +240,16 @@ fn replacement_fix(
         }],
     };
     let applied = apply_fixes(context.content, &[&fix])
-        .map_err(|error| format!("the replacement does not apply: {error}"))?;
+        .map_err(|error| AnswerProblem(format!("the replacement does not apply: {error}")))?;
     let Some(language) = context.language else {
         // Without a grammar the result cannot be checked, so it is not offered as a fix.
         return Ok(None);
     };
     if parses_cleanly(language, context.content) && !parses_cleanly(language, &applied.output) {
-        return Err(format!(
+        return Err(AnswerProblem(format!(
             "the replacement leaves the file with {} syntax errors",
             language.name()
-        ));
+        )));
     }
     Ok(Some(fix))
 }
@@ -339,9 +347,9 @@ mod tests {
         let checked = check(answer, &context()).unwrap();
         assert_eq!(checked.findings.len(), 1);
         assert_eq!(checked.problems.len(), 3, "{:?}", checked.problems);
-        assert!(checked.problems[0].contains("past the end"));
-        assert!(checked.problems[1].contains("unknown severity"));
-        assert!(checked.problems[2].contains("syntax errors"));
+        assert!(checked.problems[0].0.contains("past the end"));
+        assert!(checked.problems[1].0.contains("unknown severity"));
+        assert!(checked.problems[2].0.contains("syntax errors"));
         assert!(check("no json here", &context()).is_err());
     }
 
@@ -349,6 +357,6 @@ mod tests {
     fn placeholders_never_become_code() {
         let answer = r#"{"findings":[{"line_start":1,"line_end":1,"severity":"minor","category":"style","title":"t","explanation":"e","replacement":"key = '[REDACTED:secrets/aws-access-key]'"}]}"#;
         let checked = check(answer, &context()).unwrap();
-        assert!(checked.problems[0].contains("redaction placeholder"));
+        assert!(checked.problems[0].0.contains("redaction placeholder"));
     }
 }

@@ -329,7 +329,7 @@ impl Reviewer {
                 .review_window(window.user_message, &context, &mut report)
                 .await
             {
-                report.status = AiStatus::Failed { reason };
+                report.status = AiStatus::Failed { reason: reason.0 };
                 break;
             }
         }
@@ -355,7 +355,7 @@ impl Reviewer {
         user_message: String,
         context: &AnswerContext<'_>,
         report: &mut AiReport,
-    ) -> Result<(), String> {
+    ) -> Result<(), WindowFailure> {
         let mut request = ChatRequest {
             system: SYSTEM_PROMPT.to_owned(),
             turns: vec![Turn {
@@ -372,7 +372,7 @@ impl Reviewer {
                 Ok(reply) => reply,
                 Err(failure) => {
                     add(&mut report.tokens, failure.usage);
-                    return Err(failure.reason);
+                    return Err(WindowFailure(failure.reason));
                 }
             };
             add(&mut report.tokens, reply.usage);
@@ -389,6 +389,7 @@ impl Reviewer {
                 Ok(checked) => checked.problems,
                 Err(problem) => vec![problem],
             };
+            let problems: Vec<&str> = problems.iter().map(|problem| problem.0.as_str()).collect();
             last_problem = problems.join("; ");
             tracing::debug!(model = %self.model(), problems = %last_problem, "invalid model answer; asking again");
             request.turns.push(Turn {
@@ -403,9 +404,16 @@ impl Reviewer {
                 ),
             });
         }
-        Err(ReviewerError::OutputInvalid(last_problem).to_string())
+        Err(WindowFailure(
+            ReviewerError::OutputInvalid(last_problem).to_string(),
+        ))
     }
 }
+
+/// Why a window of the file could not be reviewed: the AI stage's `failed` reason.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct WindowFailure(String);
 
 /// The redacted content and error log, and for a debug job what its stack trace says.
 fn prepare(input: &ReviewInput<'_>) -> (Redacted, Option<Redacted>, Option<StackTraceAnalysis>) {

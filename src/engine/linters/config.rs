@@ -137,19 +137,23 @@ impl LintersConfig {
     }
 
     /// Checks what serde cannot: positive timeouts, custom linters with a command and languages.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), InvalidLinterConfig> {
         let check_timeout = |what: &str, seconds: Option<f64>| match seconds {
-            Some(seconds) if !(seconds.is_finite() && seconds > 0.0) => Err(format!(
-                "`{what}timeout_seconds` must be a positive number, not {seconds}"
+            Some(seconds) if !(seconds.is_finite() && seconds > 0.0) => Err(InvalidLinterConfig(
+                format!("`{what}timeout_seconds` must be a positive number, not {seconds}"),
             )),
             _ => Ok(()),
         };
         check_timeout("linters.", self.timeout_seconds)?;
         if self.memory_mb.is_some_and(|memory| memory < 64) {
-            return Err("`linters.memory_mb` must be at least 64".to_owned());
+            return Err(InvalidLinterConfig(
+                "`linters.memory_mb` must be at least 64".to_owned(),
+            ));
         }
         if self.concurrency == Some(0) {
-            return Err("`linters.concurrency` must be at least 1".to_owned());
+            return Err(InvalidLinterConfig(
+                "`linters.concurrency` must be at least 1".to_owned(),
+            ));
         }
         for name in super::BUILTIN_NAMES {
             if let Some(tool) = self.tool(name) {
@@ -161,32 +165,37 @@ impl LintersConfig {
                 || name.is_empty()
                 || name.contains('/')
             {
-                return Err(format!(
+                return Err(InvalidLinterConfig(format!(
                     "custom linter `{name}` needs a name of its own without `/` (built-in names are taken)"
-                ));
+                )));
             }
             check_timeout(&format!("linters.custom.{name}."), custom.timeout_seconds)?;
             if custom.command.is_empty() {
-                return Err(format!(
+                return Err(InvalidLinterConfig(format!(
                     "custom linter `{name}` needs a `command` (a list: program and arguments)"
-                ));
+                )));
             }
             if custom.languages.is_empty() {
-                return Err(format!(
+                return Err(InvalidLinterConfig(format!(
                     "custom linter `{name}` needs `languages`, e.g. `[\"python\"]`"
-                ));
+                )));
             }
             for language in &custom.languages {
                 if crate::engine::Language::from_name(language).is_none() {
-                    return Err(format!(
+                    return Err(InvalidLinterConfig(format!(
                         "custom linter `{name}`: unknown language `{language}`"
-                    ));
+                    )));
                 }
             }
         }
         Ok(())
     }
 }
+
+/// What is wrong with a `[linters]` table, in words that name the key.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct InvalidLinterConfig(pub String);
 
 /// A built-in linter's table, e.g. `[linters.ruff]`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -305,6 +314,6 @@ mod tests {
         assert!(toml::from_str::<LintersConfig>("[ruff]\nargz = []\n").is_err());
         let bad: LintersConfig =
             toml::from_str("[custom.x]\ncommand = [\"x\"]\nlanguages = [\"cobol\"]\n").unwrap();
-        assert!(bad.validate().unwrap_err().contains("cobol"));
+        assert!(bad.validate().unwrap_err().0.contains("cobol"));
     }
 }

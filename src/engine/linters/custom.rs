@@ -47,6 +47,23 @@ pub(crate) fn lint(context: &RunContext<'_>) -> Result<Vec<Draft>, LintError> {
     Ok(drafts)
 }
 
+/// Where a custom linter's document departs from the shape its configuration describes.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct ShapeError(String);
+
+impl From<&str> for ShapeError {
+    fn from(message: &str) -> ShapeError {
+        ShapeError(message.to_owned())
+    }
+}
+
+impl From<String> for ShapeError {
+    fn from(message: String) -> ShapeError {
+        ShapeError(message)
+    }
+}
+
 fn default_severity(config: &CustomLinterConfig) -> Severity {
     config.default_severity.unwrap_or(Severity::Minor)
 }
@@ -55,7 +72,7 @@ fn sarif(
     context: &RunContext<'_>,
     config: &CustomLinterConfig,
     document: &Value,
-) -> Result<Vec<Draft>, String> {
+) -> Result<Vec<Draft>, ShapeError> {
     let runs = document
         .get("runs")
         .and_then(Value::as_array)
@@ -177,7 +194,7 @@ fn json(
     context: &RunContext<'_>,
     config: &CustomLinterConfig,
     document: &Value,
-) -> Result<Vec<Draft>, String> {
+) -> Result<Vec<Draft>, ShapeError> {
     let shape: &JsonShape = &config.json;
     let results = if shape.results.is_empty() {
         Some(document)

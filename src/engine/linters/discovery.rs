@@ -252,7 +252,7 @@ impl Linters {
                         Ok(version) => linter.version = Some(version),
                         Err(reason) => {
                             if linter.note.is_none() {
-                                linter.note = Some(reason);
+                                linter.note = Some(reason.to_string());
                             }
                             linter.enabled &= linter.origin == Origin::Configured;
                         }
@@ -429,7 +429,7 @@ static VERSION_CACHE_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
 /// keyed by the program's resolved path, size and modification time. Starting every linter on every run costs a
 /// one-file review a few hundred milliseconds (node-based tools are slow to start); the answer rarely changes.
 /// Failures are never remembered, and an unreadable or unwritable cache only means probing again.
-fn cached_version_of(tool: Tool, program: &Path) -> Result<String, String> {
+fn cached_version_of(tool: Tool, program: &Path) -> Result<String, VersionProbeError> {
     let (Some(cache_file), Some(key)) = (version_cache_file(), version_cache_key(tool, program))
     else {
         return version_of(tool, program);
@@ -500,7 +500,16 @@ fn version_cache_key(tool: Tool, program: &Path) -> Option<String> {
     ))
 }
 
-fn version_of(tool: Tool, program: &Path) -> Result<String, String> {
+/// Why a linter's version could not be read: the tool is then reported unavailable with this reason.
+#[derive(Debug, thiserror::Error)]
+enum VersionProbeError {
+    #[error("{command} failed: {detail}")]
+    Failed { command: String, detail: String },
+    #[error("{command} printed no version")]
+    NoVersion { command: String },
+}
+
+fn version_of(tool: Tool, program: &Path) -> Result<String, VersionProbeError> {
     let args: &[&str] = match tool {
         Tool::GoVet => &["version"],
         Tool::Staticcheck => &["-version"],
@@ -515,10 +524,16 @@ fn version_of(tool: Tool, program: &Path) -> Result<String, String> {
         timeout: VERSION_TIMEOUT,
         confinement: None,
     };
-    let shown = format!("`{} {}`", program.display(), args.join(" "));
-    let output = run(&invocation).map_err(|error| format!("{shown} failed: {error}"))?;
+    let command = format!("`{} {}`", program.display(), args.join(" "));
+    let output = run(&invocation).map_err(|error| VersionProbeError::Failed {
+        command: command.clone(),
+        detail: error.to_string(),
+    })?;
     if !output.status.success() {
-        return Err(format!("{shown} failed: {}", output.tail()));
+        return Err(VersionProbeError::Failed {
+            command,
+            detail: output.tail(),
+        });
     }
     let text = String::from_utf8_lossy(&output.stdout);
     text.lines()
@@ -530,5 +545,5 @@ fn version_of(tool: Tool, program: &Path) -> Result<String, String> {
                 .trim()
                 .to_owned()
         })
-        .ok_or_else(|| format!("{shown} printed no version"))
+        .ok_or(VersionProbeError::NoVersion { command })
 }

@@ -125,19 +125,38 @@ pub(crate) fn resolve(config: &LintersConfig) -> Isolation {
                 SandboxSetting::Bubblewrap => {
                     format!("{reason}; `[linters] sandbox = \"bubblewrap\"` requires it")
                 }
-                SandboxSetting::Auto => reason,
+                SandboxSetting::Auto => reason.to_string(),
             };
             Isolation::Unsandboxed { reason }
         }
     }
 }
 
+/// Why bubblewrap cannot confine linters here: said by `doctor` and in the isolation a server reports.
+#[derive(Debug, thiserror::Error)]
+enum ProbeError {
+    #[error("bubblewrap is not installed (`apt-get install bubblewrap`, or your system's package)")]
+    NotInstalled,
+    #[error("no `true` on PATH to probe bubblewrap with")]
+    NoTrue,
+    #[error("cannot create a temporary directory: {0}")]
+    TempDir(std::io::Error),
+    #[error("cannot start `{}`: {source}", .program.display())]
+    Start {
+        program: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("waiting for bubblewrap failed: {0}")]
+    Wait(std::io::Error),
+    #[error("bubblewrap did not answer within {} s", .0.as_secs())]
+    Timeout(Duration),
+    #[error("`{}` cannot create a sandbox here: {reason}", .program.display())]
+    Refused { program: PathBuf, reason: String },
+}
+
 /// Finds `bwrap` and runs `true` inside the same layout every linter gets.
-fn probe_bubblewrap() -> Result<(PathBuf, String), String> {
-    let program = find_program("bwrap").ok_or_else(|| {
-        "bubblewrap is not installed (`apt-get install bubblewrap`, or your system's package)"
-            .to_owned()
-    })?;
+fn probe_bubblewrap() -> Result<(PathBuf, String), ProbeError> {
+    let program = find_program("bwrap").ok_or(ProbeError::NotInstalled)?;
     let version = std::process::Command::new(&program)
         .arg("--version")
         .output()
@@ -146,12 +165,11 @@ fn probe_bubblewrap() -> Result<(PathBuf, String), String> {
         .map(|output| String::from_utf8_lossy(&output.stdout).trim().to_owned())
         .filter(|version| !version.is_empty())
         .unwrap_or_else(|| "bubblewrap".to_owned());
-    let truth = find_program("true")
-        .ok_or_else(|| "no `true` on PATH to probe bubblewrap with".to_owned())?;
+    let truth = find_program("true").ok_or(ProbeError::NoTrue)?;
     let directory = tempfile::Builder::new()
         .prefix("codeinsight-probe-")
         .tempdir()
-        .map_err(|error| format!("cannot create a temporary directory: {error}"))?;
+        .map_err(ProbeError::TempDir)?;
     let layout = Layout {
         bwrap: program.clone(),
         read_only: tool_paths(&truth),
@@ -164,46 +182,42 @@ fn probe_bubblewrap() -> Result<(PathBuf, String), String> {
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped());
-    let child = command
-        .spawn()
-        .map_err(|error| format!("cannot start `{}`: {error}", program.display()))?;
+    let child = command.spawn().map_err(|source| ProbeError::Start {
+        program: program.clone(),
+        source,
+    })?;
     let output = wait_with_timeout(child, PROBE_TIMEOUT)?;
     if output.status.success() {
         Ok((program, version))
     } else {
         let stderr = String::from_utf8_lossy(&output.stderr);
-        Err(format!(
-            "`{}` cannot create a sandbox here: {}",
-            program.display(),
-            stderr.lines().next().unwrap_or("no reason given").trim()
-        ))
+        let reason = stderr
+            .lines()
+            .next()
+            .unwrap_or("no reason given")
+            .trim()
+            .to_owned();
+        Err(ProbeError::Refused { program, reason })
     }
 }
 
 fn wait_with_timeout(
     mut child: std::process::Child,
     timeout: Duration,
-) -> Result<std::process::Output, String> {
+) -> Result<std::process::Output, ProbeError> {
     let started = std::time::Instant::now();
     loop {
         match child.try_wait() {
-            Ok(Some(_)) => {
-                return child
-                    .wait_with_output()
-                    .map_err(|error| format!("waiting for bubblewrap failed: {error}"));
-            }
+            Ok(Some(_)) => return child.wait_with_output().map_err(ProbeError::Wait),
             Ok(None) if started.elapsed() < timeout => {
                 std::thread::sleep(Duration::from_millis(10));
             }
             Ok(None) => {
                 let _ = child.kill();
                 let _ = child.wait();
-                return Err(format!(
-                    "bubblewrap did not answer within {} s",
-                    timeout.as_secs()
-                ));
+                return Err(ProbeError::Timeout(timeout));
             }
-            Err(error) => return Err(format!("waiting for bubblewrap failed: {error}")),
+            Err(error) => return Err(ProbeError::Wait(error)),
         }
     }
 }
