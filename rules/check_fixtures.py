@@ -188,6 +188,8 @@ def check_rule(lang_dir, rule_path, tmp):
         errors.append("rule has fix but metadata.fix-safety is %r" % md.get("fix-safety"))
     if not has_fix and "fix-safety" in md:
         errors.append("metadata.fix-safety given but rule has no fix")
+    if doc.get("mode") == "taint":
+        return check_taint(lang_dir, lang, ext, name, doc, errors, tmp)
     if not all(has_kind(d.get("rule")) for d in docs):
         errors.append("rule has no reachable kind/pattern at the top")
     # ---- fixtures
@@ -256,6 +258,58 @@ def check_rule(lang_dir, rule_path, tmp):
             again = scan(rule_path, fixed)
             if len(again) > fixless_matches(rule_path, flagged):
                 errors.append("rule still fires after fix on lines %s" % again)
+    return errors, parse_checked
+
+
+def check_taint(lang_dir, lang, ext, name, doc, errors, tmp):
+    """A `mode: taint` rule: the ast-grep CLI has no taint mode, so each source, sink and sanitizer entry is checked
+    as a rule of its own (it must compile and name its node kinds), and the fixtures must parse and be marked.
+    Which lines the flows reach is checked through CodeInsight's own engine by tests/engine.rs."""
+    if "rule" in doc:
+        errors.append("a taint rule has sources/sinks/sanitizers, not `rule`")
+    for key in ("sources", "sinks", "sanitizers"):
+        entries = doc.get(key)
+        if entries is None and key == "sanitizers":
+            continue
+        if not isinstance(entries, list) or not entries:
+            errors.append("`%s` must be a non-empty list" % key)
+            continue
+        for number, entry in enumerate(entries, 1):
+            if not has_kind(entry):
+                errors.append("%s entry %d names no kind or pattern" % (key, number))
+                continue
+            part = os.path.join(tmp, "%s-%s-%d.yml" % (name, key, number))
+            with open(part, "w") as f:
+                yaml.safe_dump({"id": "part", "language": lang, "rule": entry}, f, sort_keys=False)
+            probe = os.path.join(tmp, "%s-probe.%s" % (name, ext))
+            with open(probe, "w") as f:
+                f.write("\n")
+            r = subprocess.run([AST_GREP, "scan", "--rule", part, "--json=compact", probe], capture_output=True, text=True)
+            if r.returncode not in (0, 1):
+                errors.append("%s entry %d does not compile: %s" % (key, number, r.stderr.strip()[:200]))
+    fx = os.path.join(ROOT, lang_dir, "fixtures", name)
+    flagged = os.path.join(fx, "flagged." + ext)
+    clean = os.path.join(fx, "clean." + ext)
+    for p in (flagged, clean):
+        if not os.path.isfile(p):
+            errors.append("missing fixture %s" % os.path.relpath(p, ROOT))
+    if errors:
+        return errors, False
+    parse_checked = True
+    cleans = [clean] + sorted(
+        os.path.join(fx, entry) for entry in os.listdir(fx)
+        if entry.startswith("clean-") and entry.endswith("." + ext))
+    for p in [flagged] + cleans:
+        pe = parse_errors(lang, p)
+        if pe is None:
+            parse_checked = False
+        elif pe:
+            errors.append("%s does not parse cleanly: %s" % (os.path.basename(p), "; ".join(pe[:3])))
+    if not expected_lines(flagged):
+        errors.append("flagged.%s has no %s line" % (ext, MARKER))
+    for each in cleans:
+        if expected_lines(each):
+            errors.append("%s contains %s" % (os.path.basename(each), MARKER))
     return errors, parse_checked
 
 

@@ -133,6 +133,21 @@ pub struct Finding {
     pub fingerprint: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fix: Option<Fix>,
+    /// For a data-flow (taint) finding: where the untrusted value came from and each step to the sink, the
+    /// source first and the sink last.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub flow: Vec<FlowStep>,
+}
+
+/// One step of a data flow: what the value is called there and where.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct FlowStep {
+    /// `request.args.get("q")`, `query`, `cursor.execute`.
+    pub label: String,
+    pub line: u32,
+    pub column: u32,
+    pub end_line: u32,
+    pub end_column: u32,
 }
 
 /// Job kinds the server accepts. Anything else is refused at submission.

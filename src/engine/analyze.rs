@@ -11,7 +11,7 @@ use super::language::Language;
 use super::rules::{RuleSet, TestPolicy};
 use super::selection::{Enabled, Selection};
 use super::{other_tools, secrets, suppression};
-use crate::protocol::{Edit, Finding, Fix, Severity};
+use crate::protocol::{Edit, Finding, Fix, FlowStep, Severity};
 
 /// The most lines of matched source a finding carries as its snippet.
 const SNIPPET_MAX_LINES: usize = 8;
@@ -229,7 +229,84 @@ fn run_rules(scope: &Scope<'_>, findings: &mut Vec<Finding>) -> Result<(), PastD
             ));
         }
     }
+    run_taint_rules(scope, compiled, &root.root(), findings);
     Ok(())
+}
+
+/// The taint rules: each follows untrusted data through every function of the file to its sinks.
+fn run_taint_rules(
+    scope: &Scope<'_>,
+    compiled: &super::rules::CompiledLanguage,
+    root: &ast_grep_core::Node<
+        '_,
+        ast_grep_core::tree_sitter::StrDoc<ast_grep_language::SupportLang>,
+    >,
+    findings: &mut Vec<Finding>,
+) {
+    let Scope {
+        file,
+        language,
+        rules,
+        index,
+        enabled,
+        kind,
+        comments,
+        ..
+    } = *scope;
+    for &rule_index in &compiled.taint_rules {
+        let rule = &compiled.rules[rule_index];
+        let Some(taint) = &rule.taint else {
+            continue;
+        };
+        if !enabled.rule(rule.info) {
+            continue;
+        }
+        let info = rules.info(rule.info);
+        let mut severity = info.severity;
+        if info.tests != TestPolicy::Apply && kind.is_test_like() {
+            if info.tests == TestPolicy::Skip {
+                continue;
+            }
+            severity = severity.lower();
+        }
+        for hit in super::taint::find_flows(root, language, &rule.config, taint) {
+            if !info.equivalents.is_empty() {
+                let line = index.position(file.content, hit.start).0;
+                if comments.suppress(language, &info.equivalents, line) {
+                    continue;
+                }
+            }
+            let mut finding = finding_at(
+                file,
+                index,
+                hit.start..hit.end,
+                FindingHead {
+                    rule_id: info.id.clone(),
+                    source: info.source.clone(),
+                    severity,
+                    category: info.category.clone(),
+                    message: info.message.clone(),
+                },
+                None,
+            );
+            finding.flow = hit
+                .flow
+                .iter()
+                .map(|step| {
+                    let (line, column) = index.position(file.content, step.start);
+                    let (end_line, end_column) = index.position(file.content, step.end);
+                    FlowStep {
+                        label: step.label.clone(),
+                        line,
+                        column,
+                        end_line,
+                        end_column,
+                    }
+                })
+                .collect();
+            findings.push(finding);
+        }
+    }
 }
 
 /// A fix that deletes everything on its line but indentation takes the line with it, so that removing a
@@ -284,6 +361,7 @@ fn finding_at(
         snippet: clip_snippet(&file.content[range]),
         fingerprint: String::new(),
         fix,
+        flow: Vec::new(),
     }
 }
 
@@ -327,17 +405,23 @@ pub(crate) fn finalize(findings: &mut Vec<Finding>) {
     assign_fingerprints(findings);
 }
 
-/// Sets each finding's fingerprint: SHA-256 over rule id, path, whitespace-normalised snippet and the occurrence
+/// Sets each finding's fingerprint: SHA-256 over rule id, path, whitespace-normalised snippet (and a flow's source)
+/// and the occurrence
 /// index among findings with the same rule and snippet, so it survives unrelated lines moving. `findings` must be
 /// sorted by position. The one definition every engine uses; baselines match on it.
 pub fn assign_fingerprints(findings: &mut [Finding]) {
     let mut occurrences: HashMap<(String, String), u32> = HashMap::new();
     for finding in findings.iter_mut() {
-        let normalised = finding
+        let mut normalised = finding
             .snippet
             .split_whitespace()
             .collect::<Vec<_>>()
             .join(" ");
+        // A data flow is the same finding while its sink and its source are: the steps between may change.
+        if let Some(source) = finding.flow.first() {
+            normalised.push('\0');
+            normalised.push_str(&source.label);
+        }
         let occurrence = occurrences
             .entry((finding.rule_id.clone(), normalised.clone()))
             .or_insert(0);

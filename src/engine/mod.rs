@@ -12,6 +12,7 @@ mod rules;
 mod secrets;
 pub mod selection;
 mod suppression;
+mod taint;
 
 pub use analyze::{
     PastDeadline, SourceFile, analyze, analyze_selected, analyze_until, assign_fingerprints,

@@ -216,6 +216,8 @@ impl From<&str> for RuleProblem {
 pub(crate) struct CompiledRule {
     pub(crate) info: usize,
     pub(crate) config: RuleConfig<SupportLang>,
+    /// Set for a taint rule, whose `config` matches its sinks.
+    pub(crate) taint: Option<super::taint::CompiledTaint>,
 }
 
 /// One language's compiled rules with an index from tree-sitter node kind to the rules that can match a node of
@@ -225,12 +227,19 @@ pub(crate) struct CompiledRule {
 pub(crate) struct CompiledLanguage {
     pub(crate) rules: Vec<CompiledRule>,
     by_kind: Vec<Vec<usize>>,
+    /// Indexes into `rules` of the taint rules, which run over whole functions rather than at single nodes.
+    pub(crate) taint_rules: Vec<usize>,
 }
 
 impl CompiledLanguage {
     fn new(rules: Vec<CompiledRule>) -> CompiledLanguage {
         let mut by_kind: Vec<Vec<usize>> = Vec::new();
+        let mut taint_rules = Vec::new();
         for (index, rule) in rules.iter().enumerate() {
+            if rule.taint.is_some() {
+                taint_rules.push(index);
+                continue;
+            }
             // `compile` refuses a rule without potential kinds, so every rule lands in at least one list.
             for kind in rule.config.matcher.potential_kinds().iter().flatten() {
                 if by_kind.len() <= kind {
@@ -239,7 +248,11 @@ impl CompiledLanguage {
                 by_kind[kind].push(index);
             }
         }
-        CompiledLanguage { rules, by_kind }
+        CompiledLanguage {
+            rules,
+            by_kind,
+            taint_rules,
+        }
     }
 
     /// Indexes into `rules` of the rules worth trying on a node of `kind`.
@@ -253,7 +266,17 @@ impl CompiledLanguage {
 /// A parsed rule waiting to be compiled for one target language.
 struct PendingRule {
     info: usize,
+    /// The rule; for a taint rule, its sinks.
     document: SerializableRuleConfig<SupportLang>,
+    taint: Option<PendingTaint>,
+}
+
+/// A taint rule's sources and sanitizers, each an `any:` of the file's entries.
+#[derive(Clone)]
+struct PendingTaint {
+    sources: SerializableRuleConfig<SupportLang>,
+    sanitizers: Option<SerializableRuleConfig<SupportLang>>,
+    handler_parameters: bool,
 }
 
 /// Rules grouped by the language of the files they run on, compiled on first use.
@@ -384,13 +407,23 @@ impl Builder {
             file: file.to_owned(),
             message,
         };
-        let documents: Vec<SerializableRuleConfig<SupportLang>> =
+        let raw: Vec<serde_json::Value> =
             ast_grep_config::from_multiple(yaml).map_err(|error| invalid(error.to_string()))?;
-        if documents.is_empty() {
+        if raw.is_empty() {
             return Err(invalid("the file holds no rule".into()));
         }
-        for document in documents {
-            self.add_rule(file, &document, source)
+        for value in raw {
+            let (document, taint) = if value.get("mode").and_then(serde_json::Value::as_str)
+                == Some("taint")
+            {
+                taint_documents(value).map_err(|problem| invalid(problem.0))?
+            } else {
+                (
+                    serde_json::from_value(value).map_err(|error| invalid(error.to_string()))?,
+                    None,
+                )
+            };
+            self.add_rule(file, &document, source, taint.as_ref())
                 .map_err(|problem| invalid(problem.0))?;
         }
         self.sources.insert(file.to_owned(), yaml.to_owned());
@@ -402,6 +435,7 @@ impl Builder {
         file: &str,
         document: &SerializableRuleConfig<SupportLang>,
         source: &str,
+        taint: Option<&PendingTaint>,
     ) -> Result<(), RuleProblem> {
         let id = document.id.trim().to_owned();
         if id.is_empty() {
@@ -420,6 +454,11 @@ impl Builder {
                     "rule id `{id}` is defined twice"
                 )));
             };
+            if taint.is_some() {
+                return Err(RuleProblem::from(format!(
+                    "rule `{id}`: a taint rule has one document"
+                )));
+            }
             return self.add_variant(info_index, document, source);
         }
         let language = Language::from_grammar(document.language).ok_or_else(|| {
@@ -531,6 +570,13 @@ impl Builder {
             let rule = PendingRule {
                 info: info_index,
                 document: variant,
+                taint: taint.cloned().map(|mut taint| {
+                    taint.sources.language = target.grammar();
+                    if let Some(sanitizers) = &mut taint.sanitizers {
+                        sanitizers.language = target.grammar();
+                    }
+                    taint
+                }),
             };
             if source == "user" {
                 compile(&rule, target, &self.infos).map_err(|error| match error {
@@ -569,6 +615,7 @@ impl Builder {
             let rule = PendingRule {
                 info: info_index,
                 document: variant,
+                taint: None,
             };
             if source == "user" {
                 compile(&rule, target, &self.infos)
@@ -661,10 +708,88 @@ fn compile(
             info.id
         )));
     }
+    let taint = match &rule.taint {
+        None => None,
+        Some(taint) => {
+            let part = |document: &SerializableRuleConfig<SupportLang>, what: &str| {
+                RuleConfig::try_from(document.clone(), &GlobalRules::default()).map_err(|error| {
+                    invalid(format!(
+                        "rule `{}`: its {what}: {}",
+                        info.id,
+                        error_chain(&error)
+                    ))
+                })
+            };
+            Some(super::taint::CompiledTaint {
+                sources: part(&taint.sources, "sources")?,
+                sanitizers: taint
+                    .sanitizers
+                    .as_ref()
+                    .map(|sanitizers| part(sanitizers, "sanitizers"))
+                    .transpose()?,
+                handler_parameters: taint.handler_parameters,
+            })
+        }
+    };
     Ok(CompiledRule {
         info: rule.info,
         config,
+        taint,
     })
+}
+
+/// A `mode: taint` document as the rule (its sinks, with the file's id, message, severity, note and metadata) and
+/// its sources and sanitizers, each an `any:` of the file's list.
+fn taint_documents(
+    mut value: serde_json::Value,
+) -> Result<(SerializableRuleConfig<SupportLang>, Option<PendingTaint>), RuleProblem> {
+    let id = value
+        .get("id")
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    let Some(object) = value.as_object_mut() else {
+        return Err(RuleProblem::from("a rule is a mapping"));
+    };
+    object.remove("mode");
+    if object.contains_key("rule") {
+        return Err(RuleProblem::from(format!(
+            "rule `{id}`: a taint rule has `sources`, `sinks` and `sanitizers`, not `rule`"
+        )));
+    }
+    let handler_parameters = object
+        .remove("handler-parameters")
+        .and_then(|value| value.as_bool())
+        .unwrap_or(false);
+    let mut list = |key: &str, required: bool| -> Result<Option<serde_json::Value>, RuleProblem> {
+        match object.remove(key) {
+            Some(serde_json::Value::Array(entries)) if !entries.is_empty() => {
+                Ok(Some(serde_json::json!({ "any": entries })))
+            }
+            None if !required => Ok(None),
+            _ => Err(RuleProblem::from(format!(
+                "rule `{id}`: `{key}` must be a non-empty list of ast-grep rules"
+            ))),
+        }
+    };
+    let sources = list("sources", true)?;
+    let sinks = list("sinks", true)?;
+    let sanitizers = list("sanitizers", false)?;
+    let header = serde_json::Value::Object(object.clone());
+    let document_with =
+        |rule: serde_json::Value| -> Result<SerializableRuleConfig<SupportLang>, RuleProblem> {
+            let mut document = header.clone();
+            document["rule"] = rule;
+            serde_json::from_value(document)
+                .map_err(|error| RuleProblem::from(format!("rule `{id}`: {error}")))
+        };
+    let sinks = document_with(sinks.unwrap_or_default())?;
+    let taint = PendingTaint {
+        sources: document_with(sources.unwrap_or_default())?,
+        sanitizers: sanitizers.map(&document_with).transpose()?,
+        handler_parameters,
+    };
+    Ok((sinks, Some(taint)))
 }
 
 /// ast-grep's errors put the useful part in their sources ("Fail to parse yaml as Rule." → why).

@@ -339,6 +339,9 @@ impl SecretMask {
         }
         replace_if_masked(&mut finding.message, |text| self.text(text));
         replace_if_masked(&mut finding.snippet, |text| self.text(text));
+        for step in &mut finding.flow {
+            replace_if_masked(&mut step.label, |text| self.text(text));
+        }
         let Some(fix) = &mut finding.fix else {
             return;
         };
@@ -616,6 +619,7 @@ mod tests {
                     replacement: "\"AKIAIOSFODNN7EXAMPLQ\"".into(),
                 }],
             }),
+            flow: Vec::new(),
         };
         mask.finding(&mut finding, content);
         assert_eq!(finding.snippet, "f\"AKIA****\"");

@@ -157,6 +157,7 @@ pub(crate) fn apply(
             snippet: suppression.snippet.clone(),
             fingerprint: String::new(),
             fix: None,
+            flow: Vec::new(),
         };
         if let Some(problem) = &suppression.problem {
             kept.push(report(

@@ -159,6 +159,7 @@ mod tests {
                 snippet: "eval".into(),
                 fingerprint: format!("fp{line}"),
                 fix: None,
+                flow: Vec::new(),
             })
             .collect();
         let mut out = Vec::new();

@@ -288,6 +288,20 @@ fn render_finding(
     } else {
         render_code_frame(&lines, finding, gutter_width, styles, out)?;
     }
+    if !finding.flow.is_empty() {
+        let steps: Vec<String> = finding
+            .flow
+            .iter()
+            .map(|step| format!("{} (line {})", one_line(&step.label), step.line))
+            .collect();
+        writeln!(
+            out,
+            "{pad} {} {}: {}",
+            "=".style(styles.gutter),
+            "flow".style(styles.heading),
+            steps.join(" → ")
+        )?;
+    }
     if let (Some(fix), Some(source)) = (&finding.fix, file.source.as_deref()) {
         let safety = match fix.applicability {
             Applicability::Safe => "safe fix",
@@ -762,6 +776,7 @@ mod tests {
                     replacement: "yaml.safe_load".into(),
                 }],
             }),
+            flow: Vec::new(),
         };
         let mut out = Vec::new();
         let options = HumanOptions::plain(Styles::plain(), true);
@@ -802,6 +817,7 @@ FAIL (exit 1): 1 finding >= major in 1 of 1 file (0 below threshold)
             snippet: "load".into(),
             fingerprint: format!("fp{line}"),
             fix: None,
+            flow: Vec::new(),
         };
         let mut report = report("x = 1\n", finding(1, "python/new"));
         report.files[0].baselined = vec![finding(7, "python/old")];
@@ -859,6 +875,7 @@ FAIL (exit 1): 1 finding >= major in 1 of 1 file (0 below threshold)
             snippet: source[start..end].into(),
             fingerprint: "f".into(),
             fix: None,
+            flow: Vec::new(),
         }
     }
 

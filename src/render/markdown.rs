@@ -220,6 +220,7 @@ mod tests {
                 snippet: "eval".into(),
                 fingerprint: format!("fp{line}"),
                 fix: None,
+                flow: Vec::new(),
             })
             .collect();
         let report = report_with(findings);

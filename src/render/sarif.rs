@@ -388,6 +388,30 @@ fn result(entry: &Entry<'_>, rule_index: Option<usize>) -> Value {
     if let Some(index) = rule_index {
         value["ruleIndex"] = json!(index);
     }
+    // A data-flow finding's path, from the source to the sink, as one thread flow.
+    if !finding.flow.is_empty() {
+        let locations: Vec<Value> = finding
+            .flow
+            .iter()
+            .map(|step| {
+                json!({
+                    "location": {
+                        "physicalLocation": {
+                            "artifactLocation": { "uri": uri(&entry.file.path) },
+                            "region": {
+                                "startLine": step.line.max(1),
+                                "startColumn": step.column.max(1),
+                                "endLine": step.end_line.max(step.line).max(1),
+                                "endColumn": step.end_column.max(1),
+                            },
+                        },
+                        "message": { "text": step.label },
+                    }
+                })
+            })
+            .collect();
+        value["codeFlows"] = json!([{ "threadFlows": [{ "locations": locations }] }]);
+    }
     if let (Some(fix), Some(source)) = (&finding.fix, entry.file.source.as_deref()) {
         let replacements: Vec<Value> = fix
             .edits
@@ -440,6 +464,7 @@ mod tests {
             snippet: "eval".into(),
             fingerprint: format!("fp{line}-{}", line * 7919),
             fix: None,
+            flow: Vec::new(),
         }
     }
 

@@ -144,6 +144,7 @@ mod tests {
                     replacement: "y".into(),
                 }],
             }),
+            flow: Vec::new(),
         }
     }
 

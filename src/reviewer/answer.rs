@@ -209,6 +209,7 @@ fn finding(
         snippet: clip_snippet(original),
         fingerprint: String::new(),
         fix,
+        flow: Vec::new(),
     })
 }
 

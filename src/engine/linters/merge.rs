@@ -75,6 +75,7 @@ mod tests {
             snippet: "except:".to_owned(),
             fingerprint: String::new(),
             fix: None,
+            flow: Vec::new(),
         }
     }
 

@@ -465,6 +465,7 @@ fn to_finding(
                     && content.is_char_boundary(edit.end)
             })
         }),
+        flow: Vec::new(),
     }
 }
 

@@ -1,0 +1,804 @@
+//! Taint mode: a rule file with `mode: taint` names `sources` (where untrusted data enters), `sinks` (where it does
+//! harm) and `sanitizers` (what makes it safe for this sink class), each a list of ast-grep rules. The analysis is
+//! intraprocedural: every function body, and a module's top level, is interpreted statement by statement with the
+//! set of tainted variables as its state.
+//!
+//! - Taint flows through assignments (augmented ones add to it), unpacking, f-strings and template literals, `%`,
+//!   `+`, `.format()`, `strings.Join`/`fmt.Sprintf` and any call whose argument or receiver is tainted, container
+//!   literals, `append`/`push`/`add`/`update`/`WriteString` into their receiver, and subscripts.
+//! - Reassigning a variable with an untainted value clears it. Comparisons and `not` give untainted booleans.
+//! - A branch's arms are interpreted from the same state and joined; a condition that is a literal (`if False:`,
+//!   `if (0)`, `if false {`) leaves its dead arm out. Loops run until the state stops changing.
+//! - A sink reports when the node its `$SINK` metavariable names (or, without one, any argument of the matched
+//!   call) is tainted and not inside a sanitizer; the finding carries the path from the source to the sink.
+//! - A sanitizer called in a branch's condition on a variable (`if not url_has_allowed_host_and_scheme(url)`)
+//!   is a check: the variable counts as sanitized from there on.
+//! - With `handler-parameters: true`, the parameters of Python web handlers (Flask and `FastAPI` route decorators,
+//!   Django views taking `request` first) are sources too.
+
+use std::collections::HashMap;
+
+use ast_grep_config::RuleConfig;
+use ast_grep_core::Matcher as _;
+use ast_grep_core::Node;
+use ast_grep_core::matcher::MatcherExt as _;
+use ast_grep_core::tree_sitter::StrDoc;
+use ast_grep_language::SupportLang;
+
+use super::language::Language;
+
+type SyntaxNode<'r> = Node<'r, StrDoc<SupportLang>>;
+
+/// A taint rule's parts besides its sinks, compiled for one language.
+pub(crate) struct CompiledTaint {
+    pub(crate) sources: RuleConfig<SupportLang>,
+    pub(crate) sanitizers: Option<RuleConfig<SupportLang>>,
+    pub(crate) handler_parameters: bool,
+}
+
+/// One step of a flow: what the value was called there and where (byte range in the file).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Step {
+    pub(crate) label: String,
+    pub(crate) start: usize,
+    pub(crate) end: usize,
+}
+
+/// A sink reached by tainted data: the sink's byte range and the steps from the source to it.
+#[derive(Debug, Clone)]
+pub(crate) struct Hit {
+    pub(crate) start: usize,
+    pub(crate) end: usize,
+    pub(crate) flow: Vec<Step>,
+}
+
+/// Most steps a flow keeps: the source, the last variables before the sink.
+const MAX_STEPS: usize = 8;
+/// Passes over a loop body before its state is taken as settled.
+const LOOP_PASSES: usize = 4;
+/// Longest label a step shows.
+const LABEL_CHARS: usize = 48;
+
+type State = HashMap<String, Vec<Step>>;
+
+/// Every sink of `sinks` that tainted data reaches in the file under `root`.
+pub(crate) fn find_flows(
+    root: &SyntaxNode<'_>,
+    language: Language,
+    sinks: &RuleConfig<SupportLang>,
+    taint: &CompiledTaint,
+) -> Vec<Hit> {
+    let mut analysis = Analysis {
+        language,
+        sinks,
+        taint,
+        hits: Vec::new(),
+    };
+    // The module's top level, then every function on its own.
+    analysis.scope(root, State::new());
+    for node in root.dfs() {
+        if is_function(&node) {
+            let state = if taint.handler_parameters {
+                handler_parameters(&node, language)
+            } else {
+                State::new()
+            };
+            if let Some(body) = node.field("body") {
+                analysis.scope(&body, state);
+            }
+        }
+    }
+    analysis.hits.sort_by_key(|hit| (hit.start, hit.end));
+    analysis.hits.dedup_by_key(|hit| (hit.start, hit.end));
+    analysis.hits
+}
+
+fn is_function(node: &SyntaxNode<'_>) -> bool {
+    matches!(
+        node.kind().as_ref(),
+        "function_definition"
+            | "lambda"
+            | "function_declaration"
+            | "function_expression"
+            | "arrow_function"
+            | "method_definition"
+            | "generator_function_declaration"
+            | "generator_function"
+            | "method_declaration"
+            | "func_literal"
+    )
+}
+
+fn is_class(node: &SyntaxNode<'_>) -> bool {
+    matches!(
+        node.kind().as_ref(),
+        "class_definition" | "class_declaration" | "class" | "decorated_definition"
+    )
+}
+
+struct Analysis<'a> {
+    language: Language,
+    sinks: &'a RuleConfig<SupportLang>,
+    taint: &'a CompiledTaint,
+    hits: Vec<Hit>,
+}
+
+impl Analysis<'_> {
+    fn scope(&mut self, body: &SyntaxNode<'_>, mut state: State) {
+        if body.kind() == "statement_block"
+            || body.kind() == "block"
+            || body.kind() == "module"
+            || body.kind() == "program"
+            || body.kind() == "source_file"
+        {
+            self.block(body, &mut state);
+        } else {
+            // An arrow function's expression body.
+            self.statement(body, &mut state);
+        }
+    }
+
+    fn block(&mut self, node: &SyntaxNode<'_>, state: &mut State) {
+        for child in node.children().filter(SyntaxNode::is_named) {
+            self.statement(&child, state);
+        }
+    }
+
+    fn statement(&mut self, node: &SyntaxNode<'_>, state: &mut State) {
+        if is_function(node) || is_class(node) {
+            return;
+        }
+        match node.kind().as_ref() {
+            "if_statement" => self.branch(node, state),
+            "for_statement" | "for_in_statement" | "while_statement" | "do_statement" => {
+                self.repeat(node, state);
+            }
+            "block"
+            | "statement_block"
+            | "statement_list"
+            | "else_clause"
+            | "try_statement"
+            | "except_clause"
+            | "finally_clause"
+            | "catch_clause"
+            | "finally"
+            | "with_statement"
+            | "with_clause"
+            | "expression_switch_statement"
+            | "type_switch_statement"
+            | "switch_statement"
+            | "switch_body"
+            | "switch_case"
+            | "switch_default"
+            | "expression_case"
+            | "default_case"
+            | "labeled_statement"
+            | "match_statement"
+            | "case_clause" => {
+                for child in node.children().filter(SyntaxNode::is_named) {
+                    self.statement(&child, state);
+                }
+            }
+            _ => {
+                self.check_sinks(node, state);
+                self.effects(node, state);
+            }
+        }
+    }
+
+    fn branch(&mut self, node: &SyntaxNode<'_>, state: &mut State) {
+        if let Some(initializer) = node.field("initializer") {
+            self.statement(&initializer, state);
+        }
+        let condition = node.field("condition");
+        if let Some(condition) = &condition {
+            self.check_sinks(condition, state);
+            self.effects(condition, state);
+        }
+        if let Some(condition) = &condition {
+            self.clear_guarded(condition, state);
+        }
+        let known = condition.as_ref().and_then(constant_truth);
+        let entry = state.clone();
+        let mut joined: Option<State> = None;
+        let mut join = |end: State| {
+            joined = Some(match joined.take() {
+                None => end,
+                Some(mut all) => {
+                    union(&mut all, end);
+                    all
+                }
+            });
+        };
+        if known != Some(false) {
+            let mut arm = entry.clone();
+            if let Some(consequence) = node.field("consequence") {
+                self.statement(&consequence, &mut arm);
+            }
+            join(arm);
+        }
+        let alternatives: Vec<SyntaxNode<'_>> = node.field_children("alternative").collect();
+        // Known true: the consequence always runs, as if there were an `else` that never does.
+        let mut has_else = known == Some(true);
+        if known != Some(true) {
+            for alternative in &alternatives {
+                if alternative.kind() == "elif_clause" {
+                    let condition = alternative.field("condition");
+                    let mut arm = entry.clone();
+                    if let Some(condition) = &condition {
+                        self.check_sinks(condition, &arm);
+                    }
+                    if condition.as_ref().and_then(constant_truth) == Some(false) {
+                        continue;
+                    }
+                    if let Some(consequence) = alternative.field("consequence") {
+                        self.statement(&consequence, &mut arm);
+                    }
+                    join(arm);
+                } else {
+                    has_else = true;
+                    let mut arm = entry.clone();
+                    self.statement(alternative, &mut arm);
+                    join(arm);
+                }
+            }
+        }
+        if !has_else {
+            join(entry);
+        }
+        if let Some(all) = joined {
+            *state = all;
+        }
+    }
+
+    fn repeat(&mut self, node: &SyntaxNode<'_>, state: &mut State) {
+        for pass in 0..LOOP_PASSES {
+            let before = state.clone();
+            let mut body_state = state.clone();
+            for child in node.children().filter(SyntaxNode::is_named) {
+                match child.kind().as_ref() {
+                    "range_clause" => {
+                        if let (Some(left), Some(right)) =
+                            (child.field("left"), child.field("right"))
+                        {
+                            let flow = self.taint_of(&right, &body_state);
+                            Self::assign(&left, flow, false, &mut body_state);
+                        }
+                    }
+                    "for_clause" => {
+                        for part in child.children().filter(SyntaxNode::is_named) {
+                            self.statement(&part, &mut body_state);
+                        }
+                    }
+                    _ if Some(child.range()) == node.field("left").map(|left| left.range()) => {
+                        if let Some(right) = node.field("right") {
+                            let flow = self.taint_of(&right, &body_state);
+                            Self::assign(&child, flow, false, &mut body_state);
+                        }
+                    }
+                    _ if Some(child.range()) == node.field("right").map(|right| right.range()) => {
+                        self.check_sinks(&child, &body_state);
+                    }
+                    _ => self.statement(&child, &mut body_state),
+                }
+            }
+            union(state, body_state);
+            if *state == before && pass > 0 {
+                break;
+            }
+        }
+    }
+
+    /// A sanitizer called in a condition on a variable (`if not url_has_allowed_host_and_scheme(url, ...)`,
+    /// `if !strings.HasPrefix(path, base)`) is a check the code branches on: the variable counts as sanitized
+    /// from there on, in both arms.
+    fn clear_guarded(&self, condition: &SyntaxNode<'_>, state: &mut State) {
+        let Some(sanitizers) = &self.taint.sanitizers else {
+            return;
+        };
+        for node in condition.dfs() {
+            if let Some(found) = sanitizers.matcher.match_node(node.clone())
+                && let Some(checked) = found.get_env().get_match("X")
+                && checked.kind() == "identifier"
+            {
+                state.remove(checked.text().as_ref());
+            }
+        }
+    }
+
+    /// Reports the sinks in `node` that tainted data reaches.
+    fn check_sinks(&mut self, node: &SyntaxNode<'_>, state: &State) {
+        let kinds = self.sinks.matcher.potential_kinds();
+        let mut pending = vec![node.clone()];
+        while let Some(current) = pending.pop() {
+            if is_function(&current) {
+                continue;
+            }
+            let worth_trying = kinds
+                .as_ref()
+                .is_none_or(|kinds| kinds.contains(usize::from(current.kind_id())));
+            if worth_trying && let Some(found) = self.sinks.matcher.match_node(current.clone()) {
+                let flow = match found.get_env().get_match("SINK") {
+                    Some(target) => self.taint_of(target, state),
+                    None => current
+                        .field("arguments")
+                        .and_then(|arguments| self.taint_of(&arguments, state)),
+                };
+                if let Some(mut flow) = flow {
+                    let range = current.range();
+                    flow.push(Step {
+                        label: label(&callee(&current)),
+                        start: range.start,
+                        end: range.end,
+                    });
+                    self.hits.push(Hit {
+                        start: range.start,
+                        end: range.end,
+                        flow: shorten(flow),
+                    });
+                }
+            }
+            pending.extend(current.children().filter(SyntaxNode::is_named));
+        }
+    }
+
+    /// Applies what `node` assigns to the state, in source order.
+    fn effects(&mut self, node: &SyntaxNode<'_>, state: &mut State) {
+        if is_function(node) {
+            return;
+        }
+        match node.kind().as_ref() {
+            // Python `a = b = value` nests assignments on the right.
+            "assignment" | "assignment_expression" | "named_expression" => {
+                let target = node.field("left").or_else(|| node.field("name"));
+                let value = node.field("right").or_else(|| node.field("value"));
+                if let (Some(target), Some(value)) = (target, value) {
+                    self.effects(&value, state);
+                    let value = innermost_value(value);
+                    let flow = self.taint_of(&value, state);
+                    Self::assign(&target, flow, false, state);
+                }
+                return;
+            }
+            "augmented_assignment" | "augmented_assignment_expression" => {
+                if let (Some(target), Some(value)) = (node.field("left"), node.field("right")) {
+                    let flow = self.taint_of(&value, state);
+                    Self::assign(&target, flow, true, state);
+                }
+                return;
+            }
+            "variable_declarator" | "var_spec" | "const_spec" => {
+                let value = node.field("value");
+                if let Some(value) = &value {
+                    self.effects(value, state);
+                }
+                let flow = value.as_ref().and_then(|value| self.taint_of(value, state));
+                let names: Vec<SyntaxNode<'_>> = node.field_children("name").collect();
+                if let (Some(value), true) = (&value, names.len() > 1) {
+                    self.assign_pairwise(&names, value, state);
+                } else if let Some(name) = names.first() {
+                    Self::assign(name, flow, false, state);
+                }
+                return;
+            }
+            "short_var_declaration" | "assignment_statement" => {
+                if let (Some(left), Some(right)) = (node.field("left"), node.field("right")) {
+                    let augmented = node
+                        .field("operator")
+                        .is_some_and(|operator| operator.text() != "=" && operator.text() != ":=");
+                    let targets: Vec<SyntaxNode<'_>> =
+                        left.children().filter(SyntaxNode::is_named).collect();
+                    let values: Vec<SyntaxNode<'_>> =
+                        right.children().filter(SyntaxNode::is_named).collect();
+                    if targets.len() == values.len() && !augmented {
+                        for (target, value) in targets.iter().zip(&values) {
+                            let flow = self.taint_of(value, state);
+                            Self::assign(target, flow, false, state);
+                        }
+                    } else {
+                        let flow = self.taint_of(&right, state);
+                        for target in &targets {
+                            Self::assign(target, flow.clone(), augmented, state);
+                        }
+                    }
+                }
+                return;
+            }
+            "call" | "call_expression" => {
+                self.receiver_effect(node, state);
+            }
+            _ => {}
+        }
+        for child in node.children().filter(SyntaxNode::is_named) {
+            self.effects(&child, state);
+        }
+    }
+
+    /// `items.append(tainted)`, `parts.push(tainted)`, `builder.WriteString(tainted)`: the receiver is tainted.
+    fn receiver_effect(&mut self, call: &SyntaxNode<'_>, state: &mut State) {
+        let Some(function) = call.field("function") else {
+            return;
+        };
+        let (object, method) = match function.kind().as_ref() {
+            "attribute" => (function.field("object"), function.field("attribute")),
+            "member_expression" => (function.field("object"), function.field("property")),
+            "selector_expression" => (function.field("operand"), function.field("field")),
+            _ => return,
+        };
+        let (Some(object), Some(method)) = (object, method) else {
+            return;
+        };
+        let adds = matches!(
+            method.text().as_ref(),
+            "append"
+                | "extend"
+                | "insert"
+                | "add"
+                | "update"
+                | "push"
+                | "unshift"
+                | "concat"
+                | "set"
+                | "setdefault"
+                | "write"
+                | "Write"
+                | "WriteString"
+                | "WriteByte"
+                | "WriteRune"
+                | "Set"
+                | "Add"
+        );
+        if !adds || object.kind() != "identifier" {
+            return;
+        }
+        if let Some(flow) = call
+            .field("arguments")
+            .and_then(|arguments| self.taint_of(&arguments, state))
+        {
+            let name = object.text().into_owned();
+            state
+                .entry(name)
+                .or_insert_with(|| shorten(with(flow, step_for(&object))));
+        }
+    }
+
+    fn assign_pairwise(
+        &mut self,
+        names: &[SyntaxNode<'_>],
+        value: &SyntaxNode<'_>,
+        state: &mut State,
+    ) {
+        let values: Vec<SyntaxNode<'_>> = value.children().filter(SyntaxNode::is_named).collect();
+        if values.len() == names.len() {
+            for (name, value) in names.iter().zip(&values) {
+                let flow = self.taint_of(value, state);
+                Self::assign(name, flow, false, state);
+            }
+        } else {
+            let flow = self.taint_of(value, state);
+            for name in names {
+                Self::assign(name, flow.clone(), false, state);
+            }
+        }
+    }
+
+    /// Gives `target` the taint `flow` (or clears it). Unpacking patterns give it to every name; a subscript or
+    /// attribute target taints its base object and never clears it.
+    fn assign(
+        target: &SyntaxNode<'_>,
+        flow: Option<Vec<Step>>,
+        augmented: bool,
+        state: &mut State,
+    ) {
+        match target.kind().as_ref() {
+            "identifier" | "shorthand_property_identifier_pattern" => {
+                let name = target.text().into_owned();
+                match flow {
+                    Some(flow) => {
+                        if !(augmented && state.contains_key(&name)) {
+                            state.insert(name, shorten(with(flow, step_for(target))));
+                        }
+                    }
+                    None if augmented => {}
+                    None => {
+                        state.remove(&name);
+                    }
+                }
+            }
+            "subscript"
+            | "attribute"
+            | "member_expression"
+            | "subscript_expression"
+            | "index_expression"
+            | "selector_expression" => {
+                let base = target
+                    .field("value")
+                    .or_else(|| target.field("object"))
+                    .or_else(|| target.field("operand"));
+                if let (Some(base), Some(flow)) = (base, flow) {
+                    Self::assign(&base, Some(flow), true, state);
+                }
+            }
+            "pattern_list"
+            | "tuple_pattern"
+            | "list_pattern"
+            | "expression_list"
+            | "array_pattern"
+            | "object_pattern"
+            | "parenthesized_expression"
+            | "list_splat_pattern"
+            | "pair_pattern"
+            | "assignment_pattern"
+            | "rest_pattern" => {
+                for child in target.children().filter(SyntaxNode::is_named) {
+                    if child.kind() == "property_identifier" {
+                        continue;
+                    }
+                    Self::assign(&child, flow.clone(), augmented, state);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The flow that makes `node`'s value tainted, if any.
+    fn taint_of(&self, node: &SyntaxNode<'_>, state: &State) -> Option<Vec<Step>> {
+        if is_function(node) {
+            return None;
+        }
+        if let Some(sanitizers) = &self.taint.sanitizers
+            && matches_rule(sanitizers, node)
+        {
+            return None;
+        }
+        if matches_rule(&self.taint.sources, node) {
+            return Some(vec![step_for(node)]);
+        }
+        let kind = node.kind();
+        match kind.as_ref() {
+            "identifier" | "shorthand_property_identifier" => {
+                state.get(node.text().as_ref()).cloned()
+            }
+            "comparison_operator"
+            | "not_operator"
+            | "true"
+            | "false"
+            | "none"
+            | "null"
+            | "undefined"
+            | "nil"
+            | "integer"
+            | "float"
+            | "number"
+            | "int_literal"
+            | "float_literal" => None,
+            "binary_expression" | "unary_expression" => {
+                let operator = node
+                    .field("operator")
+                    .map(|operator| operator.text().into_owned())
+                    .unwrap_or_default();
+                if matches!(
+                    operator.as_str(),
+                    "==" | "!="
+                        | "==="
+                        | "!=="
+                        | "<"
+                        | "<="
+                        | ">"
+                        | ">="
+                        | "!"
+                        | "instanceof"
+                        | "in"
+                ) && self.language != Language::Python
+                {
+                    return None;
+                }
+                self.first_tainted(node, state)
+            }
+            "attribute" | "member_expression" => node
+                .field("object")
+                .and_then(|object| self.taint_of(&object, state)),
+            "selector_expression" => node
+                .field("operand")
+                .and_then(|operand| self.taint_of(&operand, state)),
+            "keyword_argument" | "pair" => node
+                .field("value")
+                .and_then(|value| self.taint_of(&value, state)),
+            "subscript" | "subscript_expression" | "index_expression" => node
+                .field("value")
+                .or_else(|| node.field("object"))
+                .or_else(|| node.field("operand"))
+                .and_then(|base| self.taint_of(&base, state)),
+            "call" | "call_expression" | "new_expression" => {
+                let from_arguments = node
+                    .field("arguments")
+                    .and_then(|arguments| self.taint_of(&arguments, state));
+                from_arguments.or_else(|| {
+                    let function = node
+                        .field("function")
+                        .or_else(|| node.field("constructor"))?;
+                    match function.kind().as_ref() {
+                        "attribute" | "member_expression" | "selector_expression" => {
+                            self.taint_of(&function, state)
+                        }
+                        _ => None,
+                    }
+                })
+            }
+            _ => self.first_tainted(node, state),
+        }
+    }
+
+    fn first_tainted(&self, node: &SyntaxNode<'_>, state: &State) -> Option<Vec<Step>> {
+        node.children()
+            .filter(SyntaxNode::is_named)
+            .find_map(|child| self.taint_of(&child, state))
+    }
+}
+
+fn matches_rule(rule: &RuleConfig<SupportLang>, node: &SyntaxNode<'_>) -> bool {
+    let worth_trying = rule
+        .matcher
+        .potential_kinds()
+        .is_none_or(|kinds| kinds.contains(usize::from(node.kind_id())));
+    worth_trying && rule.matcher.match_node(node.clone()).is_some()
+}
+
+/// `a = b = value`: the value at the end of a chain of assignments.
+fn innermost_value(value: SyntaxNode<'_>) -> SyntaxNode<'_> {
+    let mut value = value;
+    while value.kind() == "assignment" || value.kind() == "assignment_expression" {
+        match value.field("right") {
+            Some(right) => value = right,
+            None => break,
+        }
+    }
+    value
+}
+
+/// A condition whose value is known without running the program: `True`, `false`, `0`, `None`, `nil`, `not True`.
+fn constant_truth(condition: &SyntaxNode<'_>) -> Option<bool> {
+    let kind = condition.kind();
+    match kind.as_ref() {
+        "parenthesized_expression" => condition
+            .children()
+            .find(SyntaxNode::is_named)
+            .as_ref()
+            .and_then(constant_truth),
+        "true" => Some(true),
+        "false" | "none" | "null" | "undefined" | "nil" => Some(false),
+        "integer" | "number" | "int_literal" => Some(condition.text().trim() != "0"),
+        "not_operator" => condition
+            .field("argument")
+            .as_ref()
+            .and_then(constant_truth)
+            .map(|value| !value),
+        _ => None,
+    }
+}
+
+fn union(into: &mut State, other: State) {
+    for (name, flow) in other {
+        into.entry(name).or_insert(flow);
+    }
+}
+
+fn with(mut flow: Vec<Step>, step: Step) -> Vec<Step> {
+    flow.push(step);
+    flow
+}
+
+/// Keeps the source and the steps nearest the sink.
+fn shorten(mut flow: Vec<Step>) -> Vec<Step> {
+    if flow.len() > MAX_STEPS {
+        flow.drain(1..flow.len() - (MAX_STEPS - 1));
+    }
+    flow
+}
+
+fn step_for(node: &SyntaxNode<'_>) -> Step {
+    let range = node.range();
+    Step {
+        label: label(&node.text()),
+        start: range.start,
+        end: range.end,
+    }
+}
+
+/// What a sink is called in a flow: the function of a call (`cursor.execute`), or the node's text.
+fn callee(node: &SyntaxNode<'_>) -> String {
+    node.field("function")
+        .or_else(|| node.field("constructor"))
+        .or_else(|| node.field("left"))
+        .map_or_else(
+            || node.text().into_owned(),
+            |function| function.text().into_owned(),
+        )
+}
+
+fn label(text: &str) -> String {
+    let one_line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if one_line.chars().count() > LABEL_CHARS {
+        let mut cut: String = one_line.chars().take(LABEL_CHARS - 1).collect();
+        cut.push('…');
+        cut
+    } else {
+        one_line
+    }
+}
+
+/// Parameters of a Python web handler: Flask and `FastAPI` route decorators (`@app.route`, `@router.get`, ...)
+/// and Django views (a module-level function taking `request` first). `self`, `cls`, `request` itself and
+/// `FastAPI` dependencies (`= Depends(...)`) are left out.
+fn handler_parameters(function: &SyntaxNode<'_>, language: Language) -> State {
+    let mut state = State::new();
+    if language != Language::Python || function.kind() != "function_definition" {
+        return state;
+    }
+    let decorated = function
+        .parent()
+        .filter(|parent| parent.kind() == "decorated_definition");
+    let routed = decorated.as_ref().is_some_and(|decorated| {
+        decorated
+            .children()
+            .filter(|child| child.kind() == "decorator")
+            .any(|decorator| {
+                let text = decorator.text();
+                [
+                    ".route(",
+                    ".get(",
+                    ".post(",
+                    ".put(",
+                    ".patch(",
+                    ".delete(",
+                    ".api_route(",
+                    ".websocket(",
+                ]
+                .iter()
+                .any(|call| text.contains(call))
+            })
+    });
+    let Some(parameters) = function.field("parameters") else {
+        return state;
+    };
+    let names: Vec<(String, SyntaxNode<'_>, bool)> = parameters
+        .children()
+        .filter(SyntaxNode::is_named)
+        .filter_map(|parameter| {
+            let (name, dependency) = match parameter.kind().as_ref() {
+                "identifier" => (parameter.clone(), false),
+                "typed_parameter" => (
+                    parameter
+                        .children()
+                        .find(|child| child.kind() == "identifier")?,
+                    false,
+                ),
+                "default_parameter" | "typed_default_parameter" => (
+                    parameter.field("name")?,
+                    parameter.field("value").is_some_and(|value| {
+                        let text = value.text();
+                        text.starts_with("Depends(") || text.starts_with("Security(")
+                    }),
+                ),
+                _ => return None,
+            };
+            Some((name.text().into_owned(), name, dependency))
+        })
+        .collect();
+    let django = !routed
+        && function
+            .parent()
+            .is_some_and(|parent| parent.kind() == "module")
+        && names.first().is_some_and(|(name, _, _)| name == "request");
+    if !routed && !django {
+        return state;
+    }
+    for (name, node, dependency) in names {
+        if dependency || matches!(name.as_str(), "self" | "cls" | "request") {
+            continue;
+        }
+        let step = step_for(&node);
+        state.insert(name, vec![step]);
+    }
+    state
+}
