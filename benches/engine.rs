@@ -2,8 +2,9 @@
 //! cores (rayon), and prints files, bytes, findings and wall time. `scripts/bench-engine.sh` runs it beside
 //! `ast-grep scan` on the same files with the same rule YAMLs.
 //!
-//! Usage: `cargo bench --bench engine -- [--all] [--per-rule] DIR...` (`--all` runs every rule group, not only the
-//! defaults; `--per-rule` then times each rule alone and prints the slowest)
+//! Usage: `cargo bench --bench engine -- [--all | --without-taint] [--per-rule] DIR...` (`--all` runs every rule
+//! group, not only the defaults; `--without-taint` the defaults but the taint rules; `--per-rule` then times each
+//! rule alone and prints the slowest)
 
 #![allow(clippy::print_stdout, clippy::print_stderr)] // a benchmark reports on the terminal
 
@@ -35,6 +36,21 @@ fn main() {
     let all = std::env::args().any(|arg| arg == "--all");
     let selection = if all {
         Selection::all(&rules)
+    } else if std::env::args().any(|arg| arg == "--without-taint") {
+        // The default rules but the taint ones: what taint mode adds is the difference with a plain run.
+        let without = RuleSelection {
+            ignore: rules
+                .rules()
+                .iter()
+                .filter(|info| info.taint)
+                .map(|info| info.id.clone())
+                .collect(),
+            ..RuleSelection::default()
+        };
+        Selection::resolve(&without, &rules).unwrap_or_else(|error| {
+            eprintln!("error: {error}");
+            std::process::exit(2);
+        })
     } else {
         Selection::default_for(&rules)
     };
@@ -94,7 +110,13 @@ fn main() {
     }
     println!(
         "rules={} files={} bytes={} findings={} rules_load_ms={:.1} analysis_ms={:.1} total_ms={:.1} threads={}",
-        if all { "all" } else { "default" },
+        if all {
+            "all"
+        } else if std::env::args().any(|arg| arg == "--without-taint") {
+            "default-without-taint"
+        } else {
+            "default"
+        },
         files.len(),
         bytes,
         findings,

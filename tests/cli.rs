@@ -758,6 +758,62 @@ fn sarif_rule_descriptors_carry_the_docs_of_user_rules_from_the_server_that_ran_
     assert_eq!(report["rules"][0]["id"], "team/no-print", "{report}");
 }
 
+#[test]
+fn a_data_flow_finding_shows_its_path_in_the_report_json_and_sarif() {
+    let project = Project::new();
+    project.write(
+        "app/users.py",
+        "from flask import request\n\n\ndef find(cursor):\n    name = request.args.get(\"name\")\n    query = f\"SELECT * FROM users WHERE name = '{name}'\"\n    cursor.execute(query)\n",
+    );
+    let outcome = project.run(&[
+        "review",
+        "app/users.py",
+        "--color",
+        "never",
+        "--format",
+        "human",
+        "--format",
+        "json=report.json",
+        "--format",
+        "sarif=report.sarif",
+    ]);
+    outcome.expect_code(1);
+    assert!(
+        outcome.stdout.contains(
+            "= flow: request.args (line 5) → name (line 5) → query (line 6) → cursor.execute (line 7)"
+        ),
+        "{}",
+        outcome.stdout
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(project.path("report.json")).unwrap())
+            .unwrap();
+    let finding = &report["files"][0]["findings"][0];
+    assert_eq!(finding["rule_id"], "python/sql-injection", "{report}");
+    assert_eq!(finding["line"], 7);
+    let flow = finding["flow"].as_array().unwrap();
+    assert_eq!(flow.len(), 4, "{finding}");
+    assert_eq!(flow[0]["label"], "request.args");
+    assert_eq!(flow[0]["line"], 5);
+    let sarif: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(project.path("report.sarif")).unwrap())
+            .unwrap();
+    let locations = &sarif["runs"][0]["results"][0]["codeFlows"][0]["threadFlows"][0]["locations"];
+    assert_eq!(locations.as_array().unwrap().len(), 4, "{sarif}");
+    assert_eq!(
+        locations[3]["location"]["physicalLocation"]["region"]["startLine"],
+        7
+    );
+    // Parameterised, the same value is no finding.
+    project.write(
+        "app/users.py",
+        "from flask import request\n\n\ndef find(cursor):\n    name = request.args.get(\"name\")\n    cursor.execute(\"SELECT * FROM users WHERE name = ?\", (name,))\n",
+    );
+    project
+        .run(&["review", "app/users.py", "--color", "never"])
+        .expect_code(0);
+}
+
 // --- output at repository scale ----------------------------------------------------------------------------------
 
 #[test]

@@ -253,9 +253,10 @@ fn run_taint_rules(
         comments,
         ..
     } = *scope;
+    let mut sources_found: HashMap<&str, super::taint::Sources> = HashMap::new();
     for &rule_index in &compiled.taint_rules {
         let rule = &compiled.rules[rule_index];
-        let Some(taint) = &rule.taint else {
+        let (Some(taint), Some(sinks)) = (&rule.taint, &rule.sinks) else {
             continue;
         };
         if !enabled.rule(rule.info) {
@@ -269,7 +270,10 @@ fn run_taint_rules(
             }
             severity = severity.lower();
         }
-        for hit in super::taint::find_flows(root, language, &rule.config, taint) {
+        let sources = sources_found
+            .entry(taint.sources_key.as_str())
+            .or_insert_with(|| super::taint::Sources::find(root, file.content, language, taint));
+        for hit in super::taint::find_flows(root, language, sinks, taint, sources) {
             if !info.equivalents.is_empty() {
                 let line = index.position(file.content, hit.start).0;
                 if comments.suppress(language, &info.equivalents, line) {

@@ -53,6 +53,8 @@ pub struct RuleInfo {
     pub cwe: Vec<u32>,
     /// Precision measured by triage on real projects (`rules/precision.tsv`); `None` when never sampled.
     pub precision: Option<Precision>,
+    /// A `mode: taint` rule: it follows data from sources to sinks rather than matching one node.
+    pub taint: bool,
 }
 
 impl RuleInfo {
@@ -216,8 +218,9 @@ impl From<&str> for RuleProblem {
 pub(crate) struct CompiledRule {
     pub(crate) info: usize,
     pub(crate) config: RuleConfig<SupportLang>,
-    /// Set for a taint rule, whose `config` matches its sinks.
+    /// Set for a taint rule, whose `config` matches its sinks (`sinks` holds the same with its node kinds).
     pub(crate) taint: Option<super::taint::CompiledTaint>,
+    pub(crate) sinks: Option<super::taint::Matcher>,
 }
 
 /// One language's compiled rules with an index from tree-sitter node kind to the rules that can match a node of
@@ -275,6 +278,10 @@ struct PendingRule {
 #[derive(Clone)]
 struct PendingTaint {
     sources: SerializableRuleConfig<SupportLang>,
+    /// The sources as written, to share their search between rules.
+    sources_key: String,
+    /// The sinks as written, for the text a function must hold to be worth following.
+    sinks_key: String,
     sanitizers: Option<SerializableRuleConfig<SupportLang>>,
     handler_parameters: bool,
 }
@@ -563,6 +570,7 @@ impl Builder {
             equivalents: strings("equivalents"),
             cwe,
             precision: None,
+            taint: taint.is_some(),
         });
         for &target in std::iter::once(&language).chain(language.rule_also_applies_to()) {
             let mut variant = document.clone();
@@ -721,20 +729,36 @@ fn compile(
                 })
             };
             Some(super::taint::CompiledTaint {
-                sources: part(&taint.sources, "sources")?,
+                sources: super::taint::Matcher::new(part(&taint.sources, "sources")?),
+                sources_key: taint.sources_key.clone(),
+                source_texts: serde_json::from_str(&taint.sources_key)
+                    .ok()
+                    .and_then(|sources| super::taint::source_texts(&sources)),
+                sink_texts: serde_json::from_str(&taint.sinks_key)
+                    .ok()
+                    .and_then(|sinks| super::taint::source_texts(&sinks)),
                 sanitizers: taint
                     .sanitizers
                     .as_ref()
                     .map(|sanitizers| part(sanitizers, "sanitizers"))
-                    .transpose()?,
+                    .transpose()?
+                    .map(super::taint::Matcher::new),
                 handler_parameters: taint.handler_parameters,
             })
         }
+    };
+    let sinks = match &taint {
+        Some(_) => Some(super::taint::Matcher::new(
+            RuleConfig::try_from(rule.document.clone(), &GlobalRules::default())
+                .map_err(|error| invalid(error_chain(&error)))?,
+        )),
+        None => None,
     };
     Ok(CompiledRule {
         info: rule.info,
         config,
         taint,
+        sinks,
     })
 }
 
@@ -783,9 +807,14 @@ fn taint_documents(
             serde_json::from_value(document)
                 .map_err(|error| RuleProblem::from(format!("rule `{id}`: {error}")))
         };
-    let sinks = document_with(sinks.unwrap_or_default())?;
+    let sinks = sinks.unwrap_or_default();
+    let sinks_key = sinks.to_string();
+    let sinks = document_with(sinks)?;
+    let sources = sources.unwrap_or_default();
     let taint = PendingTaint {
-        sources: document_with(sources.unwrap_or_default())?,
+        sources_key: sources.to_string(),
+        sinks_key,
+        sources: document_with(sources)?,
         sanitizers: sanitizers.map(&document_with).transpose()?,
         handler_parameters,
     };

@@ -531,6 +531,7 @@ pub(crate) fn rule_infos() -> Vec<RuleInfo> {
             equivalents: Vec::new(),
             cwe: vec![798],
             precision: None,
+            taint: false,
         })
         .collect()
 }

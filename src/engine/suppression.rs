@@ -245,6 +245,7 @@ pub(crate) fn rule_infos() -> Vec<RuleInfo> {
         equivalents: Vec::new(),
         cwe: Vec::new(),
         precision: None,
+        taint: false,
     };
     let syntax = "Syntax: `codeinsight-ignore: rule-id[, rule-id] [reason=\"...\"] [until=YYYY-MM-DD]` in a comment on \
                   the finding's line or the line above.";

@@ -31,9 +31,52 @@ type SyntaxNode<'r> = Node<'r, StrDoc<SupportLang>>;
 
 /// A taint rule's parts besides its sinks, compiled for one language.
 pub(crate) struct CompiledTaint {
-    pub(crate) sources: RuleConfig<SupportLang>,
-    pub(crate) sanitizers: Option<RuleConfig<SupportLang>>,
+    pub(crate) sources: Matcher,
+    /// The sources as written: rules with the same sources share one search for them in a file.
+    pub(crate) sources_key: String,
+    /// Text every file with a source holds one of (see [`source_texts`]).
+    pub(crate) source_texts: Option<Vec<String>>,
+    /// The same for sinks: a function without any is not followed.
+    pub(crate) sink_texts: Option<Vec<String>>,
+    pub(crate) sanitizers: Option<Matcher>,
     pub(crate) handler_parameters: bool,
+}
+
+/// An ast-grep rule with the node kinds it can match, looked up before trying it (most nodes are not
+/// candidates, and asking the rule for its kinds costs as much as a match).
+pub(crate) struct Matcher {
+    rule: RuleConfig<SupportLang>,
+    /// Indexed by kind id; `None` when the rule can match any kind.
+    kinds: Option<Vec<bool>>,
+}
+
+impl Matcher {
+    pub(crate) fn new(rule: RuleConfig<SupportLang>) -> Matcher {
+        let kinds = rule.matcher.potential_kinds().map(|kinds| {
+            let mut table = Vec::new();
+            for kind in &kinds {
+                if table.len() <= kind {
+                    table.resize(kind + 1, false);
+                }
+                table[kind] = true;
+            }
+            table
+        });
+        Matcher { rule, kinds }
+    }
+
+    fn may_match(&self, node: &SyntaxNode<'_>) -> bool {
+        self.kinds.as_ref().is_none_or(|kinds| {
+            kinds
+                .get(usize::from(node.kind_id()))
+                .copied()
+                .unwrap_or(false)
+        })
+    }
+
+    fn matches(&self, node: &SyntaxNode<'_>) -> bool {
+        self.may_match(node) && self.rule.matcher.match_node(node.clone()).is_some()
+    }
 }
 
 /// One step of a flow: what the value was called there and where (byte range in the file).
@@ -52,6 +95,100 @@ pub(crate) struct Hit {
     pub(crate) flow: Vec<Step>,
 }
 
+/// Where a file's sources and functions are, found once for all the taint rules that share the sources.
+pub(crate) struct Sources<'r> {
+    ranges: Vec<std::ops::Range<usize>>,
+    outside_functions: bool,
+    functions: Vec<SyntaxNode<'r>>,
+}
+
+impl<'r> Sources<'r> {
+    /// Looks for `taint`'s sources in the file under `root`, unless its text shows none can be there.
+    pub(crate) fn find(
+        root: &SyntaxNode<'r>,
+        content: &str,
+        language: Language,
+        taint: &CompiledTaint,
+    ) -> Sources<'r> {
+        let mut found = Sources {
+            ranges: Vec::new(),
+            outside_functions: false,
+            functions: Vec::new(),
+        };
+        let handlers = taint.handler_parameters && language == Language::Python;
+        let may_hold = taint
+            .source_texts
+            .as_ref()
+            .is_none_or(|texts| texts.iter().any(|text| content.contains(text.as_str())))
+            || handlers && content.contains('@')
+            || handlers && content.contains("request");
+        if !may_hold {
+            return found;
+        }
+        for node in root.dfs() {
+            if is_function(&node) {
+                found.functions.push(node.clone());
+            }
+            if taint.sources.matches(&node) {
+                found.ranges.push(node.range());
+                if !node.ancestors().any(|ancestor| is_function(&ancestor)) {
+                    found.outside_functions = true;
+                }
+            }
+        }
+        found
+    }
+}
+
+/// For each source entry, a piece of text any match of it contains (`request.args`, `.FormValue`); `None` when
+/// some entry has none, so that no file can be skipped on its text.
+pub(crate) fn source_texts(sources: &serde_json::Value) -> Option<Vec<String>> {
+    let entries = sources.get("any")?.as_array()?;
+    let mut texts = Vec::new();
+    for entry in entries {
+        let pattern = match entry.get("pattern")? {
+            serde_json::Value::String(pattern) => pattern.clone(),
+            serde_json::Value::Object(object) => {
+                let context = object.get("context")?.as_str()?;
+                let inner = context
+                    .find('{')
+                    .map_or(context, |open| &context[open + 1..]);
+                inner.trim_end().trim_end_matches('}').to_owned()
+            }
+            _ => return None,
+        };
+        // The longest run of literal name characters (`$`-metavariables and spaces break runs).
+        let longest = pattern
+            .split(|character: char| {
+                !(character.is_alphanumeric()
+                    || character == '_'
+                    || character == '.'
+                    || character == '$')
+            })
+            .flat_map(|word| {
+                word.split('$').enumerate().map(|(index, part)| {
+                    // After a `$`, the metavariable's own name is not literal text.
+                    if index == 0 {
+                        part.to_owned()
+                    } else {
+                        part.trim_start_matches(|character: char| {
+                            character.is_ascii_uppercase()
+                                || character == '_'
+                                || character.is_ascii_digit()
+                        })
+                        .to_owned()
+                    }
+                })
+            })
+            .max_by_key(String::len)?;
+        if longest.trim_matches('.').len() < 3 {
+            return None;
+        }
+        texts.push(longest);
+    }
+    Some(texts)
+}
+
 /// Most steps a flow keeps: the source, the last variables before the sink.
 const MAX_STEPS: usize = 8;
 /// Passes over a loop body before its state is taken as settled.
@@ -65,27 +202,47 @@ type State = HashMap<String, Vec<Step>>;
 pub(crate) fn find_flows(
     root: &SyntaxNode<'_>,
     language: Language,
-    sinks: &RuleConfig<SupportLang>,
+    sinks: &Matcher,
     taint: &CompiledTaint,
+    sources: &Sources<'_>,
 ) -> Vec<Hit> {
+    if sources.ranges.is_empty() && !(taint.handler_parameters && language == Language::Python) {
+        return Vec::new();
+    }
     let mut analysis = Analysis {
         language,
         sinks,
         taint,
         hits: Vec::new(),
     };
-    // The module's top level, then every function on its own.
-    analysis.scope(root, State::new());
-    for node in root.dfs() {
-        if is_function(&node) {
-            let state = if taint.handler_parameters {
-                handler_parameters(&node, language)
-            } else {
-                State::new()
-            };
-            if let Some(body) = node.field("body") {
-                analysis.scope(&body, state);
-            }
+    // The module's top level when a source lies outside every function, then each function that holds a
+    // source or is a web handler: nothing can be tainted anywhere else.
+    let may_reach_a_sink = |node: &SyntaxNode<'_>| {
+        let text = node.text();
+        taint
+            .sink_texts
+            .as_ref()
+            .is_none_or(|texts| texts.iter().any(|sink| text.contains(sink.as_str())))
+    };
+    if sources.outside_functions && may_reach_a_sink(root) {
+        analysis.scope(root, State::new());
+    }
+    for node in &sources.functions {
+        let state = if taint.handler_parameters {
+            handler_parameters(node, language)
+        } else {
+            State::new()
+        };
+        let range = node.range();
+        let holds_source = sources
+            .ranges
+            .iter()
+            .any(|source| range.start <= source.start && source.end <= range.end);
+        if !holds_source && state.is_empty() || !may_reach_a_sink(node) {
+            continue;
+        }
+        if let Some(body) = node.field("body") {
+            analysis.scope(&body, state);
         }
     }
     analysis.hits.sort_by_key(|hit| (hit.start, hit.end));
@@ -118,7 +275,7 @@ fn is_class(node: &SyntaxNode<'_>) -> bool {
 
 struct Analysis<'a> {
     language: Language,
-    sinks: &'a RuleConfig<SupportLang>,
+    sinks: &'a Matcher,
     taint: &'a CompiledTaint,
     hits: Vec<Hit>,
 }
@@ -297,10 +454,22 @@ impl Analysis<'_> {
             return;
         };
         for node in condition.dfs() {
-            if let Some(found) = sanitizers.matcher.match_node(node.clone())
-                && let Some(checked) = found.get_env().get_match("X")
-                && checked.kind() == "identifier"
-            {
+            if !sanitizers.may_match(&node) {
+                continue;
+            }
+            let Some(found) = sanitizers.rule.matcher.match_node(node.clone()) else {
+                continue;
+            };
+            let Some(checked) = found.get_env().get_match("X") else {
+                continue;
+            };
+            // `check(url=value)`: the keyword's value is what is checked.
+            let checked = if checked.kind() == "keyword_argument" {
+                checked.field("value")
+            } else {
+                Some(checked.clone())
+            };
+            if let Some(checked) = checked.filter(|checked| checked.kind() == "identifier") {
                 state.remove(checked.text().as_ref());
             }
         }
@@ -308,16 +477,14 @@ impl Analysis<'_> {
 
     /// Reports the sinks in `node` that tainted data reaches.
     fn check_sinks(&mut self, node: &SyntaxNode<'_>, state: &State) {
-        let kinds = self.sinks.matcher.potential_kinds();
         let mut pending = vec![node.clone()];
         while let Some(current) = pending.pop() {
             if is_function(&current) {
                 continue;
             }
-            let worth_trying = kinds
-                .as_ref()
-                .is_none_or(|kinds| kinds.contains(usize::from(current.kind_id())));
-            if worth_trying && let Some(found) = self.sinks.matcher.match_node(current.clone()) {
+            if self.sinks.may_match(&current)
+                && let Some(found) = self.sinks.rule.matcher.match_node(current.clone())
+            {
                 let flow = match found.get_env().get_match("SINK") {
                     Some(target) => self.taint_of(target, state),
                     None => current
@@ -547,11 +714,11 @@ impl Analysis<'_> {
             return None;
         }
         if let Some(sanitizers) = &self.taint.sanitizers
-            && matches_rule(sanitizers, node)
+            && sanitizers.matches(node)
         {
             return None;
         }
-        if matches_rule(&self.taint.sources, node) {
+        if self.taint.sources.matches(node) {
             return Some(vec![step_for(node)]);
         }
         let kind = node.kind();
@@ -610,9 +777,22 @@ impl Analysis<'_> {
                 .or_else(|| node.field("operand"))
                 .and_then(|base| self.taint_of(&base, state)),
             "call" | "call_expression" | "new_expression" => {
-                let from_arguments = node
-                    .field("arguments")
-                    .and_then(|arguments| self.taint_of(&arguments, state));
+                let from_arguments = node.field("arguments").and_then(|arguments| {
+                    // A lookup by a tainted key (`Model.objects.get(pk=value)`, `get_object(id=value)`)
+                    // returns stored data, not the key: Python keyword arguments carry taint only into
+                    // string building (`.format(name=value)`) and `dict(...)`.
+                    let keywords_propagate = node.field("function").is_some_and(|function| {
+                        let name = function.field("attribute").unwrap_or(function);
+                        matches!(name.text().as_ref(), "format" | "format_map" | "dict")
+                    });
+                    arguments
+                        .children()
+                        .filter(SyntaxNode::is_named)
+                        .filter(|argument| {
+                            keywords_propagate || argument.kind() != "keyword_argument"
+                        })
+                        .find_map(|argument| self.taint_of(&argument, state))
+                });
                 from_arguments.or_else(|| {
                     let function = node
                         .field("function")
@@ -634,14 +814,6 @@ impl Analysis<'_> {
             .filter(SyntaxNode::is_named)
             .find_map(|child| self.taint_of(&child, state))
     }
-}
-
-fn matches_rule(rule: &RuleConfig<SupportLang>, node: &SyntaxNode<'_>) -> bool {
-    let worth_trying = rule
-        .matcher
-        .potential_kinds()
-        .is_none_or(|kinds| kinds.contains(usize::from(node.kind_id())));
-    worth_trying && rule.matcher.match_node(node.clone()).is_some()
 }
 
 /// `a = b = value`: the value at the end of a chain of assignments.
@@ -728,8 +900,8 @@ fn label(text: &str) -> String {
 }
 
 /// Parameters of a Python web handler: Flask and `FastAPI` route decorators (`@app.route`, `@router.get`, ...)
-/// and Django views (a module-level function taking `request` first). `self`, `cls`, `request` itself and
-/// `FastAPI` dependencies (`= Depends(...)`) are left out.
+/// and Django views (a module-level function taking `request` first; their defaulted parameters come from the
+/// `URLconf`). `self`, `cls`, `request` itself and `FastAPI` dependencies (`= Depends(...)`) are left out.
 fn handler_parameters(function: &SyntaxNode<'_>, language: Language) -> State {
     let mut state = State::new();
     if language != Language::Python || function.kind() != "function_definition" {
@@ -775,10 +947,12 @@ fn handler_parameters(function: &SyntaxNode<'_>, language: Language) -> State {
                 ),
                 "default_parameter" | "typed_default_parameter" => (
                     parameter.field("name")?,
-                    parameter.field("value").is_some_and(|value| {
-                        let text = value.text();
-                        text.starts_with("Depends(") || text.starts_with("Security(")
-                    }),
+                    // A Django view's defaulted parameters come from the URLconf's `kwargs`, not the URL.
+                    !routed
+                        || parameter.field("value").is_some_and(|value| {
+                            let text = value.text();
+                            text.starts_with("Depends(") || text.starts_with("Security(")
+                        }),
                 ),
                 _ => return None,
             };
@@ -801,4 +975,32 @@ fn handler_parameters(function: &SyntaxNode<'_>, language: Language) -> State {
         state.insert(name, vec![step]);
     }
     state
+}
+
+#[cfg(test)]
+mod tests {
+    use super::source_texts;
+
+    #[test]
+    fn each_source_entry_names_text_its_matches_contain() {
+        let sources = serde_json::json!({"any": [
+            {"pattern": "request.args"},
+            {"pattern": "request.get_json($$$)"},
+            {"pattern": {"context": "func _() { $R.URL.Query() }", "selector": "call_expression"}},
+            {"pattern": "$R.FormValue($$$)"},
+        ]});
+        assert_eq!(
+            source_texts(&sources).unwrap(),
+            [
+                "request.args",
+                "request.get_json",
+                ".URL.Query",
+                ".FormValue"
+            ]
+        );
+        // An entry without literal text (only a kind) means no file can be skipped on its text.
+        let sources =
+            serde_json::json!({"any": [{"pattern": "request.args"}, {"kind": "identifier"}]});
+        assert!(source_texts(&sources).is_none());
+    }
 }

@@ -71,6 +71,12 @@ pub fn rules(args: &RulesArgs, printer: Printer, cwd: &Path) -> Result<ExitStatu
                     rule.tests.as_str(),
                     precision_label(rule.precision)
                 )?;
+                if rule.taint {
+                    writeln!(
+                        stdout,
+                        "mode: taint (follows untrusted data from its sources to its sinks; docs/rules.md)"
+                    )?;
+                }
                 if !rule.cwe.is_empty() {
                     let cwe: Vec<String> = rule.cwe.iter().map(|id| format!("CWE-{id}")).collect();
                     writeln!(stdout, "cwe: {}", cwe.join(", "))?;
