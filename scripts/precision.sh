@@ -11,4 +11,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/precision-corpus.sh >/dev/null
 cargo build --release --locked --quiet
-exec python3 scripts/precision.py --bin target/release/codeinsight "$@"
+exec python3 scripts/precision.py --bin "$PWD/target/release/codeinsight" "$@"

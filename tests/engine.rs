@@ -463,3 +463,42 @@ fn collect(root: &Path, extension: &str, limit: usize) -> Vec<PathBuf> {
     }
     found
 }
+
+#[test]
+fn a_user_taint_rule_follows_its_own_propagators_and_reports_the_path() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let rule = "id: team/report-injection\nlanguage: python\nmode: taint\nseverity: error\n\
+                message: \"form data reaches the report query\"\nmetadata:\n  category: security\n\
+                sources:\n  - pattern: form.value($$$)\nsinks:\n  - pattern: report.run($SINK)\n";
+    let with_propagator = format!("{rule}propagators:\n  - pattern: $TO.absorb($FROM)\n");
+    let content = "def build(form, report, query):\n    name = form.value(\"name\")\n    query.absorb(name)\n    report.run(query)\n";
+    let findings_with = |yaml: &str| {
+        fs::write(dir.path().join("report.yml"), yaml).expect("write rule");
+        let rules = RuleSet::with_user_rules(dir.path()).expect("user rules load");
+        analyze(
+            &SourceFile {
+                path: "report.py",
+                content,
+                language: Some(Language::Python),
+            },
+            &rules,
+        )
+        .into_iter()
+        .filter(|finding| finding.rule_id == "team/report-injection")
+        .collect::<Vec<_>>()
+    };
+    // Without the propagator, `absorb` is unknown and nothing reaches the sink.
+    assert!(findings_with(rule).is_empty());
+    let findings = findings_with(&with_propagator);
+    assert_eq!(findings.len(), 1, "{findings:?}");
+    assert_eq!(findings[0].line, 4);
+    let labels: Vec<&str> = findings[0]
+        .flow
+        .iter()
+        .map(|step| step.label.as_str())
+        .collect();
+    assert_eq!(
+        labels,
+        ["form.value(\"name\")", "name", "query", "report.run"]
+    );
+}

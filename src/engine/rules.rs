@@ -283,6 +283,7 @@ struct PendingTaint {
     /// The sinks as written, for the text a function must hold to be worth following.
     sinks_key: String,
     sanitizers: Option<SerializableRuleConfig<SupportLang>>,
+    propagators: Option<SerializableRuleConfig<SupportLang>>,
     handler_parameters: bool,
 }
 
@@ -583,6 +584,9 @@ impl Builder {
                     if let Some(sanitizers) = &mut taint.sanitizers {
                         sanitizers.language = target.grammar();
                     }
+                    if let Some(propagators) = &mut taint.propagators {
+                        propagators.language = target.grammar();
+                    }
                     taint
                 }),
             };
@@ -743,6 +747,12 @@ fn compile(
                     .map(|sanitizers| part(sanitizers, "sanitizers"))
                     .transpose()?
                     .map(super::taint::Matcher::new),
+                propagators: taint
+                    .propagators
+                    .as_ref()
+                    .map(|propagators| part(propagators, "propagators"))
+                    .transpose()?
+                    .map(super::taint::Matcher::new),
                 handler_parameters: taint.handler_parameters,
             })
         }
@@ -778,7 +788,7 @@ fn taint_documents(
     object.remove("mode");
     if object.contains_key("rule") {
         return Err(RuleProblem::from(format!(
-            "rule `{id}`: a taint rule has `sources`, `sinks` and `sanitizers`, not `rule`"
+            "rule `{id}`: a taint rule has `sources`, `sinks`, `sanitizers` and `propagators`, not `rule`"
         )));
     }
     let handler_parameters = object
@@ -799,6 +809,7 @@ fn taint_documents(
     let sources = list("sources", true)?;
     let sinks = list("sinks", true)?;
     let sanitizers = list("sanitizers", false)?;
+    let propagators = list("propagators", false)?;
     let header = serde_json::Value::Object(object.clone());
     let document_with =
         |rule: serde_json::Value| -> Result<SerializableRuleConfig<SupportLang>, RuleProblem> {
@@ -816,6 +827,7 @@ fn taint_documents(
         sinks_key,
         sources: document_with(sources)?,
         sanitizers: sanitizers.map(&document_with).transpose()?,
+        propagators: propagators.map(&document_with).transpose()?,
         handler_parameters,
     };
     Ok((sinks, Some(taint)))

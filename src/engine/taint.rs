@@ -11,6 +11,8 @@
 //!   `if (0)`, `if false {`) leaves its dead arm out. Loops run until the state stops changing.
 //! - A sink reports when the node its `$SINK` metavariable names (or, without one, any argument of the matched
 //!   call) is tainted and not inside a sanitizer; the finding carries the path from the source to the sink.
+//! - `propagators` (rules binding `$FROM` and `$TO`, e.g. `$TO.extend_from($FROM)`) add taint the built-in
+//!   steps do not know about.
 //! - A sanitizer called in a branch's condition on a variable (`if not url_has_allowed_host_and_scheme(url)`)
 //!   is a check: the variable counts as sanitized from there on.
 //! - With `handler-parameters: true`, the parameters of Python web handlers (Flask and `FastAPI` route decorators,
@@ -39,6 +41,8 @@ pub(crate) struct CompiledTaint {
     /// The same for sinks: a function without any is not followed.
     pub(crate) sink_texts: Option<Vec<String>>,
     pub(crate) sanitizers: Option<Matcher>,
+    /// Rules binding `$FROM` and `$TO`: where one matches, `$FROM`'s taint is added to `$TO`.
+    pub(crate) propagators: Option<Matcher>,
     pub(crate) handler_parameters: bool,
 }
 
@@ -575,6 +579,16 @@ impl Analysis<'_> {
                 self.receiver_effect(node, state);
             }
             _ => {}
+        }
+        if let Some(propagators) = &self.taint.propagators
+            && propagators.may_match(node)
+            && let Some(found) = propagators.rule.matcher.match_node(node.clone())
+        {
+            let env = found.get_env();
+            if let (Some(from), Some(to)) = (env.get_match("FROM"), env.get_match("TO")) {
+                let flow = self.taint_of(from, state);
+                Self::assign(to, flow, true, state);
+            }
         }
         for child in node.children().filter(SyntaxNode::is_named) {
             self.effects(&child, state);
