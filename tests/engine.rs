@@ -502,3 +502,27 @@ fn a_user_taint_rule_follows_its_own_propagators_and_reports_the_path() {
         ["form.value(\"name\")", "name", "query", "report.run"]
     );
 }
+
+#[test]
+fn a_django_views_url_parameters_are_sources_but_a_helper_taking_request_is_not_a_view() {
+    let rules = rules();
+    let content = "from django.db import connection\n\n\ndef article(request, slug, template=\"article.html\"):\n    with connection.cursor() as cursor:\n        cursor.execute(f\"SELECT * FROM articles WHERE slug = '{slug}'\")\n        cursor.execute(f\"SELECT * FROM templates WHERE name = '{template}'\")\n";
+    let lines = |path: &str| -> Vec<u32> {
+        analyze(
+            &SourceFile {
+                path,
+                content,
+                language: Some(Language::Python),
+            },
+            &rules,
+        )
+        .into_iter()
+        .filter(|finding| finding.rule_id == "python/sql-injection")
+        .map(|finding| finding.line)
+        .collect()
+    };
+    // In views.py the URL capture is a source; the defaulted parameter comes from the URLconf.
+    assert_eq!(lines("blog/views.py"), [6]);
+    assert_eq!(lines("blog/views/articles.py"), [6]);
+    assert!(lines("blog/queries.py").is_empty());
+}

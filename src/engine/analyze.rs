@@ -273,7 +273,7 @@ fn run_taint_rules(
         let sources = sources_found
             .entry(taint.sources_key.as_str())
             .or_insert_with(|| super::taint::Sources::find(root, file.content, language, taint));
-        for hit in super::taint::find_flows(root, language, sinks, taint, sources) {
+        for hit in super::taint::find_flows(root, language, sinks, taint, sources, file.path) {
             if !info.equivalents.is_empty() {
                 let line = index.position(file.content, hit.start).0;
                 if comments.suppress(language, &info.equivalents, line) {

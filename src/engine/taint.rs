@@ -209,6 +209,7 @@ pub(crate) fn find_flows(
     sinks: &Matcher,
     taint: &CompiledTaint,
     sources: &Sources<'_>,
+    path: &str,
 ) -> Vec<Hit> {
     if sources.ranges.is_empty() && !(taint.handler_parameters && language == Language::Python) {
         return Vec::new();
@@ -233,7 +234,7 @@ pub(crate) fn find_flows(
     }
     for node in &sources.functions {
         let state = if taint.handler_parameters {
-            handler_parameters(node, language)
+            handler_parameters(node, language, path)
         } else {
             State::new()
         };
@@ -464,17 +465,25 @@ impl Analysis<'_> {
             let Some(found) = sanitizers.rule.matcher.match_node(node.clone()) else {
                 continue;
             };
-            let Some(checked) = found.get_env().get_match("X") else {
-                continue;
+            // The value bound to `$X`, or without one (a validator recognised by its name) every variable
+            // passed to the call.
+            let checked: Vec<SyntaxNode<'_>> = match found.get_env().get_match("X") {
+                Some(checked) => vec![checked.clone()],
+                None => node
+                    .field("arguments")
+                    .map(|arguments| arguments.children().filter(SyntaxNode::is_named).collect())
+                    .unwrap_or_default(),
             };
-            // `check(url=value)`: the keyword's value is what is checked.
-            let checked = if checked.kind() == "keyword_argument" {
-                checked.field("value")
-            } else {
-                Some(checked.clone())
-            };
-            if let Some(checked) = checked.filter(|checked| checked.kind() == "identifier") {
-                state.remove(checked.text().as_ref());
+            for checked in checked {
+                // `check(url=value)`: the keyword's value is what is checked.
+                let checked = if checked.kind() == "keyword_argument" {
+                    checked.field("value")
+                } else {
+                    Some(checked)
+                };
+                if let Some(checked) = checked.filter(|checked| checked.kind() == "identifier") {
+                    state.remove(checked.text().as_ref());
+                }
             }
         }
     }
@@ -914,9 +923,9 @@ fn label(text: &str) -> String {
 }
 
 /// Parameters of a Python web handler: Flask and `FastAPI` route decorators (`@app.route`, `@router.get`, ...)
-/// and Django views (a module-level function taking `request` first; their defaulted parameters come from the
-/// `URLconf`). `self`, `cls`, `request` itself and `FastAPI` dependencies (`= Depends(...)`) are left out.
-fn handler_parameters(function: &SyntaxNode<'_>, language: Language) -> State {
+/// and Django views (a module-level function in `views.py` or a `views/` package taking `request` first; their
+/// defaulted parameters come from the `URLconf`). `self`, `cls`, `request` itself and `FastAPI` dependencies (`= Depends(...)`) are left out.
+fn handler_parameters(function: &SyntaxNode<'_>, language: Language, path: &str) -> State {
     let mut state = State::new();
     if language != Language::Python || function.kind() != "function_definition" {
         return state;
@@ -973,7 +982,11 @@ fn handler_parameters(function: &SyntaxNode<'_>, language: Language) -> State {
             Some((name.text().into_owned(), name, dependency))
         })
         .collect();
+    // Many helpers take `request` first; Django's views are the ones in `views.py` or a `views/` package.
+    let in_views =
+        path.ends_with("views.py") || path.contains("/views/") || path.starts_with("views/");
     let django = !routed
+        && in_views
         && function
             .parent()
             .is_some_and(|parent| parent.kind() == "module")
