@@ -59,6 +59,26 @@ fn extra_clean_fixtures(dir: &Path) -> Vec<PathBuf> {
 }
 
 fn analyze_path(path: &Path, rules: &RuleSet) -> (String, Vec<Finding>) {
+    // Fixtures exercise every rule, whatever its group.
+    analyze_path_with(path, rules, &Selection::all(rules))
+}
+
+/// `path` analysed with one rule alone: a rule's fixtures show what it does by itself (with every rule on, a
+/// data-flow rule reporting the same bug with its path takes the place of a pattern rule's finding).
+fn analyze_path_alone(path: &Path, rules: &RuleSet, rule_id: &str) -> (String, Vec<Finding>) {
+    let alone = codeinsight::protocol::RuleSelection {
+        select: vec![rule_id.to_owned()],
+        ..Default::default()
+    };
+    let selection = Selection::resolve(&alone, rules).expect("the rule exists");
+    analyze_path_with(path, rules, &selection)
+}
+
+fn analyze_path_with(
+    path: &Path,
+    rules: &RuleSet,
+    selection: &Selection,
+) -> (String, Vec<Finding>) {
     let content = fs::read_to_string(path).expect("fixture is UTF-8");
     let relative = path
         .strip_prefix(manifest())
@@ -66,7 +86,6 @@ fn analyze_path(path: &Path, rules: &RuleSet) -> (String, Vec<Finding>) {
         .to_string_lossy()
         .into_owned();
     let language = Language::detect(&relative, &content);
-    // Fixtures exercise every rule, whatever its group.
     let findings = analyze_selected(
         &SourceFile {
             path: &relative,
@@ -74,7 +93,7 @@ fn analyze_path(path: &Path, rules: &RuleSet) -> (String, Vec<Finding>) {
             language,
         },
         rules,
-        &Selection::all(rules),
+        selection,
     );
     (content, findings)
 }
@@ -163,7 +182,7 @@ fn every_rule_matches_exactly_its_marked_fixture_lines() {
             ));
             continue;
         };
-        let (content, findings) = analyze_path(&flagged, &rules);
+        let (content, findings) = analyze_path_alone(&flagged, &rules, &info.id);
         let expected: BTreeSet<u32> = content
             .lines()
             .enumerate()
@@ -190,7 +209,7 @@ fn every_rule_matches_exactly_its_marked_fixture_lines() {
         // `suppressed.*`: the rule's matches there carry another tool's suppression of the same check
         // (`# noqa: E722`, `// eslint-disable-next-line no-eval`, `#[allow(clippy::...)]`), so it stays quiet.
         if let Some(suppressed) = fixture_file(&dir, "suppressed") {
-            let (_, findings) = analyze_path(&suppressed, &rules);
+            let (_, findings) = analyze_path_alone(&suppressed, &rules, &info.id);
             let lines: Vec<u32> = findings
                 .iter()
                 .filter(|finding| finding.rule_id == info.id)
@@ -205,7 +224,7 @@ fn every_rule_matches_exactly_its_marked_fixture_lines() {
         }
         // `clean.*` and any `clean-<case>.*`: near misses that must stay quiet.
         for clean in std::iter::once(clean).chain(extra_clean_fixtures(&dir)) {
-            let (_, clean_findings) = analyze_path(&clean, &rules);
+            let (_, clean_findings) = analyze_path_alone(&clean, &rules, &info.id);
             let false_positives: Vec<u32> = clean_findings
                 .iter()
                 .filter(|finding| finding.rule_id == info.id)

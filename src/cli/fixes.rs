@@ -148,7 +148,15 @@ pub fn apply(plan: &FixPlan) -> Result<(FixSummary, HashSet<String>), Failure> {
 }
 
 /// Writes `bytes` to a temporary file in `path`'s directory, keeps `path`'s permissions, then renames over it.
+/// A path that is not a regular file (`/dev/null`, `/dev/stdout`, a FIFO) is written to as it is: renaming over it
+/// would replace the device or pipe with a plain file.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    if std::fs::metadata(path).is_ok_and(|metadata| !metadata.is_file() && !metadata.is_dir()) {
+        return std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .and_then(|mut file| std::io::Write::write_all(&mut file, bytes));
+    }
     let directory = path
         .parent()
         .filter(|parent| !parent.as_os_str().is_empty())
@@ -175,6 +183,7 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 mod tests {
     use std::collections::HashMap;
     use std::net::SocketAddr;
+    use std::path::Path;
 
     use super::{apply, plan};
     use crate::client::{ApiClient, Subject, follow};
@@ -213,6 +222,32 @@ mod tests {
             .unwrap();
         running.shutdown().await;
         snapshot
+    }
+
+    #[test]
+    fn a_device_or_pipe_is_written_to_not_replaced() {
+        use std::os::unix::fs::FileTypeExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("report.pipe");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let reader = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
+        };
+        super::write_atomically(&fifo, b"report").unwrap();
+        assert_eq!(reader.join().unwrap(), "report");
+        assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo());
+        super::write_atomically(Path::new("/dev/null"), b"discarded").unwrap();
+        assert!(
+            std::fs::metadata("/dev/null")
+                .unwrap()
+                .file_type()
+                .is_char_device()
+        );
     }
 
     const SOURCE: &str = "fn main() {\n    let names = [String::new()];\n    let count = names.iter().collect::<Vec<_>>().len();\n    let _ = dbg!(count);\n}\n";

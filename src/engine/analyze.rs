@@ -229,8 +229,52 @@ fn run_rules(scope: &Scope<'_>, findings: &mut Vec<Finding>) -> Result<(), PastD
             ));
         }
     }
+    let before_taint = findings.len();
     run_taint_rules(scope, compiled, &root.root(), findings);
+    drop_reported_by_a_flow(rules, findings, before_taint);
     Ok(())
+}
+
+/// A pattern rule's finding that a data-flow finding already reports (same place, a CWE in common: `eval(x)` by
+/// `javascript/eval` and by `javascript/code-injection` with its path) is dropped: one bug, one finding, the one
+/// that shows where the value came from. Its fix, if any, moves to the data-flow finding.
+fn drop_reported_by_a_flow(rules: &RuleSet, findings: &mut Vec<Finding>, flows_from: usize) {
+    if findings.len() == flows_from {
+        return;
+    }
+    let cwe_of = |finding: &Finding| {
+        rules
+            .get(&finding.rule_id)
+            .map(|info| info.cwe.clone())
+            .unwrap_or_default()
+    };
+    let flows: Vec<Vec<u32>> = findings[flows_from..].iter().map(cwe_of).collect();
+    // For each pattern finding, the data-flow finding that reports the same bug.
+    let mut reported_by: Vec<Option<usize>> = vec![None; flows_from];
+    for (index, finding) in findings[..flows_from].iter().enumerate() {
+        let cwe = cwe_of(finding);
+        reported_by[index] = findings[flows_from..]
+            .iter()
+            .zip(&flows)
+            .position(|(flow, flow_cwe)| {
+                finding.line <= flow.end_line
+                    && flow.line <= finding.end_line
+                    && cwe.iter().any(|id| flow_cwe.contains(id))
+            })
+            .map(|position| flows_from + position);
+    }
+    for (index, flow) in reported_by.iter().enumerate() {
+        if let Some(flow) = *flow
+            && findings[flow].fix.is_none()
+        {
+            findings[flow].fix = findings[index].fix.take();
+        }
+    }
+    let mut index = 0;
+    findings.retain(|_| {
+        index += 1;
+        index > flows_from || reported_by[index - 1].is_none()
+    });
 }
 
 /// The taint rules: each follows untrusted data through every function of the file to its sinks.
