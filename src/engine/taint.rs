@@ -15,7 +15,8 @@
 //!   steps do not know about.
 //! - A sanitizer called in a branch's condition on a variable (`if not url_has_allowed_host_and_scheme(url)`)
 //!   is a check: the variable counts as sanitized from there on.
-//! - With `handler-parameters: true`, the parameters of Python web handlers (Flask and `FastAPI` route decorators,
+//! - With `handler-parameters: true`, the request fields of Express-style route handlers (`app.get(path, (rq, rs)
+//!   => ...)`: `rq.query`, `params`, `body`, `cookies`, `headers`) and the parameters of Python web handlers (Flask and `FastAPI` route decorators,
 //!   Django views taking `request` first) are sources too.
 
 use std::collections::HashMap;
@@ -119,13 +120,17 @@ impl<'r> Sources<'r> {
             outside_functions: false,
             functions: Vec::new(),
         };
-        let handlers = taint.handler_parameters && language == Language::Python;
+        let python_handlers = taint.handler_parameters && language == Language::Python;
+        let express_handlers = taint.handler_parameters && is_javascript_like(language);
         let may_hold = taint
             .source_texts
             .as_ref()
             .is_none_or(|texts| texts.iter().any(|text| content.contains(text.as_str())))
-            || handlers && content.contains('@')
-            || handlers && content.contains("request");
+            || python_handlers && (content.contains('@') || content.contains("request"))
+            || express_handlers
+                && [".query", ".params", ".body", ".cookies", ".headers"]
+                    .iter()
+                    .any(|field| content.contains(field));
         if !may_hold {
             return found;
         }
@@ -211,7 +216,9 @@ pub(crate) fn find_flows(
     sources: &Sources<'_>,
     path: &str,
 ) -> Vec<Hit> {
-    if sources.ranges.is_empty() && !(taint.handler_parameters && language == Language::Python) {
+    let handlers =
+        taint.handler_parameters && (language == Language::Python || is_javascript_like(language));
+    if sources.ranges.is_empty() && !handlers {
         return Vec::new();
     }
     let mut analysis = Analysis {
@@ -253,6 +260,13 @@ pub(crate) fn find_flows(
     analysis.hits.sort_by_key(|hit| (hit.start, hit.end));
     analysis.hits.dedup_by_key(|hit| (hit.start, hit.end));
     analysis.hits
+}
+
+fn is_javascript_like(language: Language) -> bool {
+    matches!(
+        language,
+        Language::JavaScript | Language::TypeScript | Language::Tsx
+    )
 }
 
 fn is_function(node: &SyntaxNode<'_>) -> bool {
@@ -785,6 +799,10 @@ impl Analysis<'_> {
                 }
                 self.first_tainted(node, state)
             }
+            // `rq.query` where `rq` is an Express handler's request: the field is tainted, not the object.
+            "member_expression" if state.contains_key(node.text().as_ref()) => {
+                state.get(node.text().as_ref()).cloned()
+            }
             "attribute" | "member_expression" => node
                 .field("object")
                 .and_then(|object| self.taint_of(&object, state)),
@@ -927,6 +945,9 @@ fn label(text: &str) -> String {
 /// defaulted parameters come from the `URLconf`). `self`, `cls`, `request` itself and `FastAPI` dependencies (`= Depends(...)`) are left out.
 fn handler_parameters(function: &SyntaxNode<'_>, language: Language, path: &str) -> State {
     let mut state = State::new();
+    if is_javascript_like(language) {
+        return express_request_fields(function);
+    }
     if language != Language::Python || function.kind() != "function_definition" {
         return state;
     }
@@ -1000,6 +1021,51 @@ fn handler_parameters(function: &SyntaxNode<'_>, language: Language, path: &str)
         }
         let step = step_for(&node);
         state.insert(name, vec![step]);
+    }
+    state
+}
+
+/// An Express-style route handler (the last argument of `app.get(path, ...)`, `router.post`, `app.use`, ...,
+/// taking the request and the response): the request's `query`, `params`, `body`, `cookies` and `headers`,
+/// whatever the parameter is called. The request itself is not tainted: `req.user` and `req.method` are not
+/// the client's to choose.
+fn express_request_fields(function: &SyntaxNode<'_>) -> State {
+    let mut state = State::new();
+    let Some(call) = function
+        .parent()
+        .filter(|parent| parent.kind() == "arguments")
+        .and_then(|arguments| arguments.parent())
+        .filter(|call| call.kind() == "call_expression")
+    else {
+        return state;
+    };
+    let routes = call
+        .field("function")
+        .filter(|callee| callee.kind() == "member_expression")
+        .and_then(|callee| callee.field("property"))
+        .is_some_and(|method| {
+            matches!(
+                method.text().as_ref(),
+                "get" | "post" | "put" | "patch" | "delete" | "all" | "use" | "head" | "options"
+            )
+        });
+    let parameters: Vec<SyntaxNode<'_>> = function
+        .field("parameters")
+        .map(|parameters| parameters.children().filter(SyntaxNode::is_named).collect())
+        .unwrap_or_default();
+    if !routes || parameters.len() < 2 || parameters[0].kind() != "identifier" {
+        return state;
+    }
+    let request = parameters[0].text().into_owned();
+    for field in ["query", "params", "body", "cookies", "headers"] {
+        state.insert(
+            format!("{request}.{field}"),
+            vec![Step {
+                label: format!("{request}.{field}"),
+                start: parameters[0].range().start,
+                end: parameters[0].range().end,
+            }],
+        );
     }
     state
 }
