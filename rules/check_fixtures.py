@@ -193,12 +193,7 @@ def check_rule(lang_dir, rule_path, tmp):
     if not all(has_kind(d.get("rule")) for d in docs):
         errors.append("rule has no reachable kind/pattern at the top")
     # ---- fixtures
-    fx = os.path.join(ROOT, lang_dir, "fixtures", name)
-    flagged = os.path.join(fx, "flagged." + ext)
-    clean = os.path.join(fx, "clean." + ext)
-    for p in (flagged, clean):
-        if not os.path.isfile(p):
-            errors.append("missing fixture %s" % os.path.relpath(p, ROOT))
+    fx, flagged, clean = fixture_paths(lang_dir, name, ext, errors)
     if errors:
         return errors, False
     parse_checked = True
@@ -214,10 +209,7 @@ def check_rule(lang_dir, rule_path, tmp):
     got = scan(rule_path, flagged)
     if got != want:
         errors.append("flagged: matched lines %s, expected %s" % (got, want))
-    # clean.<ext> and any clean-<case>.<ext> (near misses that need a file of their own).
-    cleans = [clean] + sorted(
-        os.path.join(fx, entry) for entry in os.listdir(fx)
-        if entry.startswith("clean-") and entry.endswith("." + ext))
+    cleans = clean_fixtures(fx, clean, ext)
     for each in cleans:
         label = os.path.basename(each)
         if expected_lines(each):
@@ -261,6 +253,24 @@ def check_rule(lang_dir, rule_path, tmp):
     return errors, parse_checked
 
 
+def fixture_paths(lang_dir, name, ext, errors):
+    """The rule's fixture directory and its flagged and clean files; a missing one is an error."""
+    fx = os.path.join(ROOT, lang_dir, "fixtures", name)
+    flagged = os.path.join(fx, "flagged." + ext)
+    clean = os.path.join(fx, "clean." + ext)
+    for p in (flagged, clean):
+        if not os.path.isfile(p):
+            errors.append("missing fixture %s" % os.path.relpath(p, ROOT))
+    return fx, flagged, clean
+
+
+def clean_fixtures(fx, clean, ext):
+    """clean.<ext> and any clean-<case>.<ext> (near misses that need a file of their own)."""
+    return [clean] + sorted(
+        os.path.join(fx, entry) for entry in os.listdir(fx)
+        if entry.startswith("clean-") and entry.endswith("." + ext))
+
+
 def check_taint(lang_dir, lang, ext, name, doc, errors, tmp):
     """A `mode: taint` rule: the ast-grep CLI has no taint mode, so each source, sink and sanitizer entry is checked
     as a rule of its own (it must compile and name its node kinds), and the fixtures must parse and be marked.
@@ -287,18 +297,11 @@ def check_taint(lang_dir, lang, ext, name, doc, errors, tmp):
             r = subprocess.run([AST_GREP, "scan", "--rule", part, "--json=compact", probe], capture_output=True, text=True)
             if r.returncode not in (0, 1):
                 errors.append("%s entry %d does not compile: %s" % (key, number, r.stderr.strip()[:200]))
-    fx = os.path.join(ROOT, lang_dir, "fixtures", name)
-    flagged = os.path.join(fx, "flagged." + ext)
-    clean = os.path.join(fx, "clean." + ext)
-    for p in (flagged, clean):
-        if not os.path.isfile(p):
-            errors.append("missing fixture %s" % os.path.relpath(p, ROOT))
+    fx, flagged, clean = fixture_paths(lang_dir, name, ext, errors)
     if errors:
         return errors, False
     parse_checked = True
-    cleans = [clean] + sorted(
-        os.path.join(fx, entry) for entry in os.listdir(fx)
-        if entry.startswith("clean-") and entry.endswith("." + ext))
+    cleans = clean_fixtures(fx, clean, ext)
     for p in [flagged] + cleans:
         pe = parse_errors(lang, p)
         if pe is None:

@@ -545,3 +545,33 @@ fn a_django_views_url_parameters_are_sources_but_a_helper_taking_request_is_not_
     assert_eq!(lines("blog/views/articles.py"), [6]);
     assert!(lines("blog/queries.py").is_empty());
 }
+
+#[test]
+fn a_flow_never_quotes_a_secret_even_where_its_label_is_clipped() {
+    let rules = rules();
+    let secret = "AKIAIOSFODNN7EXAMPLQ";
+    let content = format!(
+        "from flask import request\n\n\ndef find(cursor):\n    payload = request.get_json(cache=\"14-characters-{secret}\", silent=True)\n    cursor.execute(\"SELECT * FROM t WHERE n = '\" + payload[\"n\"] + \"'\")\n"
+    );
+    let findings = analyze(
+        &SourceFile {
+            path: "app.py",
+            content: &content,
+            language: Some(Language::Python),
+        },
+        &rules,
+    );
+    let flow = findings
+        .iter()
+        .find(|finding| finding.rule_id == "python/sql-injection")
+        .map(|finding| finding.flow.clone())
+        .expect("the flow is reported");
+    assert!(flow.len() >= 3, "{flow:?}");
+    // The source is quoted (the call, the secret among its arguments) and clipped, but masked first.
+    assert!(flow[0].label.starts_with("request.get_json("), "{flow:?}");
+    // The clip falls inside the key: no character of it beyond the masked prefix may show.
+    for step in &flow {
+        assert!(!step.label.contains("IOSFO"), "{flow:?}");
+        assert!(step.label.chars().count() <= 48, "{flow:?}");
+    }
+}

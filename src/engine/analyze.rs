@@ -111,6 +111,9 @@ pub fn analyze_until(
     // Messages, snippets and fixes quote the file, so only a file with a secret can leak one through them.
     for finding in &mut findings {
         mask.finding(finding, file.content);
+        for step in &mut finding.flow {
+            super::taint::clip_label(&mut step.label);
+        }
     }
     finalize(&mut findings);
     Ok(findings)
@@ -167,16 +170,12 @@ fn run_rules(scope: &Scope<'_>, findings: &mut Vec<Finding>) -> Result<(), PastD
             };
             let config = &rule.config;
             let info = rules.info(rule.info);
-            let mut severity = info.severity;
-            if info.tests != TestPolicy::Apply
+            let in_tests = info.tests != TestPolicy::Apply
                 && (kind.is_test_like()
-                    || language == Language::Rust && other_tools::in_rust_test(&node))
-            {
-                if info.tests == TestPolicy::Skip {
-                    continue;
-                }
-                severity = severity.lower();
-            }
+                    || language == Language::Rust && other_tools::in_rust_test(&node));
+            let Some(severity) = severity_where(info, in_tests) else {
+                continue;
+            };
             if !info.equivalents.is_empty() {
                 let suppressed = if language == Language::Rust {
                     comments.rust_allows(&info.equivalents, &node)
@@ -300,24 +299,21 @@ fn run_taint_rules(
     let mut sources_found: HashMap<&str, super::taint::Sources> = HashMap::new();
     for &rule_index in &compiled.taint_rules {
         let rule = &compiled.rules[rule_index];
-        let (Some(taint), Some(sinks)) = (&rule.taint, &rule.sinks) else {
+        let Some(taint) = &rule.taint else {
             continue;
         };
         if !enabled.rule(rule.info) {
             continue;
         }
         let info = rules.info(rule.info);
-        let mut severity = info.severity;
-        if info.tests != TestPolicy::Apply && kind.is_test_like() {
-            if info.tests == TestPolicy::Skip {
-                continue;
-            }
-            severity = severity.lower();
-        }
+        let Some(severity) = severity_where(info, kind.is_test_like()) else {
+            continue;
+        };
         let sources = sources_found
             .entry(taint.sources_key.as_str())
             .or_insert_with(|| super::taint::Sources::find(root, file.content, language, taint));
-        for hit in super::taint::find_flows(root, language, sinks, taint, sources, file.path) {
+        for hit in super::taint::find_flows(root, language, &rule.config, taint, sources, file.path)
+        {
             if !info.equivalents.is_empty() {
                 let line = index.position(file.content, hit.start).0;
                 if comments.suppress(language, &info.equivalents, line) {
@@ -354,6 +350,16 @@ fn run_taint_rules(
                 .collect();
             findings.push(finding);
         }
+    }
+}
+
+/// A rule's severity at a finding, by what the rule does in test code (`metadata.tests`); `None` when it skips.
+fn severity_where(info: &super::rules::RuleInfo, in_tests: bool) -> Option<Severity> {
+    match info.tests {
+        TestPolicy::Apply => Some(info.severity),
+        _ if !in_tests => Some(info.severity),
+        TestPolicy::Downgrade => Some(info.severity.lower()),
+        TestPolicy::Skip => None,
     }
 }
 

@@ -218,9 +218,8 @@ impl From<&str> for RuleProblem {
 pub(crate) struct CompiledRule {
     pub(crate) info: usize,
     pub(crate) config: RuleConfig<SupportLang>,
-    /// Set for a taint rule, whose `config` matches its sinks (`sinks` holds the same with its node kinds).
+    /// Set for a taint rule, whose `config` matches its sinks.
     pub(crate) taint: Option<super::taint::CompiledTaint>,
-    pub(crate) sinks: Option<super::taint::Matcher>,
 }
 
 /// One language's compiled rules with an index from tree-sitter node kind to the rules that can match a node of
@@ -754,21 +753,14 @@ fn compile(
                     .transpose()?
                     .map(super::taint::Matcher::new),
                 handler_parameters: taint.handler_parameters,
+                sink_kinds: super::taint::Kinds::of(&config),
             })
         }
-    };
-    let sinks = match &taint {
-        Some(_) => Some(super::taint::Matcher::new(
-            RuleConfig::try_from(rule.document.clone(), &GlobalRules::default())
-                .map_err(|error| invalid(error_chain(&error)))?,
-        )),
-        None => None,
     };
     Ok(CompiledRule {
         info: rule.info,
         config,
         taint,
-        sinks,
     })
 }
 

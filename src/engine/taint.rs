@@ -45,19 +45,17 @@ pub(crate) struct CompiledTaint {
     /// Rules binding `$FROM` and `$TO`: where one matches, `$FROM`'s taint is added to `$TO`.
     pub(crate) propagators: Option<Matcher>,
     pub(crate) handler_parameters: bool,
+    /// The kinds the rule's sinks (its `config`) can match.
+    pub(crate) sink_kinds: Kinds,
 }
 
-/// An ast-grep rule with the node kinds it can match, looked up before trying it (most nodes are not
-/// candidates, and asking the rule for its kinds costs as much as a match).
-pub(crate) struct Matcher {
-    rule: RuleConfig<SupportLang>,
-    /// Indexed by kind id; `None` when the rule can match any kind.
-    kinds: Option<Vec<bool>>,
-}
+/// The node kinds a rule can match, looked up before trying it (most nodes are not candidates, and asking the
+/// rule for its kinds costs as much as a match).
+pub(crate) struct Kinds(Option<Vec<bool>>);
 
-impl Matcher {
-    pub(crate) fn new(rule: RuleConfig<SupportLang>) -> Matcher {
-        let kinds = rule.matcher.potential_kinds().map(|kinds| {
+impl Kinds {
+    pub(crate) fn of(rule: &RuleConfig<SupportLang>) -> Kinds {
+        Kinds(rule.matcher.potential_kinds().map(|kinds| {
             let mut table = Vec::new();
             for kind in &kinds {
                 if table.len() <= kind {
@@ -66,17 +64,33 @@ impl Matcher {
                 table[kind] = true;
             }
             table
-        });
-        Matcher { rule, kinds }
+        }))
     }
 
     fn may_match(&self, node: &SyntaxNode<'_>) -> bool {
-        self.kinds.as_ref().is_none_or(|kinds| {
+        self.0.as_ref().is_none_or(|kinds| {
             kinds
                 .get(usize::from(node.kind_id()))
                 .copied()
                 .unwrap_or(false)
         })
+    }
+}
+
+/// An ast-grep rule with its [`Kinds`].
+pub(crate) struct Matcher {
+    rule: RuleConfig<SupportLang>,
+    kinds: Kinds,
+}
+
+impl Matcher {
+    pub(crate) fn new(rule: RuleConfig<SupportLang>) -> Matcher {
+        let kinds = Kinds::of(&rule);
+        Matcher { rule, kinds }
+    }
+
+    fn may_match(&self, node: &SyntaxNode<'_>) -> bool {
+        self.kinds.may_match(node)
     }
 
     fn matches(&self, node: &SyntaxNode<'_>) -> bool {
@@ -211,7 +225,7 @@ type State = HashMap<String, Vec<Step>>;
 pub(crate) fn find_flows(
     root: &SyntaxNode<'_>,
     language: Language,
-    sinks: &Matcher,
+    sinks: &RuleConfig<SupportLang>,
     taint: &CompiledTaint,
     sources: &Sources<'_>,
     path: &str,
@@ -294,7 +308,7 @@ fn is_class(node: &SyntaxNode<'_>) -> bool {
 
 struct Analysis<'a> {
     language: Language,
-    sinks: &'a Matcher,
+    sinks: &'a RuleConfig<SupportLang>,
     taint: &'a CompiledTaint,
     hits: Vec<Hit>,
 }
@@ -509,8 +523,8 @@ impl Analysis<'_> {
             if is_function(&current) {
                 continue;
             }
-            if self.sinks.may_match(&current)
-                && let Some(found) = self.sinks.rule.matcher.match_node(current.clone())
+            if self.taint.sink_kinds.may_match(&current)
+                && let Some(found) = self.sinks.matcher.match_node(current.clone())
             {
                 let flow = match found.get_env().get_match("SINK") {
                     Some(target) => self.taint_of(target, state),
@@ -929,14 +943,18 @@ fn callee(node: &SyntaxNode<'_>) -> String {
         )
 }
 
+/// A step's name on one line, whole: it is clipped by [`clip_label`] only after secrets are masked, so that no
+/// clipped secret escapes the mask.
 fn label(text: &str) -> String {
-    let one_line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if one_line.chars().count() > LABEL_CHARS {
-        let mut cut: String = one_line.chars().take(LABEL_CHARS - 1).collect();
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// A label short enough to read in a flow line.
+pub(crate) fn clip_label(label: &mut String) {
+    if label.chars().count() > LABEL_CHARS {
+        let mut cut: String = label.chars().take(LABEL_CHARS - 1).collect();
         cut.push('…');
-        cut
-    } else {
-        one_line
+        *label = cut;
     }
 }
 

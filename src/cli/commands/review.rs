@@ -258,13 +258,18 @@ async fn run_review(
         elapsed: Some(started.elapsed()),
         fixes: None,
     };
-    if args.diff {
-        let plan = fixes::plan(
+    // `--fix` and `--diff` exclude each other: one plan serves either.
+    let plan = if args.diff || args.fix {
+        Some(fixes::plan(
             &snapshot,
             &disk_paths,
             settings.threshold.report_min,
             args.unsafe_fixes,
-        )?;
+        )?)
+    } else {
+        None
+    };
+    if let Some(plan) = plan.as_ref().filter(|_| args.diff) {
         let (_, status) = build_report(&snapshot, settings.threshold, extras);
         let styles = printer.stdout_styles();
         let mut stdout = printer.stdout();
@@ -314,14 +319,8 @@ async fn run_review(
             ExitStatus::Success
         });
     }
-    if args.fix {
-        let plan = fixes::plan(
-            &snapshot,
-            &disk_paths,
-            settings.threshold.report_min,
-            args.unsafe_fixes,
-        )?;
-        extras.fixes = Some(fixes::apply(&plan)?);
+    if let Some(plan) = plan.as_ref().filter(|_| args.fix) {
+        extras.fixes = Some(fixes::apply(plan)?);
     }
     let mut snapshot = snapshot;
     let set_asides = scope.set_aside(&mut snapshot);
