@@ -7,20 +7,9 @@ use globset::{Glob, GlobSet, GlobSetBuilder};
 use super::rules::{RuleGroup, RuleInfo, RuleSet};
 use crate::protocol::RuleSelection;
 
-/// Prefixes of the rule ids other tools' findings carry; `ignore` may name them although no built-in rule
-/// matches.
-const TOOL_PREFIXES: [&str; 10] = [
-    "ruff",
-    "clippy",
-    "shellcheck",
-    "eslint",
-    "biome",
-    "go-vet",
-    "staticcheck",
-    "ai",
-    "llm",
-    "codeinsight",
-];
+/// Prefixes of rule ids other engines' findings carry besides the linters' own names
+/// ([`super::linters::BUILTIN_NAMES`]); `ignore` may name them although no built-in rule matches.
+const OTHER_PREFIXES: [&str; 3] = ["ai", "llm", "codeinsight"];
 
 /// A selection resolved against a rule set.
 #[derive(Debug, Clone)]
@@ -212,7 +201,7 @@ fn id_matches(pattern: &str, id: &str) -> bool {
 
 fn names_a_tool(pattern: &str) -> bool {
     let head = pattern.split('/').next().unwrap_or(pattern);
-    TOOL_PREFIXES.contains(&head)
+    super::linters::BUILTIN_NAMES.contains(&head) || OTHER_PREFIXES.contains(&head)
 }
 
 #[cfg(test)]

@@ -55,9 +55,12 @@ struct Suggestion {
     text: String,
 }
 
+/// The project configuration files Biome reads.
+pub(super) const CONFIG_NAMES: [&str; 2] = ["biome.json", "biome.jsonc"];
+
 pub(crate) fn lint(context: &RunContext<'_>) -> Result<Vec<Draft>, LintError> {
     let mut args: Vec<OsString> = vec!["lint".into(), "--reporter=rdjson".into()];
-    let config_directory = match context.project_file(&["biome.json", "biome.jsonc"]) {
+    let config_directory = match context.project_file(&CONFIG_NAMES) {
         Some(config) => config.parent().map(std::path::Path::to_path_buf),
         // On untrusted code, Biome's defaults from a configuration of our own: left to itself it would take
         // the first `biome.json` above the temporary directory, which anyone on the machine could plant.

@@ -79,7 +79,7 @@ const WARNING_RULES: [&str; 38] = [
     "no-useless-escape",
 ];
 
-const CONFIG_NAMES: [&str; 6] = [
+pub(super) const CONFIG_NAMES: [&str; 6] = [
     "eslint.config.js",
     "eslint.config.mjs",
     "eslint.config.cjs",

@@ -11,24 +11,20 @@ use crate::protocol::sha256_hex;
 
 use super::discovery::{Linters, Tool};
 
-/// The files each tool reads from the reviewed file's directory or above.
-fn config_names(tool: Tool) -> &'static [&'static str] {
+/// The files each tool reads from the reviewed file's directory or above (ESLint's and Biome's are the ones their
+/// runners look for).
+fn config_names(tool: Tool) -> Vec<&'static str> {
     match tool {
-        Tool::Ruff => &[".ruff.toml", "ruff.toml", "pyproject.toml"],
-        Tool::Clippy => &["clippy.toml", ".clippy.toml", "Cargo.toml", "Cargo.lock"],
-        Tool::Shellcheck => &[".shellcheckrc", "shellcheckrc"],
-        Tool::Eslint => &[
-            "eslint.config.js",
-            "eslint.config.mjs",
-            "eslint.config.cjs",
-            "eslint.config.ts",
-            "eslint.config.mts",
-            "eslint.config.cts",
-            "package.json",
-        ],
-        Tool::Biome => &["biome.json", "biome.jsonc"],
-        Tool::GoVet | Tool::Staticcheck => &["go.mod", "go.sum", "staticcheck.conf"],
-        Tool::Custom => &[],
+        Tool::Ruff => vec![".ruff.toml", "ruff.toml", "pyproject.toml"],
+        Tool::Clippy => vec!["clippy.toml", ".clippy.toml", "Cargo.toml", "Cargo.lock"],
+        Tool::Shellcheck => vec![".shellcheckrc", "shellcheckrc"],
+        Tool::Eslint => super::eslint::CONFIG_NAMES
+            .into_iter()
+            .chain(["package.json"])
+            .collect(),
+        Tool::Biome => super::biome::CONFIG_NAMES.to_vec(),
+        Tool::GoVet | Tool::Staticcheck => vec!["go.mod", "go.sum", "staticcheck.conf"],
+        Tool::Custom => Vec::new(),
     }
 }
 
@@ -47,10 +43,7 @@ impl Linters {
             return None;
         }
         let directory = std::fs::canonicalize(directory).ok()?;
-        let mut names: Vec<&str> = tools
-            .iter()
-            .flat_map(|&tool| config_names(tool).iter().copied())
-            .collect();
+        let mut names: Vec<&str> = tools.iter().flat_map(|&tool| config_names(tool)).collect();
         names.sort_unstable();
         names.dedup();
         let mut inputs = Vec::new();
