@@ -284,6 +284,7 @@ struct PendingTaint {
     sanitizers: Option<SerializableRuleConfig<SupportLang>>,
     propagators: Option<SerializableRuleConfig<SupportLang>>,
     handler_parameters: bool,
+    tainted_start: bool,
 }
 
 /// Rules grouped by the language of the files they run on, compiled on first use.
@@ -753,6 +754,7 @@ fn compile(
                     .transpose()?
                     .map(super::taint::Matcher::new),
                 handler_parameters: taint.handler_parameters,
+                tainted_start: taint.tainted_start,
                 sink_kinds: super::taint::Kinds::of(&config),
             })
         }
@@ -783,10 +785,17 @@ fn taint_documents(
             "rule `{id}`: a taint rule has `sources`, `sinks`, `sanitizers` and `propagators`, not `rule`"
         )));
     }
-    let handler_parameters = object
-        .remove("handler-parameters")
-        .and_then(|value| value.as_bool())
-        .unwrap_or(false);
+    let mut flag = |key: &str| -> Result<bool, RuleProblem> {
+        match object.remove(key) {
+            None => Ok(false),
+            Some(serde_json::Value::Bool(value)) => Ok(value),
+            Some(_) => Err(RuleProblem::from(format!(
+                "rule `{id}`: `{key}` is true or false"
+            ))),
+        }
+    };
+    let handler_parameters = flag("handler-parameters")?;
+    let tainted_start = flag("tainted-start")?;
     let mut list = |key: &str, required: bool| -> Result<Option<serde_json::Value>, RuleProblem> {
         match object.remove(key) {
             Some(serde_json::Value::Array(entries)) if !entries.is_empty() => {
@@ -821,6 +830,7 @@ fn taint_documents(
         sanitizers: sanitizers.map(&document_with).transpose()?,
         propagators: propagators.map(&document_with).transpose()?,
         handler_parameters,
+        tainted_start,
     };
     Ok((sinks, Some(taint)))
 }

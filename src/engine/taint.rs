@@ -14,7 +14,16 @@
 //! - `propagators` (rules binding `$FROM` and `$TO`, e.g. `$TO.extend_from($FROM)`) add taint the built-in
 //!   steps do not know about.
 //! - A sanitizer called in a branch's condition on a variable (`if not url_has_allowed_host_and_scheme(url)`)
-//!   is a check: the variable counts as sanitized from there on.
+//!   is a check: the variable counts as sanitized from there on. So is a sanitizer called as a statement of its
+//!   own (`check_access(base, path)`), which must raise to have any effect.
+//! - In the arm a condition guards, a variable compared with literals (`sort in ["title", "date"]`,
+//!   `mode == "fast"`, `["a", "b"].includes(x)`) holds one of them and is clean.
+//! - A call named as a predicate, a check or a lookup (`is_safe(x)`, `_check_transaction(id)`,
+//!   `find_user(name)`) answers about its argument, and a lookup by an id (`get_book(book_id)`) returns a stored
+//!   record: neither result carries the argument's taint.
+//! - With `tainted-start: true` (URL sinks), only taint that can decide the start of the string counts:
+//!   `BASE_URL + path`, `f"/books/{name}"` and `"https://host/{}".format(x)` cannot change the host.
+//! - One flow into nested sinks (`cursor.execute(text(query))`) is reported once, at the innermost.
 //! - With `handler-parameters: true`, the request fields of Express-style route handlers (`app.get(path, (rq, rs)
 //!   => ...)`: `rq.query`, `params`, `body`, `cookies`, `headers`) and the parameters of Python web handlers (Flask and `FastAPI` route decorators,
 //!   Django views taking `request` first) are sources too.
@@ -45,6 +54,10 @@ pub(crate) struct CompiledTaint {
     /// Rules binding `$FROM` and `$TO`: where one matches, `$FROM`'s taint is added to `$TO`.
     pub(crate) propagators: Option<Matcher>,
     pub(crate) handler_parameters: bool,
+    /// With `tainted-start: true`, a sink reports only when tainted data can decide the start of its string
+    /// (for a URL: its scheme and host): `BASE_URL + "/books/" + id` and `f"/users/{name}"` are not open
+    /// redirects or SSRF.
+    pub(crate) tainted_start: bool,
     /// The kinds the rule's sinks (its `config`) can match.
     pub(crate) sink_kinds: Kinds,
 }
@@ -273,6 +286,17 @@ pub(crate) fn find_flows(
     }
     analysis.hits.sort_by_key(|hit| (hit.start, hit.end));
     analysis.hits.dedup_by_key(|hit| (hit.start, hit.end));
+    // `cursor.execute(text(query))`: one flow into nested sinks is one finding, at the innermost.
+    let ranges: Vec<(usize, usize)> = analysis
+        .hits
+        .iter()
+        .map(|hit| (hit.start, hit.end))
+        .collect();
+    analysis.hits.retain(|hit| {
+        !ranges.iter().any(|&(start, end)| {
+            (start, end) != (hit.start, hit.end) && hit.start <= start && end <= hit.end
+        })
+    });
     analysis.hits
 }
 
@@ -402,6 +426,9 @@ impl Analysis<'_> {
         };
         if known != Some(false) {
             let mut arm = entry.clone();
+            if let Some(condition) = &condition {
+                clear_allow_listed(condition, &mut arm);
+            }
             if let Some(consequence) = node.field("consequence") {
                 self.statement(&consequence, &mut arm);
             }
@@ -420,6 +447,9 @@ impl Analysis<'_> {
                     }
                     if condition.as_ref().and_then(constant_truth) == Some(false) {
                         continue;
+                    }
+                    if let Some(condition) = &condition {
+                        clear_allow_listed(condition, &mut arm);
                     }
                     if let Some(consequence) = alternative.field("consequence") {
                         self.statement(&consequence, &mut arm);
@@ -527,6 +557,7 @@ impl Analysis<'_> {
                 && let Some(found) = self.sinks.matcher.match_node(current.clone())
             {
                 let flow = match found.get_env().get_match("SINK") {
+                    Some(target) if self.taint.tainted_start => self.start_taint(target, state),
                     Some(target) => self.taint_of(target, state),
                     None => current
                         .field("arguments")
@@ -564,14 +595,18 @@ impl Analysis<'_> {
                     self.effects(&value, state);
                     let value = innermost_value(value);
                     let flow = self.taint_of(&value, state);
+                    let starts = self.starts_tainted(&value, state);
                     Self::assign(&target, flow, false, state);
+                    mark_start(&target, starts, false, state);
                 }
                 return;
             }
             "augmented_assignment" | "augmented_assignment_expression" => {
                 if let (Some(target), Some(value)) = (node.field("left"), node.field("right")) {
                     let flow = self.taint_of(&value, state);
+                    let starts = self.starts_tainted(&target, state);
                     Self::assign(&target, flow, true, state);
+                    mark_start(&target, starts, true, state);
                 }
                 return;
             }
@@ -585,7 +620,11 @@ impl Analysis<'_> {
                 if let (Some(value), true) = (&value, names.len() > 1) {
                     self.assign_pairwise(&names, value, state);
                 } else if let Some(name) = names.first() {
+                    let starts = value
+                        .as_ref()
+                        .and_then(|value| self.starts_tainted(value, state));
                     Self::assign(name, flow, false, state);
+                    mark_start(name, starts, false, state);
                 }
                 return;
             }
@@ -601,7 +640,9 @@ impl Analysis<'_> {
                     if targets.len() == values.len() && !augmented {
                         for (target, value) in targets.iter().zip(&values) {
                             let flow = self.taint_of(value, state);
+                            let starts = self.starts_tainted(value, state);
                             Self::assign(target, flow, false, state);
+                            mark_start(target, starts, false, state);
                         }
                     } else {
                         let flow = self.taint_of(&right, state);
@@ -614,6 +655,24 @@ impl Analysis<'_> {
             }
             "call" | "call_expression" => {
                 self.receiver_effect(node, state);
+            }
+            // `check_access(base, path)` on its own: a sanitizer whose result is dropped must raise or return
+            // early to do anything, so what it was given is clean after it.
+            "expression_statement" => {
+                if let Some(expression) = node.children().find(SyntaxNode::is_named) {
+                    let call = if expression.kind() == "await"
+                        || expression.kind() == "await_expression"
+                    {
+                        expression.children().find(SyntaxNode::is_named)
+                    } else {
+                        Some(expression)
+                    };
+                    if let (Some(call), Some(sanitizers)) = (call, &self.taint.sanitizers)
+                        && sanitizers.matches(&call)
+                    {
+                        self.clear_guarded(&call, state);
+                    }
+                }
             }
             _ => {}
         }
@@ -714,11 +773,15 @@ impl Analysis<'_> {
                 match flow {
                     Some(flow) => {
                         if !(augmented && state.contains_key(&name)) {
+                            if !augmented {
+                                state.remove(&tail_key(&name));
+                            }
                             state.insert(name, shorten(with(flow, step_for(target))));
                         }
                     }
                     None if augmented => {}
                     None => {
+                        state.remove(&tail_key(&name));
                         state.remove(&name);
                     }
                 }
@@ -836,10 +899,27 @@ impl Analysis<'_> {
                     // A lookup by a tainted key (`Model.objects.get(pk=value)`, `get_object(id=value)`)
                     // returns stored data, not the key: Python keyword arguments carry taint only into
                     // string building (`.format(name=value)`) and `dict(...)`.
-                    let keywords_propagate = node.field("function").is_some_and(|function| {
-                        let name = function.field("attribute").unwrap_or(function);
-                        matches!(name.text().as_ref(), "format" | "format_map" | "dict")
+                    let name = node.field("function").map(|function| {
+                        function
+                            .field("attribute")
+                            .or_else(|| function.field("property"))
+                            .or_else(|| function.field("field"))
+                            .unwrap_or(function)
+                            .text()
+                            .into_owned()
                     });
+                    // A predicate or a check answers about its argument (`is_admin(name)`,
+                    // `_check_transaction(trans_id)`, `find_user(name)`): its result is not the argument.
+                    if name.as_deref().is_some_and(answers_about_argument)
+                        || name
+                            .as_deref()
+                            .is_some_and(|name| looks_up_by_id(name, &arguments))
+                    {
+                        return None;
+                    }
+                    let keywords_propagate = name
+                        .as_deref()
+                        .is_some_and(|name| matches!(name, "format" | "format_map" | "dict"));
                     arguments
                         .children()
                         .filter(SyntaxNode::is_named)
@@ -864,11 +944,208 @@ impl Analysis<'_> {
         }
     }
 
+    /// For `tainted-start` rules: whether `value`'s taint reaches its start; `None` for other rules.
+    fn starts_tainted(&self, value: &SyntaxNode<'_>, state: &State) -> Option<bool> {
+        self.taint
+            .tainted_start
+            .then(|| self.start_taint(value, state).is_some())
+    }
+
+    /// The taint of `node` where it can decide the start of the string: for `BASE + tainted`,
+    /// `f"/users/{name}"`, `"https://api.example.com/{}".format(name)` or `fmt.Sprintf("/a/%s", name)`, none.
+    fn start_taint(&self, node: &SyntaxNode<'_>, state: &State) -> Option<Vec<Step>> {
+        let flow = self.taint_of(node, state)?;
+        if self.taint.sources.matches(node) {
+            return Some(flow);
+        }
+        let kind = node.kind();
+        match kind.as_ref() {
+            "identifier" => (!state.contains_key(&tail_key(&node.text()))).then_some(flow),
+            "parenthesized_expression" => node
+                .children()
+                .find(SyntaxNode::is_named)
+                .and_then(|inner| self.start_taint(&inner, state)),
+            "binary_expression" | "binary_operator" => {
+                let operator = node
+                    .field("operator")
+                    .map(|operator| operator.text().into_owned())
+                    .unwrap_or_default();
+                match operator.as_str() {
+                    "+" => {
+                        let mut parts = Vec::new();
+                        plus_operands(node, &mut parts);
+                        self.start_of_parts(&parts, state)
+                    }
+                    "%" => {
+                        let format = node.field("left").and_then(|left| literal_text(&left));
+                        let values = node.field("right").map(|right| {
+                            if right.kind() == "tuple" {
+                                let first = right.children().find(SyntaxNode::is_named);
+                                first.unwrap_or(right)
+                            } else {
+                                right
+                            }
+                        });
+                        match format {
+                            Some(format) => {
+                                self.start_of_format(&format, '%', values.as_ref(), flow, state)
+                            }
+                            None => Some(flow),
+                        }
+                    }
+                    _ => Some(flow),
+                }
+            }
+            "string" | "template_string" | "concatenated_string" => {
+                let (lead, interpolated) = string_lead(node);
+                if !interpolated || fixes_start(&lead) {
+                    return if interpolated { None } else { Some(flow) };
+                }
+                let first = node
+                    .children()
+                    .find(|child| {
+                        matches!(
+                            child.kind().as_ref(),
+                            "interpolation" | "template_substitution"
+                        )
+                    })
+                    .and_then(|part| part.children().find(SyntaxNode::is_named));
+                match first {
+                    Some(first) if lead.is_empty() => self.start_taint(&first, state),
+                    Some(first) => self.taint_of(&first, state),
+                    None => Some(flow),
+                }
+            }
+            "call" | "call_expression" => {
+                let function = node.field("function");
+                let arguments: Vec<SyntaxNode<'_>> = node
+                    .field("arguments")
+                    .map(|arguments| arguments.children().filter(SyntaxNode::is_named).collect())
+                    .unwrap_or_default();
+                // `"https://host/{}".format(value)`
+                if let Some(function) = &function
+                    && matches!(function.kind().as_ref(), "attribute" | "member_expression")
+                    && function
+                        .field("attribute")
+                        .or_else(|| function.field("property"))
+                        .is_some_and(|name| name.text() == "format")
+                    && let Some(format) = function
+                        .field("object")
+                        .and_then(|object| literal_text(&object))
+                {
+                    return self.start_of_format(&format, '{', arguments.first(), flow, state);
+                }
+                // `fmt.Sprintf("https://host/%s", value)`
+                if function
+                    .as_ref()
+                    .is_some_and(|function| function.text() == "fmt.Sprintf")
+                    && let Some(format) = arguments.first().and_then(literal_text)
+                {
+                    return self.start_of_format(&format, '%', arguments.get(1), flow, state);
+                }
+                Some(flow)
+            }
+            _ => Some(flow),
+        }
+    }
+
+    /// The start's taint of a concatenation: literals add to a prefix until it fixes the start; the first other
+    /// part decides, and an untainted one (a configured base URL) fixes it.
+    fn start_of_parts(&self, parts: &[SyntaxNode<'_>], state: &State) -> Option<Vec<Step>> {
+        let mut prefix = String::new();
+        for part in parts {
+            if let Some(text) = literal_text(part) {
+                prefix.push_str(&text);
+                if fixes_start(&prefix) {
+                    return None;
+                }
+                continue;
+            }
+            return if prefix.is_empty() {
+                self.start_taint(part, state)
+            } else {
+                self.taint_of(part, state)
+            };
+        }
+        None
+    }
+
+    /// The start's taint of a format string filled with values: the text before the first placeholder fixes the
+    /// start, or the first value decides it.
+    fn start_of_format(
+        &self,
+        format: &str,
+        placeholder: char,
+        first_value: Option<&SyntaxNode<'_>>,
+        flow: Vec<Step>,
+        state: &State,
+    ) -> Option<Vec<Step>> {
+        let lead = format.split(placeholder).next().unwrap_or_default();
+        if fixes_start(lead) {
+            return None;
+        }
+        match first_value {
+            Some(value) if lead.is_empty() => self.start_taint(value, state),
+            _ => Some(flow),
+        }
+    }
+
     fn first_tainted(&self, node: &SyntaxNode<'_>, state: &State) -> Option<Vec<Step>> {
         node.children()
             .filter(SyntaxNode::is_named)
             .find_map(|child| self.taint_of(&child, state))
     }
+}
+
+/// Whether a function named `name` answers a question about its arguments (a predicate, a check or a
+/// lookup) rather than passing them on: `is_safe`, `has_perm`, `check_token`, `_check_for_transaction`,
+/// `validate_form`, `verify`, `exists`, `find_user`, `lookup`, `count_rows`, `isValid`.
+fn answers_about_argument(name: &str) -> bool {
+    let name = name.trim_start_matches('_');
+    [
+        "is", "has", "check", "validate", "verify", "exists", "find", "lookup", "count",
+    ]
+    .iter()
+    .any(|verb| {
+        name.strip_prefix(verb).is_some_and(|rest| {
+            rest.is_empty()
+                || rest.starts_with('_')
+                || rest.starts_with(|c: char| c.is_ascii_uppercase())
+        })
+    })
+}
+
+/// `get_book(book_id)`, `load_user(pk)`, `fetchOrder(orderId)`, `get_book_format(book_id, fmt)`: a record looked
+/// up by its id is stored data, not the id. It takes a call named as a lookup of something other than a path or a
+/// URL, with a plain id-named variable among its arguments: `get_path(name)` and `get_file_path(user_id, name)`
+/// still pass their arguments on.
+fn looks_up_by_id(name: &str, arguments: &SyntaxNode<'_>) -> bool {
+    let name = name.trim_start_matches('_');
+    let lookup = ["get", "load", "fetch", "read"].iter().any(|verb| {
+        name.strip_prefix(verb).is_some_and(|rest| {
+            rest.starts_with('_') || rest.starts_with(|c: char| c.is_ascii_uppercase())
+        })
+    });
+    let lower = name.to_ascii_lowercase();
+    let builds_a_location = ["path", "url", "uri", "file", "dir", "name", "link"]
+        .iter()
+        .any(|word| lower.contains(word));
+    if !lookup || builds_a_location {
+        return false;
+    }
+    let id_named = |argument: &SyntaxNode<'_>| {
+        let text = argument.text();
+        let lower = text.to_ascii_lowercase();
+        argument.kind() == "identifier"
+            && (lower == "id"
+                || lower == "pk"
+                || lower.ends_with("_id")
+                || lower.ends_with("_pk")
+                || lower.ends_with("uuid")
+                || text.ends_with("Id")
+                || text.ends_with("ID"))
+    };
+    arguments.children().any(|argument| id_named(&argument))
 }
 
 /// `a = b = value`: the value at the end of a chain of assignments.
@@ -904,9 +1181,205 @@ fn constant_truth(condition: &SyntaxNode<'_>) -> Option<bool> {
     }
 }
 
+/// Joins two states. A variable whose taint reaches its start on either side reaches it after the join.
 fn union(into: &mut State, other: State) {
+    let starting = |state: &State| -> Vec<String> {
+        state
+            .keys()
+            .filter(|name| !is_tail_key(name) && !state.contains_key(&tail_key(name)))
+            .cloned()
+            .collect()
+    };
+    let mut starts = starting(into);
+    starts.extend(starting(&other));
     for (name, flow) in other {
         into.entry(name).or_insert(flow);
+    }
+    for name in starts {
+        into.remove(&tail_key(&name));
+    }
+}
+
+/// The state key marking that `name`'s taint does not reach the start of its string (`BASE + path`). Only rules
+/// with `tainted-start: true` set it; no variable name can collide with it.
+fn tail_key(name: &str) -> String {
+    format!("\u{1}tail:{name}")
+}
+
+fn is_tail_key(key: &str) -> bool {
+    key.starts_with('\u{1}')
+}
+
+/// After `target = value` (`augmented` for `+=`) with `starts` = whether `value`'s taint reaches its start
+/// (`None` when the rule does not track starts): marks a tainted target whose start is not tainted.
+fn mark_start(target: &SyntaxNode<'_>, starts: Option<bool>, augmented: bool, state: &mut State) {
+    let Some(starts) = starts else {
+        return;
+    };
+    if target.kind() != "identifier" {
+        return;
+    }
+    let name = target.text();
+    let key = tail_key(&name);
+    if !state.contains_key(name.as_ref()) {
+        state.remove(&key);
+    } else if augmented {
+        // `url += tainted`: the start is what `url` held before, untainted if it was.
+        if !starts {
+            state.entry(key).or_default();
+        }
+    } else if starts {
+        state.remove(&key);
+    } else {
+        state.insert(key, Vec::new());
+    }
+}
+
+/// The variables a condition compares with literals, which hold one of them in the arm it guards:
+/// `sort in ["title", "date"]`, `mode == "fast"`, `["a", "b"].includes(order)`, `kind == "x" and ...`.
+fn clear_allow_listed(condition: &SyntaxNode<'_>, state: &mut State) {
+    let mut pending = vec![condition.clone()];
+    while let Some(node) = pending.pop() {
+        let named: Vec<SyntaxNode<'_>> = node.children().filter(SyntaxNode::is_named).collect();
+        let operator: String = node
+            .children()
+            .filter(|child| !child.is_named())
+            .map(|child| child.text().into_owned())
+            .collect::<Vec<_>>()
+            .join(" ");
+        match node.kind().as_ref() {
+            "parenthesized_expression" => pending.extend(named),
+            "boolean_operator" | "binary_expression" if operator == "and" || operator == "&&" => {
+                pending.extend(named);
+            }
+            "comparison_operator" | "binary_expression" if named.len() == 2 => {
+                let (left, right) = (&named[0], &named[1]);
+                let listed = match operator.as_str() {
+                    "in" => is_literal_collection(right),
+                    "==" | "===" => literal_text(right).is_some(),
+                    _ => false,
+                };
+                if listed && left.kind() == "identifier" {
+                    state.remove(left.text().as_ref());
+                }
+            }
+            "call_expression" => {
+                let includes = node.field("function").filter(|function| {
+                    function.kind() == "member_expression"
+                        && function
+                            .field("property")
+                            .is_some_and(|p| p.text() == "includes")
+                        && function
+                            .field("object")
+                            .is_some_and(|o| is_literal_collection(&o))
+                });
+                let argument = node
+                    .field("arguments")
+                    .and_then(|arguments| arguments.children().find(SyntaxNode::is_named));
+                if let (Some(_), Some(argument)) = (includes, argument)
+                    && argument.kind() == "identifier"
+                {
+                    state.remove(argument.text().as_ref());
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// `["a", "b"]`, `("a", "b")`, `{"a", "b"}`: a collection of string literals only.
+fn is_literal_collection(node: &SyntaxNode<'_>) -> bool {
+    matches!(node.kind().as_ref(), "list" | "tuple" | "set" | "array")
+        && node
+            .children()
+            .filter(SyntaxNode::is_named)
+            .all(|element| literal_text(&element).is_some())
+}
+
+/// The text of a string literal without interpolation (`"a"`, `'a'`, `r"a"`, a template literal without `${}`,
+/// a Go string), or `None` for anything else.
+fn literal_text(node: &SyntaxNode<'_>) -> Option<String> {
+    if !matches!(
+        node.kind().as_ref(),
+        "string" | "template_string" | "interpreted_string_literal" | "raw_string_literal"
+    ) {
+        return None;
+    }
+    let (lead, interpolated) = string_lead(node);
+    (!interpolated).then_some(lead)
+}
+
+/// A string literal's text up to its first interpolation, and whether it has one.
+fn string_lead(node: &SyntaxNode<'_>) -> (String, bool) {
+    let mut lead = String::new();
+    let mut content = false;
+    for child in node.children() {
+        match child.kind().as_ref() {
+            "interpolation" | "template_substitution" => return (lead, true),
+            "string_content"
+            | "string_fragment"
+            | "escape_sequence"
+            | "interpreted_string_literal_content" => {
+                content = true;
+                lead.push_str(&child.text());
+            }
+            _ => {}
+        }
+    }
+    if !content {
+        // A grammar that keeps no content node: the text between the quotes.
+        let text = node.text();
+        let text = text.trim_start_matches(|c: char| c.is_ascii_alphabetic());
+        text.trim_matches(|c| c == '"' || c == '\'' || c == '`')
+            .clone_into(&mut lead);
+    }
+    (lead, false)
+}
+
+/// Whether a string that starts with `prefix` has its start fixed whatever follows: a URL with its host
+/// (`https://api.example.com/`), a path (`/books/`, not `/` or `//`), or a relative reference (`books/`,
+/// `?page=`). `""`, `https://`, `http` and `/` leave the host to what follows.
+fn fixes_start(prefix: &str) -> bool {
+    let scheme_end = prefix.find(':').filter(|&end| {
+        end > 0
+            && prefix[..end]
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '.' | '-'))
+    });
+    if let Some(end) = scheme_end {
+        let rest = &prefix[end + 1..];
+        return match rest.strip_prefix("//") {
+            Some(authority) => authority
+                .char_indices()
+                .any(|(at, c)| at > 0 && matches!(c, '/' | '?' | '#')),
+            None => !"//".starts_with(rest),
+        };
+    }
+    let mut chars = prefix.chars();
+    match chars.next() {
+        None => false,
+        Some('/' | '\\') => chars.next().is_some_and(|c| c != '/' && c != '\\'),
+        Some(_) => {
+            let lower = prefix.to_ascii_lowercase();
+            !("https://".starts_with(&lower) || "http://".starts_with(&lower))
+        }
+    }
+}
+
+/// `a + b + c` as `[a, b, c]`.
+fn plus_operands<'r>(node: &SyntaxNode<'r>, into: &mut Vec<SyntaxNode<'r>>) {
+    let is_plus = matches!(
+        node.kind().as_ref(),
+        "binary_expression" | "binary_operator"
+    ) && node
+        .field("operator")
+        .is_some_and(|operator| operator.text() == "+");
+    match (is_plus, node.field("left"), node.field("right")) {
+        (true, Some(left), Some(right)) => {
+            plus_operands(&left, into);
+            plus_operands(&right, into);
+        }
+        _ => into.push(node.clone()),
     }
 }
 
