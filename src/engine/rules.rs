@@ -285,6 +285,7 @@ struct PendingTaint {
     propagators: Option<SerializableRuleConfig<SupportLang>>,
     handler_parameters: bool,
     tainted_start: bool,
+    segments_are_safe: bool,
 }
 
 /// Rules grouped by the language of the files they run on, compiled on first use.
@@ -755,6 +756,7 @@ fn compile(
                     .map(super::taint::Matcher::new),
                 handler_parameters: taint.handler_parameters,
                 tainted_start: taint.tainted_start,
+                segments_are_safe: taint.segments_are_safe,
                 sink_kinds: super::taint::Kinds::of(&config),
             })
         }
@@ -796,6 +798,7 @@ fn taint_documents(
     };
     let handler_parameters = flag("handler-parameters")?;
     let tainted_start = flag("tainted-start")?;
+    let segments_are_safe = flag("segments-are-safe")?;
     let mut list = |key: &str, required: bool| -> Result<Option<serde_json::Value>, RuleProblem> {
         match object.remove(key) {
             Some(serde_json::Value::Array(entries)) if !entries.is_empty() => {
@@ -831,6 +834,7 @@ fn taint_documents(
         propagators: propagators.map(&document_with).transpose()?,
         handler_parameters,
         tainted_start,
+        segments_are_safe,
     };
     Ok((sinks, Some(taint)))
 }

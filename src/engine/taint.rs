@@ -58,6 +58,9 @@ pub(crate) struct CompiledTaint {
     /// (for a URL: its scheme and host): `BASE_URL + "/books/" + id` and `f"/users/{name}"` are not open
     /// redirects or SSRF.
     pub(crate) tainted_start: bool,
+    /// With `segments-are-safe: true` (path sinks), a Flask route segment (`<name>`, `<string:name>`), which
+    /// cannot hold a `/`, is not a source; `<path:name>` is.
+    pub(crate) segments_are_safe: bool,
     /// The kinds the rule's sinks (its `config`) can match.
     pub(crate) sink_kinds: Kinds,
 }
@@ -268,7 +271,7 @@ pub(crate) fn find_flows(
     }
     for node in &sources.functions {
         let state = if taint.handler_parameters {
-            handler_parameters(node, language, path)
+            handler_parameters(node, language, path, taint.segments_are_safe)
         } else {
             State::new()
         };
@@ -1434,7 +1437,12 @@ pub(crate) fn clip_label(label: &mut String) {
 /// Parameters of a Python web handler: Flask and `FastAPI` route decorators (`@app.route`, `@router.get`, ...)
 /// and Django views (a module-level function in `views.py` or a `views/` package taking `request` first; their
 /// defaulted parameters come from the `URLconf`). `self`, `cls`, `request` itself and `FastAPI` dependencies (`= Depends(...)`) are left out.
-fn handler_parameters(function: &SyntaxNode<'_>, language: Language, path: &str) -> State {
+fn handler_parameters(
+    function: &SyntaxNode<'_>,
+    language: Language,
+    path: &str,
+    segments_are_safe: bool,
+) -> State {
     let mut state = State::new();
     if is_javascript_like(language) {
         return express_request_fields(function);
@@ -1468,17 +1476,37 @@ fn handler_parameters(function: &SyntaxNode<'_>, language: Language, path: &str)
     let Some(parameters) = function.field("parameters") else {
         return state;
     };
+    // Flask's `<int:id>`, `<uuid:key>` and `<float:x>` are parsed before the view runs; `<name>` and
+    // `<string:name>` cannot hold a `/`.
+    let converters: HashMap<String, String> = decorated
+        .iter()
+        .flat_map(|decorated| {
+            decorated
+                .children()
+                .filter(|child| child.kind() == "decorator")
+        })
+        .flat_map(|decorator| route_converters(&decorator.text()))
+        .collect();
+    let parsed = |name: &str| {
+        converters.get(name).is_some_and(|converter| {
+            matches!(converter.as_str(), "int" | "float" | "uuid")
+                || segments_are_safe && matches!(converter.as_str(), "" | "string")
+        })
+    };
     let names: Vec<(String, SyntaxNode<'_>, bool)> = parameters
         .children()
         .filter(SyntaxNode::is_named)
         .filter_map(|parameter| {
             let (name, dependency) = match parameter.kind().as_ref() {
                 "identifier" => (parameter.clone(), false),
+                // FastAPI validates a parameter annotated with a number, a UUID or a date before the handler runs.
                 "typed_parameter" => (
                     parameter
                         .children()
                         .find(|child| child.kind() == "identifier")?,
-                    false,
+                    parameter
+                        .field("type")
+                        .is_some_and(|kind| parsed_type(&kind.text())),
                 ),
                 "default_parameter" | "typed_default_parameter" => (
                     parameter.field("name")?,
@@ -1487,7 +1515,10 @@ fn handler_parameters(function: &SyntaxNode<'_>, language: Language, path: &str)
                         || parameter.field("value").is_some_and(|value| {
                             let text = value.text();
                             text.starts_with("Depends(") || text.starts_with("Security(")
-                        }),
+                        })
+                        || parameter
+                            .field("type")
+                            .is_some_and(|kind| parsed_type(&kind.text())),
                 ),
                 _ => return None,
             };
@@ -1507,13 +1538,60 @@ fn handler_parameters(function: &SyntaxNode<'_>, language: Language, path: &str)
         return state;
     }
     for (name, node, dependency) in names {
-        if dependency || matches!(name.as_str(), "self" | "cls" | "request") {
+        if dependency || parsed(&name) || matches!(name.as_str(), "self" | "cls" | "request") {
             continue;
         }
         let step = step_for(&node);
         state.insert(name, vec![step]);
     }
     state
+}
+
+/// The `<converter:name>` placeholders of a Flask route decorator, as `(name, converter)` (`""` for `<name>`).
+fn route_converters(decorator: &str) -> Vec<(String, String)> {
+    let mut found = Vec::new();
+    let mut rest = decorator;
+    while let Some(open) = rest.find('<') {
+        rest = &rest[open + 1..];
+        let Some(close) = rest.find('>') else {
+            break;
+        };
+        let placeholder = &rest[..close];
+        let (converter, name) = match placeholder.rsplit_once(':') {
+            // `<string(length=2):code>`: the converter's name without its arguments.
+            Some((converter, name)) => (converter.split('(').next().unwrap_or_default(), name),
+            None => ("", placeholder),
+        };
+        let name = name.trim();
+        if !name.is_empty() && name.chars().all(|c| c.is_alphanumeric() || c == '_') {
+            found.push((name.to_owned(), converter.trim().to_owned()));
+        }
+        rest = &rest[close + 1..];
+    }
+    found
+}
+
+/// A FastAPI annotation whose value is parsed and validated before the handler runs: `int`, `float`, `bool`,
+/// `UUID`, `datetime`, `date`, `Decimal` (also `Optional[int]`, `int | None`).
+fn parsed_type(annotation: &str) -> bool {
+    let inner = annotation
+        .trim()
+        .trim_start_matches("Optional[")
+        .trim_end_matches(']')
+        .trim_end_matches(" | None")
+        .trim();
+    matches!(
+        inner.rsplit('.').next().unwrap_or(inner),
+        "int"
+            | "float"
+            | "bool"
+            | "UUID"
+            | "datetime"
+            | "date"
+            | "time"
+            | "Decimal"
+            | "PositiveInt"
+    )
 }
 
 /// An Express-style route handler (the last argument of `app.get(path, ...)`, `router.post`, `app.use`, ...,
