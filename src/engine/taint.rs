@@ -968,12 +968,25 @@ impl Analysis<'_> {
                 .children()
                 .find(SyntaxNode::is_named)
                 .and_then(|inner| self.start_taint(&inner, state)),
-            "binary_expression" | "binary_operator" => {
+            // `a if condition else b`, `condition ? a : b`: either value may be the string.
+            "conditional_expression" | "ternary_expression" => {
+                let condition = node.field("condition").map(|condition| condition.range());
+                node.children()
+                    .filter(SyntaxNode::is_named)
+                    .filter(|child| Some(child.range()) != condition)
+                    .find_map(|value| self.start_taint(&value, state))
+            }
+            "binary_expression" | "binary_operator" | "boolean_operator" => {
                 let operator = node
                     .field("operator")
                     .map(|operator| operator.text().into_owned())
                     .unwrap_or_default();
                 match operator.as_str() {
+                    // `next or fallback`: whichever is used starts the string.
+                    "or" | "and" | "||" | "&&" | "??" => node
+                        .children()
+                        .filter(SyntaxNode::is_named)
+                        .find_map(|operand| self.start_taint(&operand, state)),
                     "+" => {
                         let mut parts = Vec::new();
                         plus_operands(node, &mut parts);
@@ -1037,6 +1050,24 @@ impl Analysis<'_> {
                         .and_then(|object| literal_text(&object))
                 {
                     return self.start_of_format(&format, '{', arguments.first(), flow, state);
+                }
+                // `self.get_url(".edit", path=value)`, `url_for("admin.index", q=value)`: a URL built for one of
+                // the application's own endpoints, named first, is on the application's host.
+                let builds_url = function.as_ref().is_some_and(|function| {
+                    let name = function
+                        .field("attribute")
+                        .or_else(|| function.field("property"))
+                        .or_else(|| function.field("field"))
+                        .or_else(|| (function.kind() == "identifier").then(|| function.clone()));
+                    name.is_some_and(|name| name.text().to_ascii_lowercase().contains("url"))
+                });
+                if builds_url
+                    && arguments
+                        .first()
+                        .and_then(literal_text)
+                        .is_some_and(|endpoint| is_endpoint(&endpoint))
+                {
+                    return None;
                 }
                 // `fmt.Sprintf("https://host/%s", value)`
                 if function
@@ -1367,6 +1398,15 @@ fn fixes_start(prefix: &str) -> bool {
             !("https://".starts_with(&lower) || "http://".starts_with(&lower))
         }
     }
+}
+
+/// An endpoint's name as URL builders take it: `index`, `.edit`, `admin.index_view` (no `/` or `:`).
+fn is_endpoint(text: &str) -> bool {
+    let name = text.strip_prefix('.').unwrap_or(text);
+    name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
 }
 
 /// `a + b + c` as `[a, b, c]`.
