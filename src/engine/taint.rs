@@ -1611,7 +1611,7 @@ fn route_converters(decorator: &str) -> Vec<(String, String)> {
     found
 }
 
-/// A FastAPI annotation whose value is parsed and validated before the handler runs: `int`, `float`, `bool`,
+/// A `FastAPI` annotation whose value is parsed and validated before the handler runs: `int`, `float`, `bool`,
 /// `UUID`, `datetime`, `date`, `Decimal` (also `Optional[int]`, `int | None`).
 fn parsed_type(annotation: &str) -> bool {
     let inner = annotation
