@@ -1299,6 +1299,128 @@ async fn a_graceful_shutdown_hands_unfinished_jobs_back_and_a_restart_finishes_t
     second.shutdown().await;
 }
 
+/// Starts a server (built-in rules only) whose database refuses, with a trigger, to record a job as any of
+/// `refused` statuses; returns it, alice's token, the database pool the test controls the trigger with, and the
+/// run it submitted (one file).
+async fn server_refusing(
+    dir: &TempDir,
+    refused: &[&str],
+) -> (RunningServer, String, sqlx::SqlitePool, RunCreated) {
+    let mut config = config(dir);
+    config.linters.enabled = false;
+    let running = server::start(config).await.unwrap();
+    let token = running
+        .state()
+        .store()
+        .create_token("alice", false)
+        .await
+        .unwrap()
+        .token;
+    let pool = sqlx::SqlitePool::connect(&database_url(dir)).await.unwrap();
+    let statuses = refused
+        .iter()
+        .map(|status| format!("'{status}'"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "CREATE TRIGGER refuse_results BEFORE UPDATE OF status ON jobs \
+         WHEN NEW.status IN ({statuses}) BEGIN SELECT RAISE(ABORT, 'disk quota exceeded'); END"
+    )))
+    .execute(&pool)
+    .await
+    .unwrap();
+    let response = reqwest::Client::new()
+        .post(format!("{}/api/v1/runs", running.base_url()))
+        .bearer_auth(&token)
+        .json(&json!({"files": [{"path": "app.py", "content": "import os\n\n\ndef f(text):\n    return os.system(text)\n"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 201);
+    let created: RunCreated = response.json().await.unwrap();
+    (running, token, pool, created)
+}
+
+/// The status, error, lease end and attempts of the run's only job, read from the database.
+async fn only_job(pool: &sqlx::SqlitePool) -> (String, Option<String>, Option<i64>, i64) {
+    sqlx::query_as("SELECT status, error, lease_until, attempts FROM jobs")
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_whose_results_cannot_be_stored_ends_failed_with_the_reason() {
+    let dir = TempDir::new().unwrap();
+    let (running, _token, pool, _created) = server_refusing(&dir, &["completed"]).await;
+    let deadline = Instant::now() + WAIT;
+    let (status, error) = loop {
+        let (status, error, _, _) = only_job(&pool).await;
+        if status != "pending" && status != "processing" {
+            break (status, error);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the job never ended: it is still {status}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(status, "failed");
+    let error = error.unwrap_or_default();
+    assert!(
+        error.contains("could not store") && error.contains("disk quota exceeded"),
+        "{error}"
+    );
+    running.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lease_is_renewed_only_while_its_job_is_in_flight_and_a_stranded_job_is_retried() {
+    let dir = TempDir::new().unwrap();
+    // Neither the results nor the failure can be written: the job is stranded in `processing`.
+    let (running, _token, pool, _created) = server_refusing(&dir, &["completed", "failed"]).await;
+    let deadline = Instant::now() + WAIT;
+    let lease = loop {
+        let (status, _, lease, _) = only_job(&pool).await;
+        if status == "processing" {
+            break lease.unwrap();
+        }
+        assert!(Instant::now() < deadline, "the job was never claimed");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    // The heartbeat renews leases every 10 s; after a failed write this server no longer holds the job, so the
+    // lease must not move.
+    tokio::time::sleep(Duration::from_secs(13)).await;
+    let (status, _, renewed, _) = only_job(&pool).await;
+    assert_eq!(status, "processing");
+    assert_eq!(
+        renewed,
+        Some(lease),
+        "a job whose write failed kept its lease renewed"
+    );
+
+    // Once the database accepts writes again, the expired lease brings the job back and it finishes.
+    sqlx::query("DROP TRIGGER refuse_results")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let deadline = Instant::now() + WAIT;
+    let (status, attempts) = loop {
+        let (status, _, _, attempts) = only_job(&pool).await;
+        if status == "completed" || status == "failed" {
+            break (status, attempts);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the stranded job never came back: it is still {status}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(status, "completed");
+    assert_eq!(attempts, 2, "the stranded claim counts as an attempt");
+    running.shutdown().await;
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // The real binary, killed mid-run.
 

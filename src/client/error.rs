@@ -22,18 +22,4 @@ pub enum ClientError {
     InvalidUrl { url: String, detail: String },
 }
 
-/// Joins an error and its sources into one line, because `reqwest`'s top-level message ("error sending request")
-/// hides the useful part ("connection refused").
-pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
-}
+pub(crate) use crate::error_chain;

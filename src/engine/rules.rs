@@ -6,6 +6,8 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write as _;
+
+use crate::error_chain;
 use std::fs;
 use std::path::Path;
 use std::sync::OnceLock;
@@ -837,15 +839,4 @@ fn taint_documents(
         segments_are_safe,
     };
     Ok((sinks, Some(taint)))
-}
-
-/// ast-grep's errors put the useful part in their sources ("Fail to parse yaml as Rule." → why).
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut message = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let _ = write!(message, ": {cause}");
-        source = cause.source();
-    }
-    message
 }

@@ -2,9 +2,11 @@
 //! answers cache hits straight away and queues the rest for the analysis stage (`analysis.rs`): `workers` threads
 //! that run the engine under a per-job timeout and hand jobs with linter or AI stages to async follow-ups. One
 //! writer commits finished jobs (and fresh cache entries) in batches, then publishes their terminal events, so a
-//! client that hears `completed` can already read the results. A heartbeat renews the leases of everything this
-//! instance holds; a killed instance's jobs are claimed again once their lease expires, or at once on the next
-//! start if its process is gone.
+//! client that hears `completed` can already read the results; when results cannot be stored, the writer stores
+//! each job's failure with the reason instead. A heartbeat renews the leases of the jobs this instance is still
+//! working on (claimed and not yet written or given up), so a job is never kept `processing` by a live server that
+//! no longer works on it; a killed instance's jobs are claimed again once their lease expires, or at once on the
+//! next start if its process is gone.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -136,6 +138,40 @@ impl ToWriter {
     }
 }
 
+/// The jobs this instance has claimed and not yet written, or given up writing: the only leases its heartbeat
+/// renews. A job leaves when its outcome is committed, or when no outcome could be, so that a job whose write
+/// failed for good is not kept `processing` by a live server: its lease expires and another claim retries it.
+#[derive(Default)]
+pub(super) struct Held(std::sync::Mutex<std::collections::HashSet<String>>);
+
+impl Held {
+    fn add<'a>(&self, job_ids: impl IntoIterator<Item = &'a str>) {
+        let mut held = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        held.extend(job_ids.into_iter().map(str::to_owned));
+    }
+
+    fn remove<'a>(&self, job_ids: impl IntoIterator<Item = &'a str>) {
+        let mut held = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for job_id in job_ids {
+            held.remove(job_id);
+        }
+    }
+
+    fn job_ids(&self) -> Vec<String> {
+        let held = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        held.iter().cloned().collect()
+    }
+}
+
 /// A job that reached its end, on its way to the writer.
 pub(super) struct Finished {
     outcome: JobOutcome,
@@ -227,9 +263,11 @@ impl Pipeline {
             state: state.clone(),
         };
 
+        let held = Arc::new(Held::default());
         let claimer = tokio::spawn(claim_loop(
             state.clone(),
             worker_id.clone(),
+            Arc::clone(&held),
             work_sender,
             finished_sender.clone(),
             shutdown_receiver.clone(),
@@ -238,9 +276,14 @@ impl Pipeline {
         let writer = tokio::spawn(write_loop(
             state.clone(),
             worker_id.clone(),
+            Arc::clone(&held),
             finished_receiver,
         ));
-        let heartbeat = tokio::spawn(heartbeat_loop(state.inner.store.clone(), worker_id.clone()));
+        let heartbeat = tokio::spawn(heartbeat_loop(
+            state.inner.store.clone(),
+            worker_id.clone(),
+            held,
+        ));
         Pipeline {
             worker_id,
             store: state.inner.store.clone(),
@@ -290,6 +333,7 @@ impl Pipeline {
 async fn claim_loop(
     state: AppState,
     worker_id: String,
+    held: Arc<Held>,
     work: WorkQueue,
     finished: ToWriter,
     mut shutdown: watch::Receiver<bool>,
@@ -349,6 +393,7 @@ async fn claim_loop(
         if let Some(job) = claimed.last() {
             last_user = Some(job.user_id.clone());
         }
+        held.add(claimed.iter().map(|job| job.job_id.as_str()));
         for job in &claimed {
             shared.in_flight.add(&job.user_id);
         }
@@ -757,6 +802,7 @@ fn content_at_rest(job: &ClaimedJob, findings: Option<&[Finding]>) -> Option<Str
 async fn write_loop(
     state: AppState,
     worker_id: String,
+    held: Arc<Held>,
     mut finished: mpsc::UnboundedReceiver<Finished>,
 ) {
     // Whatever arrives while a batch commits forms the next batch, so batches grow with load.
@@ -768,7 +814,13 @@ async fn write_loop(
                 Err(_) => break,
             }
         }
+        let job_ids: Vec<String> = batch
+            .iter()
+            .map(|item| item.outcome.job_id.clone())
+            .collect();
         write_batch(&state, &worker_id, batch).await;
+        // Written, or given up: either way this instance no longer works on them.
+        held.remove(job_ids.iter().map(String::as_str));
     }
 }
 
@@ -856,27 +908,30 @@ async fn write_batch(state: &AppState, worker_id: &str, mut batch: Vec<Finished>
         .iter()
         .flat_map(|item| item.cache_entry.iter().chain(&item.ai_cache_entry).cloned())
         .collect::<Vec<_>>();
-    let mut delay = Duration::from_millis(100);
-    let mut attempt = 1;
-    let (applied, now) = loop {
-        let now = Utc::now();
-        match shared
-            .store
-            .finish_jobs(worker_id, &outcomes, &entries, now.timestamp_micros())
-            .await
-        {
-            // The jobs are completed once committed: that is when their terminal events happen.
-            Ok(applied) => break (applied, Utc::now()),
-            Err(error) if attempt < 4 => {
-                tracing::warn!(error = %error, attempt, "writing results failed; retrying");
-                tokio::time::sleep(delay).await;
-                delay *= 4;
-                attempt += 1;
+    let (applied, now) = match write_outcomes(shared, worker_id, &outcomes, &entries).await {
+        Ok(written) => written,
+        Err(error) => {
+            // The results cannot be stored (a full disk, a constraint, a payload the database refuses): store the
+            // failure instead, so that each job ends with the reason rather than waiting for another attempt
+            // that would meet the same wall.
+            let reason = format!(
+                "the server could not store this file's results: {}",
+                crate::error_chain(&error)
+            );
+            for item in &mut batch {
+                item.outcome = item.outcome.unwritten(&reason);
             }
-            Err(error) => {
-                tracing::error!(error = %error, jobs = batch.len(),
-                    "writing results failed; the jobs return to the queue when their leases expire");
-                return;
+            let outcomes = batch
+                .iter()
+                .map(|item| item.outcome.clone())
+                .collect::<Vec<_>>();
+            match write_outcomes(shared, worker_id, &outcomes, &[]).await {
+                Ok(written) => written,
+                Err(error) => {
+                    tracing::error!(error = %crate::error_chain(&error), jobs = batch.len(),
+                        "writing the jobs' failure failed too; they return to the queue when their leases expire");
+                    return;
+                }
             }
         }
     };
@@ -916,16 +971,46 @@ async fn write_batch(state: &AppState, worker_id: &str, mut batch: Vec<Finished>
     }
 }
 
-async fn heartbeat_loop(store: Store, worker_id: String) {
+/// Writes outcomes (and cache entries) with a few retries; returns, per outcome, whether it was applied, and when.
+async fn write_outcomes(
+    shared: &Shared,
+    worker_id: &str,
+    outcomes: &[JobOutcome],
+    entries: &[CacheEntry],
+) -> Result<(Vec<bool>, chrono::DateTime<Utc>), crate::store::StoreError> {
+    let mut delay = Duration::from_millis(100);
+    let mut attempt = 1;
+    loop {
+        match shared
+            .store
+            .finish_jobs(worker_id, outcomes, entries, now_micros())
+            .await
+        {
+            // The jobs are completed once committed: that is when their terminal events happen.
+            Ok(applied) => return Ok((applied, Utc::now())),
+            Err(error) if attempt < 4 => {
+                tracing::warn!(error = %error, attempt, "writing results failed; retrying");
+                tokio::time::sleep(delay).await;
+                delay *= 4;
+                attempt += 1;
+            }
+            Err(error) => return Err(error),
+        }
+    }
+}
+
+async fn heartbeat_loop(store: Store, worker_id: String, held: Arc<Held>) {
     const PURGE_EVERY: Duration = Duration::from_secs(600);
     let mut ticker = tokio::time::interval(LEASE / 3);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_purge = Instant::now();
     loop {
         ticker.tick().await;
-        if let Err(error) = store
-            .renew_leases(&worker_id, now_micros() + micros(LEASE))
-            .await
+        let job_ids = held.job_ids();
+        if !job_ids.is_empty()
+            && let Err(error) = store
+                .renew_leases(&worker_id, &job_ids, now_micros() + micros(LEASE))
+                .await
         {
             tracing::warn!(error = %error, "renewing leases failed");
         }

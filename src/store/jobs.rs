@@ -74,6 +74,21 @@ pub struct JobOutcome {
     pub run_id: Option<String>,
 }
 
+impl JobOutcome {
+    /// This outcome as a failure whose results could not be stored, for `reason`: no results, the same masked
+    /// content at rest (a failed job keeps no unmasked secret either), usage and metadata.
+    #[must_use]
+    pub fn unwritten(&self, reason: &str) -> JobOutcome {
+        JobOutcome {
+            status: JobStatus::Failed,
+            results: None,
+            error: Some(reason.to_owned()),
+            cache_hit: false,
+            ..self.clone()
+        }
+    }
+}
+
 /// Position after the last item of a history page: `created_at` (µs) and the queue id break ties.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HistoryCursor {
@@ -233,13 +248,21 @@ impl Store {
         Ok(jobs)
     }
 
-    /// Extends every lease `worker` holds; returns how many jobs it holds.
-    pub async fn renew_leases(&self, worker: &str, lease_until: i64) -> Result<u64, StoreError> {
+    /// Extends the leases `worker` holds on `job_ids` (the jobs it is still working on); returns how many it
+    /// extended. A job `worker` claimed but no longer works on keeps its lease until it expires.
+    pub async fn renew_leases(
+        &self,
+        worker: &str,
+        job_ids: &[String],
+        lease_until: i64,
+    ) -> Result<u64, StoreError> {
         let result = sqlx::query(
-            "UPDATE jobs SET lease_until = $1 WHERE status = 'processing' AND worker = $2",
+            "UPDATE jobs SET lease_until = $1 WHERE status = 'processing' AND worker = $2 \
+                 AND job_id IN (SELECT value FROM json_each($3))",
         )
         .bind(lease_until)
         .bind(worker)
+        .bind(serde_json::to_string(job_ids)?)
         .execute(self.sqlite())
         .await?;
         Ok(result.rows_affected())
