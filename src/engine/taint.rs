@@ -1133,8 +1133,23 @@ impl Analysis<'_> {
 
 /// Whether a function named `name` answers a question about its arguments (a predicate, a check or a
 /// lookup) rather than passing them on: `is_safe`, `has_perm`, `check_token`, `_check_for_transaction`,
-/// `validate_form`, `verify`, `exists`, `find_user`, `lookup`, `count_rows`, `isValid`.
+/// `validate_form`, `verify`, `exists`, `find_user`, `lookup`, `count_rows`, `isValid`; or opens a file by name
+/// (`open`, `os.Open`, `fs.readFileSync`).
 fn answers_about_argument(name: &str) -> bool {
+    // A file opened or read by a tainted name holds the file's content, not the name (the name itself is
+    // what path rules check, at the call).
+    if matches!(
+        name,
+        "open"
+            | "Open"
+            | "OpenFile"
+            | "ReadFile"
+            | "readFile"
+            | "readFileSync"
+            | "createReadStream"
+    ) {
+        return true;
+    }
     let name = name.trim_start_matches('_');
     [
         "is", "has", "check", "validate", "verify", "exists", "find", "lookup", "count",
