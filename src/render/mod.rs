@@ -6,6 +6,7 @@ mod format;
 mod github;
 mod gitlab;
 mod human;
+mod job_summary;
 mod json;
 mod junit;
 mod locations;
@@ -26,6 +27,7 @@ pub use gitlab::render_gitlab;
 pub use human::{
     DEFAULT_PER_RULE_CAP, HumanOptions, render_file_diff, render_human, render_verdict,
 };
+pub use job_summary::render_job_summary;
 pub use json::render_json;
 pub use junit::render_junit;
 pub use markdown::{STEP_SUMMARY_BUDGET, render_markdown, render_markdown_within};
