@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
+mod common;
+
 use assert_cmd::Command;
 use tempfile::TempDir;
 
@@ -1073,6 +1075,11 @@ fn free_port() -> u16 {
 fn start_serve() -> ServeProcess {
     let dir = tempfile::tempdir().unwrap();
     let database = format!("sqlite://{}", dir.path().join("server.db").display());
+    start_serve_on(dir, database)
+}
+
+/// `codeinsight serve` on `database`, running in `dir`.
+fn start_serve_on(dir: TempDir, database: String) -> ServeProcess {
     let port = free_port();
     // Built-in rules only, like the embedded tests: `serve` reads `[linters]` from codeinsight.toml in its directory.
     std::fs::write(
@@ -1299,6 +1306,65 @@ fn start_tls_proxy(upstream: SocketAddr) -> TlsProxy {
         _runtime: runtime,
         _dir: dir,
     }
+}
+
+#[test]
+fn token_commands_serve_and_review_work_on_postgresql() {
+    let cluster = common::postgres::Cluster::start();
+    let database = cluster.url();
+    let project = Project::new();
+    let created = project.run(&[
+        "token",
+        "create",
+        "--user",
+        "alice",
+        "--database",
+        &database,
+    ]);
+    created.expect_code(0);
+    let token = created.stdout.trim().to_owned();
+    let id = created.stderr.split('`').nth(1).unwrap().to_owned();
+    let listed = project.run(&["token", "list", "--database", &database]);
+    listed.expect_code(0);
+    assert!(
+        listed.stdout.contains(&id) && listed.stdout.contains("alice"),
+        "{}",
+        listed.stdout
+    );
+
+    let server = start_serve_on(tempfile::tempdir().unwrap(), database.clone());
+    let remote = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend([
+            "--server",
+            &server.url,
+            "--token",
+            &token,
+            "--color",
+            "never",
+        ]);
+        Outcome::of(&project.command(&all).output().unwrap())
+    };
+    let review = remote(&["review", "demo"]);
+    review.expect_code(1);
+    assert!(
+        review.stdout.contains("python/subprocess-shell-true"),
+        "{}",
+        review.stdout
+    );
+    let history = remote(&["history", "--format", "json"]);
+    history.expect_code(0);
+    let jobs: serde_json::Value = serde_json::from_str(&history.stdout).unwrap();
+    assert!(!jobs.as_array().unwrap().is_empty());
+    // The jobs are in PostgreSQL, not in a file of the server's.
+    let stored = cluster.psql("SELECT count(*) FROM jobs WHERE user_id = 'alice'");
+    assert!(stored.trim().parse::<usize>().unwrap() > 0, "{stored}");
+
+    project
+        .run(&["token", "revoke", &id, "--database", &database])
+        .expect_code(0);
+    // A revoked token is refused: exit 3.
+    remote(&["review", "demo/clean/temperatures.py"]).expect_code(3);
 }
 
 #[test]

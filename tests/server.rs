@@ -43,8 +43,46 @@ const WHOLE_RUN: codeinsight::store::RunPage = codeinsight::store::RunPage {
     byte_budget: usize::MAX,
 };
 
+tokio::task_local! {
+    /// The database of the running test when it runs on `PostgreSQL` (see `both_backends!`).
+    static POSTGRES: String;
+}
+
+/// The test's database: a throwaway `PostgreSQL` cluster's when the test runs on `PostgreSQL`, else an `SQLite`
+/// file in `dir`.
 fn database_url(dir: &TempDir) -> String {
-    format!("sqlite://{}", dir.path().join("codeinsight.db").display())
+    POSTGRES
+        .try_with(Clone::clone)
+        .unwrap_or_else(|_| format!("sqlite://{}", dir.path().join("codeinsight.db").display()))
+}
+
+/// Every test of this file runs on both backends: `NAME::sqlite`, and `NAME::postgres` on a throwaway cluster
+/// of its own (`common::postgres`).
+macro_rules! both_backends {
+    ($flavor:ident async fn $name:ident() $body:block) => {
+        mod $name {
+            use super::*;
+
+            async fn body() $body
+
+            both_backends!(@test $flavor sqlite {
+                body().await;
+            });
+
+            both_backends!(@test $flavor postgres {
+                let cluster = common::postgres::Cluster::start();
+                POSTGRES.scope(cluster.url(), body()).await;
+            });
+        }
+    };
+    (@test multi_thread $backend:ident $run:block) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $backend() $run
+    };
+    (@test current_thread $backend:ident $run:block) => {
+        #[tokio::test]
+        async fn $backend() $run
+    };
 }
 
 fn config(dir: &TempDir) -> ServerConfig {
@@ -315,466 +353,473 @@ fn request(method: &str, uri: &str, token: Option<&str>, body: Option<String>) -
     }
 }
 
-#[tokio::test]
-async fn every_route_but_health_needs_a_valid_bearer_token() {
-    let dir = TempDir::new().unwrap();
-    let state = router_state(&dir, None).await;
-    for (method, uri) in [
-        ("GET", "/jobs/user/alice"),
-        ("GET", "/jobs/some-job"),
-        ("POST", "/jobs/enqueue"),
-        ("POST", "/api/v1/runs"),
-        ("POST", "/api/v1/runs/some-run/files"),
-        ("GET", "/api/v1/runs/some-run"),
-        ("GET", "/stats"),
-        ("GET", "/metrics"),
-        ("GET", "/cache/stats"),
-        ("POST", "/cache/clear"),
-        ("GET", "/ws/alice"),
-        ("GET", "/api/v1/whoami"),
-        ("GET", "/api/v1/rules"),
-    ] {
-        let (status, body) = call(&state, request(method, uri, None, None)).await;
-        assert_eq!(status, StatusCode::UNAUTHORIZED, "{method} {uri}: {body}");
-        assert!(
-            body["detail"].as_str().unwrap().contains("bearer token"),
-            "{body}"
-        );
-        let (status, body) = call(&state, request(method, uri, Some("ci_0000_forged"), None)).await;
-        assert_eq!(status, StatusCode::UNAUTHORIZED, "{method} {uri}: {body}");
-        assert_eq!(body["detail"], "invalid or revoked token");
+both_backends! {
+    current_thread async fn every_route_but_health_needs_a_valid_bearer_token() {
+        let dir = TempDir::new().unwrap();
+        let state = router_state(&dir, None).await;
+        for (method, uri) in [
+            ("GET", "/jobs/user/alice"),
+            ("GET", "/jobs/some-job"),
+            ("POST", "/jobs/enqueue"),
+            ("POST", "/api/v1/runs"),
+            ("POST", "/api/v1/runs/some-run/files"),
+            ("GET", "/api/v1/runs/some-run"),
+            ("GET", "/stats"),
+            ("GET", "/metrics"),
+            ("GET", "/cache/stats"),
+            ("POST", "/cache/clear"),
+            ("GET", "/ws/alice"),
+            ("GET", "/api/v1/whoami"),
+            ("GET", "/api/v1/rules"),
+        ] {
+            let (status, body) = call(&state, request(method, uri, None, None)).await;
+            assert_eq!(status, StatusCode::UNAUTHORIZED, "{method} {uri}: {body}");
+            assert!(
+                body["detail"].as_str().unwrap().contains("bearer token"),
+                "{body}"
+            );
+            let (status, body) = call(&state, request(method, uri, Some("ci_0000_forged"), None)).await;
+            assert_eq!(status, StatusCode::UNAUTHORIZED, "{method} {uri}: {body}");
+            assert_eq!(body["detail"], "invalid or revoked token");
+        }
+        let (status, body) = call(&state, request("GET", "/health", None, None)).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(body["status"], "healthy");
     }
-    let (status, body) = call(&state, request("GET", "/health", None, None)).await;
-    assert_eq!(status, StatusCode::OK);
-    assert_eq!(body["status"], "healthy");
 }
 
-#[tokio::test]
-async fn malformed_or_mistyped_json_is_answered_with_a_json_detail() {
-    let dir = TempDir::new().unwrap();
-    let state = router_state(&dir, None).await;
-    let (status, body) = call(
-        &state,
-        request(
-            "POST",
-            "/api/v1/runs",
-            Some("alice-token"),
-            Some("{\"files\": [".into()),
-        ),
-    )
-    .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
-    assert!(body["detail"].is_string(), "{body}");
-    let (status, body) = call(
-        &state,
-        request(
-            "POST",
-            "/api/v1/runs",
-            Some("alice-token"),
-            Some("{\"files\": 3}".into()),
-        ),
-    )
-    .await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
-    assert!(body["detail"].as_str().unwrap().contains("files"), "{body}");
-    let (status, body) = call(
-        &state,
-        request(
-            "POST",
-            "/api/v1/runs",
-            Some("alice-token"),
-            Some("{\"files\": []}".into()),
-        ),
-    )
-    .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
-    let (status, body) = call(
-        &state,
-        request(
-            "GET",
-            "/jobs/user/alice?limit=many",
-            Some("alice-token"),
-            None,
-        ),
-    )
-    .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
-    assert!(body["detail"].as_str().unwrap().contains("limit"), "{body}");
-    let (status, body) = call(
-        &state,
-        request(
-            "GET",
-            "/jobs/user/alice?status=stuck",
-            Some("alice-token"),
-            None,
-        ),
-    )
-    .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
-    let (status, body) = call(
-        &state,
-        request("GET", "/no/such/route", Some("alice-token"), None),
-    )
-    .await;
-    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
-    assert!(body["detail"].is_string());
+both_backends! {
+    current_thread async fn malformed_or_mistyped_json_is_answered_with_a_json_detail() {
+        let dir = TempDir::new().unwrap();
+        let state = router_state(&dir, None).await;
+        let (status, body) = call(
+            &state,
+            request(
+                "POST",
+                "/api/v1/runs",
+                Some("alice-token"),
+                Some("{\"files\": [".into()),
+            ),
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert!(body["detail"].is_string(), "{body}");
+        let (status, body) = call(
+            &state,
+            request(
+                "POST",
+                "/api/v1/runs",
+                Some("alice-token"),
+                Some("{\"files\": 3}".into()),
+            ),
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        assert!(body["detail"].as_str().unwrap().contains("files"), "{body}");
+        let (status, body) = call(
+            &state,
+            request(
+                "POST",
+                "/api/v1/runs",
+                Some("alice-token"),
+                Some("{\"files\": []}".into()),
+            ),
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        let (status, body) = call(
+            &state,
+            request(
+                "GET",
+                "/jobs/user/alice?limit=many",
+                Some("alice-token"),
+                None,
+            ),
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert!(body["detail"].as_str().unwrap().contains("limit"), "{body}");
+        let (status, body) = call(
+            &state,
+            request(
+                "GET",
+                "/jobs/user/alice?status=stuck",
+                Some("alice-token"),
+                None,
+            ),
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        let (status, body) = call(
+            &state,
+            request("GET", "/no/such/route", Some("alice-token"), None),
+        )
+        .await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+        assert!(body["detail"].is_string());
+    }
 }
 
-#[tokio::test]
-async fn oversized_bodies_and_too_many_files_are_refused_with_413() {
-    let dir = TempDir::new().unwrap();
-    let limits = server::Limits {
-        max_file_bytes: 1024,
-        max_run_bytes: 16 * 1024,
-        max_files_per_run: 3,
-        max_path_bytes: 256,
-        ..server::Limits::default()
-    };
-    let state = router_state(&dir, Some(limits)).await;
-    let big = "x = 1\n".repeat(4000);
-    let body = json!({"files": [{"path": "big.py", "content": big}]}).to_string();
-    let (status, response) = call(
-        &state,
-        request("POST", "/api/v1/runs", Some("alice-token"), Some(body)),
-    )
-    .await;
-    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{response}");
-    assert!(
-        response["detail"].as_str().unwrap().contains("too large"),
-        "{response}"
-    );
+both_backends! {
+    current_thread async fn oversized_bodies_and_too_many_files_are_refused_with_413() {
+        let dir = TempDir::new().unwrap();
+        let limits = server::Limits {
+            max_file_bytes: 1024,
+            max_run_bytes: 16 * 1024,
+            max_files_per_run: 3,
+            max_path_bytes: 256,
+            ..server::Limits::default()
+        };
+        let state = router_state(&dir, Some(limits)).await;
+        let big = "x = 1\n".repeat(4000);
+        let body = json!({"files": [{"path": "big.py", "content": big}]}).to_string();
+        let (status, response) = call(
+            &state,
+            request("POST", "/api/v1/runs", Some("alice-token"), Some(body)),
+        )
+        .await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{response}");
+        assert!(
+            response["detail"].as_str().unwrap().contains("too large"),
+            "{response}"
+        );
 
-    let files = (0..4)
-        .map(|index| json!({"path": format!("f{index}.py"), "content": "x = 1\n"}))
-        .collect::<Vec<_>>();
-    let (status, response) = call(
-        &state,
-        request(
-            "POST",
-            "/api/v1/runs",
-            Some("alice-token"),
-            Some(json!({"files": files}).to_string()),
-        ),
-    )
-    .await;
-    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{response}");
-    assert!(
-        response["detail"]
-            .as_str()
-            .unwrap()
-            .contains("too many files"),
-        "{response}"
-    );
+        let files = (0..4)
+            .map(|index| json!({"path": format!("f{index}.py"), "content": "x = 1\n"}))
+            .collect::<Vec<_>>();
+        let (status, response) = call(
+            &state,
+            request(
+                "POST",
+                "/api/v1/runs",
+                Some("alice-token"),
+                Some(json!({"files": files}).to_string()),
+            ),
+        )
+        .await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{response}");
+        assert!(
+            response["detail"]
+                .as_str()
+                .unwrap()
+                .contains("too many files"),
+            "{response}"
+        );
 
-    // Within the request limit, a file over the per-file limit is rejected alone and the rest of the run goes on.
-    let body = json!({"files": [
-        {"path": "ok.py", "content": PYTHON_CLEAN},
-        {"path": "large.py", "content": "y = 2\n".repeat(400)},
-    ]});
-    let (status, response) = call(
-        &state,
-        request(
-            "POST",
-            "/api/v1/runs",
-            Some("alice-token"),
-            Some(body.to_string()),
-        ),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{response}");
-    let created: RunCreated = serde_json::from_value(response).unwrap();
-    assert_eq!(created.jobs.len(), 1);
-    assert_eq!(created.jobs[0].file_path, "ok.py");
-    assert_eq!(created.rejected.len(), 1);
-    assert_eq!(created.rejected[0].file_path, "large.py");
-    assert!(
-        created.rejected[0].reason.contains("too large"),
-        "{:?}",
-        created.rejected
-    );
+        // Within the request limit, a file over the per-file limit is rejected alone and the rest of the run goes on.
+        let body = json!({"files": [
+            {"path": "ok.py", "content": PYTHON_CLEAN},
+            {"path": "large.py", "content": "y = 2\n".repeat(400)},
+        ]});
+        let (status, response) = call(
+            &state,
+            request(
+                "POST",
+                "/api/v1/runs",
+                Some("alice-token"),
+                Some(body.to_string()),
+            ),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{response}");
+        let created: RunCreated = serde_json::from_value(response).unwrap();
+        assert_eq!(created.jobs.len(), 1);
+        assert_eq!(created.jobs[0].file_path, "ok.py");
+        assert_eq!(created.rejected.len(), 1);
+        assert_eq!(created.rejected[0].file_path, "large.py");
+        assert!(
+            created.rejected[0].reason.contains("too large"),
+            "{:?}",
+            created.rejected
+        );
 
-    let body = json!({"user_id": "alice", "job_type": "review", "file_path": "large.py", "file_content": "y = 2\n".repeat(400)});
-    let (status, response) = call(
-        &state,
-        request(
-            "POST",
-            "/jobs/enqueue",
-            Some("alice-token"),
-            Some(body.to_string()),
-        ),
-    )
-    .await;
-    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{response}");
+        let body = json!({"user_id": "alice", "job_type": "review", "file_path": "large.py", "file_content": "y = 2\n".repeat(400)});
+        let (status, response) = call(
+            &state,
+            request(
+                "POST",
+                "/jobs/enqueue",
+                Some("alice-token"),
+                Some(body.to_string()),
+            ),
+        )
+        .await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{response}");
+    }
 }
 
-#[tokio::test]
-async fn enqueue_refuses_unsupported_job_types_and_foreign_user_ids() {
-    let dir = TempDir::new().unwrap();
-    let state = router_state(&dir, None).await;
-    let body = json!({"user_id": "alice", "job_type": "architecture", "file_path": "a.py", "file_content": PYTHON_CLEAN, "language": "python"});
-    let (status, response) = call(
-        &state,
-        request(
-            "POST",
-            "/jobs/enqueue",
-            Some("alice-token"),
-            Some(body.to_string()),
-        ),
-    )
-    .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{response}");
-    assert!(
-        response["detail"]
-            .as_str()
-            .unwrap()
-            .contains("unsupported job_type"),
-        "{response}"
-    );
+both_backends! {
+    current_thread async fn enqueue_refuses_unsupported_job_types_and_foreign_user_ids() {
+        let dir = TempDir::new().unwrap();
+        let state = router_state(&dir, None).await;
+        let body = json!({"user_id": "alice", "job_type": "architecture", "file_path": "a.py", "file_content": PYTHON_CLEAN, "language": "python"});
+        let (status, response) = call(
+            &state,
+            request(
+                "POST",
+                "/jobs/enqueue",
+                Some("alice-token"),
+                Some(body.to_string()),
+            ),
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{response}");
+        assert!(
+            response["detail"]
+                .as_str()
+                .unwrap()
+                .contains("unsupported job_type"),
+            "{response}"
+        );
 
-    let body = json!({"user_id": "mallory", "job_type": "review", "file_path": "a.py", "file_content": PYTHON_CLEAN, "language": "python"});
-    let (status, response) = call(
-        &state,
-        request(
-            "POST",
-            "/jobs/enqueue",
-            Some("alice-token"),
-            Some(body.to_string()),
-        ),
-    )
-    .await;
-    assert_eq!(status, StatusCode::FORBIDDEN, "{response}");
+        let body = json!({"user_id": "mallory", "job_type": "review", "file_path": "a.py", "file_content": PYTHON_CLEAN, "language": "python"});
+        let (status, response) = call(
+            &state,
+            request(
+                "POST",
+                "/jobs/enqueue",
+                Some("alice-token"),
+                Some(body.to_string()),
+            ),
+        )
+        .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{response}");
 
-    let body = json!({"user_id": "alice", "job_type": "review", "file_path": "a.py", "file_content": "bin\u{0}ary"});
-    let (status, response) = call(
-        &state,
-        request(
-            "POST",
-            "/jobs/enqueue",
-            Some("alice-token"),
-            Some(body.to_string()),
-        ),
-    )
-    .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{response}");
-    assert!(
-        response["detail"].as_str().unwrap().contains("binary"),
-        "{response}"
-    );
+        let body = json!({"user_id": "alice", "job_type": "review", "file_path": "a.py", "file_content": "bin\u{0}ary"});
+        let (status, response) = call(
+            &state,
+            request(
+                "POST",
+                "/jobs/enqueue",
+                Some("alice-token"),
+                Some(body.to_string()),
+            ),
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{response}");
+        assert!(
+            response["detail"].as_str().unwrap().contains("binary"),
+            "{response}"
+        );
 
-    // Nothing of the refused submissions was stored, so nothing can be stuck `pending`.
-    let (status, response) = call(
-        &state,
-        request("GET", "/jobs/user/alice", Some("alice-token"), None),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
-    assert_eq!(response["count"], 0, "{response}");
+        // Nothing of the refused submissions was stored, so nothing can be stuck `pending`.
+        let (status, response) = call(
+            &state,
+            request("GET", "/jobs/user/alice", Some("alice-token"), None),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(response["count"], 0, "{response}");
 
-    let body = json!({"user_id": "alice", "job_type": "review", "file_path": "a.py", "file_content": PYTHON_CLEAN, "language": "python"});
-    let (status, response) = call(
-        &state,
-        request(
-            "POST",
-            "/jobs/enqueue",
-            Some("alice-token"),
-            Some(body.to_string()),
-        ),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{response}");
-    assert_eq!(response["success"], true);
-    assert_eq!(response["status"], "pending");
-    let job_id = response["job_id"].as_str().unwrap();
-    let (status, job) = call(
-        &state,
-        request("GET", &format!("/jobs/{job_id}"), Some("alice-token"), None),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
-    assert_eq!(job["type"], "review");
-    assert_eq!(job["language"], "python");
-    assert_eq!(job["file_content"], PYTHON_CLEAN);
+        let body = json!({"user_id": "alice", "job_type": "review", "file_path": "a.py", "file_content": PYTHON_CLEAN, "language": "python"});
+        let (status, response) = call(
+            &state,
+            request(
+                "POST",
+                "/jobs/enqueue",
+                Some("alice-token"),
+                Some(body.to_string()),
+            ),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{response}");
+        assert_eq!(response["success"], true);
+        assert_eq!(response["status"], "pending");
+        let job_id = response["job_id"].as_str().unwrap();
+        let (status, job) = call(
+            &state,
+            request("GET", &format!("/jobs/{job_id}"), Some("alice-token"), None),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(job["type"], "review");
+        assert_eq!(job["language"], "python");
+        assert_eq!(job["file_content"], PYTHON_CLEAN);
+    }
 }
 
-#[tokio::test]
-async fn only_admin_tokens_clear_the_cache() {
-    let dir = TempDir::new().unwrap();
-    let state = router_state(&dir, None).await;
-    let (status, body) = call(
-        &state,
-        request("POST", "/cache/clear", Some("alice-token"), None),
-    )
-    .await;
-    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
-    let (status, body) = call(
-        &state,
-        request("POST", "/cache/clear", Some("root-token"), None),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(body["success"], true);
-    assert_eq!(body["deleted_count"], 0);
+both_backends! {
+    current_thread async fn only_admin_tokens_clear_the_cache() {
+        let dir = TempDir::new().unwrap();
+        let state = router_state(&dir, None).await;
+        let (status, body) = call(
+            &state,
+            request("POST", "/cache/clear", Some("alice-token"), None),
+        )
+        .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+        let (status, body) = call(
+            &state,
+            request("POST", "/cache/clear", Some("root-token"), None),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["success"], true);
+        assert_eq!(body["deleted_count"], 0);
+    }
 }
 
-#[tokio::test]
-async fn revoked_stored_tokens_are_refused() {
-    let dir = TempDir::new().unwrap();
-    let url = database_url(&dir);
-    let created = codeinsight::store::create_token(&url, "carol", false)
-        .await
-        .unwrap();
-    assert!(created.token.starts_with("ci_"));
-    let state = router_state(&dir, None).await;
-    let (status, _) = call(
-        &state,
-        request("GET", "/jobs/user/carol", Some(&created.token), None),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
-    let listed = codeinsight::store::list_tokens(&url).await.unwrap();
-    assert!(listed.iter().any(|token| token.id == created.id
-        && token.user_id == "carol"
-        && token.revoked_at.is_none()));
-    assert!(
-        codeinsight::store::revoke_token(&url, &created.id)
+both_backends! {
+    current_thread async fn revoked_stored_tokens_are_refused() {
+        let dir = TempDir::new().unwrap();
+        let url = database_url(&dir);
+        let created = codeinsight::store::create_token(&url, "carol", false)
             .await
-            .unwrap()
-    );
-    assert!(
-        !codeinsight::store::revoke_token(&url, &created.id)
-            .await
-            .unwrap()
-    );
-    let (status, _) = call(
-        &state,
-        request("GET", "/jobs/user/carol", Some(&created.token), None),
-    )
-    .await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED);
-    // A token whose secret is altered but id kept is refused too.
-    let forged = format!("{}0", &created.token[..created.token.len() - 1]);
-    let (status, _) = call(
-        &state,
-        request("GET", "/jobs/user/carol", Some(&forged), None),
-    )
-    .await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED);
+            .unwrap();
+        assert!(created.token.starts_with("ci_"));
+        let state = router_state(&dir, None).await;
+        let (status, _) = call(
+            &state,
+            request("GET", "/jobs/user/carol", Some(&created.token), None),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        let listed = codeinsight::store::list_tokens(&url).await.unwrap();
+        assert!(listed.iter().any(|token| token.id == created.id
+            && token.user_id == "carol"
+            && token.revoked_at.is_none()));
+        assert!(
+            codeinsight::store::revoke_token(&url, &created.id)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !codeinsight::store::revoke_token(&url, &created.id)
+                .await
+                .unwrap()
+        );
+        let (status, _) = call(
+            &state,
+            request("GET", "/jobs/user/carol", Some(&created.token), None),
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        // A token whose secret is altered but id kept is refused too.
+        let forged = format!("{}0", &created.token[..created.token.len() - 1]);
+        let (status, _) = call(
+            &state,
+            request("GET", "/jobs/user/carol", Some(&forged), None),
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
 }
 
 // ---------------------------------------------------------------------------------------------------------------
 // End to end over HTTP and WebSocket.
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_run_is_followed_over_websocket_to_its_findings() {
-    let server = TestServer::start().await;
-    let mut socket = server.socket(&server.alice, "alice").await;
-    let created = server
-        .submit(
-            &server.alice,
-            &[
-                ("app/main.py", PYTHON_SHELL),
-                ("src/main.rs", RUST_DBG),
-                ("logo.png", "PNG\u{0}\u{1}data"),
-            ],
-            false,
+both_backends! {
+    multi_thread async fn a_run_is_followed_over_websocket_to_its_findings() {
+        let server = TestServer::start().await;
+        let mut socket = server.socket(&server.alice, "alice").await;
+        let created = server
+            .submit(
+                &server.alice,
+                &[
+                    ("app/main.py", PYTHON_SHELL),
+                    ("src/main.rs", RUST_DBG),
+                    ("logo.png", "PNG\u{0}\u{1}data"),
+                ],
+                false,
+            )
+            .await;
+        assert_eq!(created.jobs.len(), 2);
+        assert_eq!(created.rejected.len(), 1);
+        assert_eq!(created.rejected[0].file_path, "logo.png");
+        assert!(
+            created.rejected[0].reason.contains("binary"),
+            "{:?}",
+            created.rejected
+        );
+
+        // Subscribed to the run and to one of its jobs: every event still arrives once.
+        let first_job = created.jobs[0].job_id.clone();
+        send(
+            &mut socket,
+            json!({"type": "subscribe", "run_id": created.run_id}),
         )
         .await;
-    assert_eq!(created.jobs.len(), 2);
-    assert_eq!(created.rejected.len(), 1);
-    assert_eq!(created.rejected[0].file_path, "logo.png");
-    assert!(
-        created.rejected[0].reason.contains("binary"),
-        "{:?}",
-        created.rejected
-    );
-
-    // Subscribed to the run and to one of its jobs: every event still arrives once.
-    let first_job = created.jobs[0].job_id.clone();
-    send(
-        &mut socket,
-        json!({"type": "subscribe", "run_id": created.run_id}),
-    )
-    .await;
-    send(
-        &mut socket,
-        json!({"type": "subscribe", "job_id": first_job}),
-    )
-    .await;
-    let updates = follow_to_terminal(&mut socket, &job_ids(&created)).await;
-    one_terminal_each(&updates, &job_ids(&created));
-    let texts = updates
-        .iter()
-        .map(|update| serde_json::to_string(update).unwrap())
-        .collect::<Vec<_>>();
-    assert_eq!(
-        texts.len(),
-        texts.iter().collect::<HashSet<_>>().len(),
-        "duplicate events: {updates:#?}"
-    );
-    for update in updates.iter().filter(|update| update.status.is_terminal()) {
-        assert_eq!(update.status, JobStatus::Completed);
-        assert_eq!(update.data.stage, Stage::Done);
-        assert_eq!(update.data.run_id.as_deref(), Some(created.run_id.as_str()));
-        assert_eq!(update.data.cache_hit, Some(false));
-        assert!(update.data.findings.unwrap() >= 1);
-        assert!(update.timestamp.timestamp() > 0);
-    }
-
-    let (status, raw) = server
-        .get(&server.alice, &format!("/jobs/{first_job}"))
+        send(
+            &mut socket,
+            json!({"type": "subscribe", "job_id": first_job}),
+        )
         .await;
-    assert_eq!(status, StatusCode::OK);
-    assert!(raw["created_at"].as_str().unwrap().ends_with('Z'), "{raw}");
-    assert!(
-        raw["completed_at"].as_str().unwrap().ends_with('Z'),
-        "{raw}"
-    );
-    assert_eq!(raw["tokens_used"]["total_tokens"], 0);
-    let python: Job = serde_json::from_value(raw).unwrap();
-    assert_eq!(python.status, JobStatus::Completed);
-    assert_eq!(python.language, "python");
-    assert_eq!(python.file_content.as_deref(), Some(PYTHON_SHELL));
-    assert!(
-        rule_ids(&python).contains("python/os-system-dynamic"),
-        "{:?}",
-        rule_ids(&python)
-    );
-    let results = python.results.as_ref().unwrap();
-    assert!(!results.cached);
-    assert!(!python.cache_hit);
-    assert!(
-        results.content.contains("python/os-system-dynamic"),
-        "{}",
-        results.content
-    );
-    assert_eq!(results.lint_result.issues.len(), results.findings.len());
-    assert!(
-        results
-            .lint_result
-            .issues
+        let updates = follow_to_terminal(&mut socket, &job_ids(&created)).await;
+        one_terminal_each(&updates, &job_ids(&created));
+        let texts = updates
             .iter()
-            .any(|issue| issue.rule == "python/os-system-dynamic" && issue.line == 6)
-    );
-    assert!(results.stages.iter().any(|stage| stage.name == "rules"));
-    assert!(results.stages.iter().any(|stage| stage.name == "secrets"));
+            .map(|update| serde_json::to_string(update).unwrap())
+            .collect::<Vec<_>>();
+        assert_eq!(
+            texts.len(),
+            texts.iter().collect::<HashSet<_>>().len(),
+            "duplicate events: {updates:#?}"
+        );
+        for update in updates.iter().filter(|update| update.status.is_terminal()) {
+            assert_eq!(update.status, JobStatus::Completed);
+            assert_eq!(update.data.stage, Stage::Done);
+            assert_eq!(update.data.run_id.as_deref(), Some(created.run_id.as_str()));
+            assert_eq!(update.data.cache_hit, Some(false));
+            assert!(update.data.findings.unwrap() >= 1);
+            assert!(update.timestamp.timestamp() > 0);
+        }
 
-    let run = server.wait_for_run(&server.alice, &created.run_id).await;
-    assert_eq!((run.total, run.completed, run.failed), (2, 2, 0));
-    assert_eq!(run.rejected, created.rejected);
-    let rust = run
-        .jobs
-        .iter()
-        .find(|job| job.file_path == "src/main.rs")
-        .unwrap();
-    assert_eq!(rust.language, "rust");
-    assert!(rust.file_content.is_none());
-    assert!(
-        rule_ids(rust).contains("rust/dbg-macro"),
-        "{:?}",
-        rule_ids(rust)
-    );
+        let (status, raw) = server
+            .get(&server.alice, &format!("/jobs/{first_job}"))
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(raw["created_at"].as_str().unwrap().ends_with('Z'), "{raw}");
+        assert!(
+            raw["completed_at"].as_str().unwrap().ends_with('Z'),
+            "{raw}"
+        );
+        assert_eq!(raw["tokens_used"]["total_tokens"], 0);
+        let python: Job = serde_json::from_value(raw).unwrap();
+        assert_eq!(python.status, JobStatus::Completed);
+        assert_eq!(python.language, "python");
+        assert_eq!(python.file_content.as_deref(), Some(PYTHON_SHELL));
+        assert!(
+            rule_ids(&python).contains("python/os-system-dynamic"),
+            "{:?}",
+            rule_ids(&python)
+        );
+        let results = python.results.as_ref().unwrap();
+        assert!(!results.cached);
+        assert!(!python.cache_hit);
+        assert!(
+            results.content.contains("python/os-system-dynamic"),
+            "{}",
+            results.content
+        );
+        assert_eq!(results.lint_result.issues.len(), results.findings.len());
+        assert!(
+            results
+                .lint_result
+                .issues
+                .iter()
+                .any(|issue| issue.rule == "python/os-system-dynamic" && issue.line == 6)
+        );
+        assert!(results.stages.iter().any(|stage| stage.name == "rules"));
+        assert!(results.stages.iter().any(|stage| stage.name == "secrets"));
 
-    server.server.shutdown().await;
+        let run = server.wait_for_run(&server.alice, &created.run_id).await;
+        assert_eq!((run.total, run.completed, run.failed), (2, 2, 0));
+        assert_eq!(run.rejected, created.rejected);
+        let rust = run
+            .jobs
+            .iter()
+            .find(|job| job.file_path == "src/main.rs")
+            .unwrap();
+        assert_eq!(rust.language, "rust");
+        assert!(rust.file_content.is_none());
+        assert!(
+            rule_ids(rust).contains("rust/dbg-macro"),
+            "{:?}",
+            rule_ids(rust)
+        );
+
+        server.server.shutdown().await;
+    }
 }
 
 /// Rust source whose analysis takes seconds: `thread::sleep` calls nested `depth` deep inside an `async fn`, so
@@ -788,66 +833,67 @@ fn slow_to_analyse(depth: usize) -> String {
     source
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_file_over_the_job_timeout_fails_and_the_worker_goes_on_with_the_next() {
-    // One worker, so the second file is only analysed after the first one timed out.
-    let server = TestServer::start_configured(|config| {
-        config.workers = 1;
-        config.job_timeout = Duration::from_secs(1);
-    })
-    .await;
-    // About 20 s of analysis in a debug build (and more on a slower machine), against a 1 s timeout.
-    let slow = slow_to_analyse(6000);
-    let started = Instant::now();
-    let created = server
-        .submit(
-            &server.alice,
-            &[("slow.rs", slow.as_str()), ("app.py", PYTHON_SHELL)],
-            true,
-        )
+both_backends! {
+    multi_thread async fn a_file_over_the_job_timeout_fails_and_the_worker_goes_on_with_the_next() {
+        // One worker, so the second file is only analysed after the first one timed out.
+        let server = TestServer::start_configured(|config| {
+            config.workers = 1;
+            config.job_timeout = Duration::from_secs(1);
+        })
         .await;
-    let run = server.wait_for_run(&server.alice, &created.run_id).await;
-    assert_eq!((run.completed, run.failed), (1, 1), "{run:?}");
-    let jobs = run
-        .jobs
-        .iter()
-        .map(|job| (job.file_path.as_str(), job))
-        .collect::<HashMap<_, _>>();
-    let slow_job = jobs["slow.rs"];
-    assert_eq!(slow_job.status, JobStatus::Failed, "{slow_job:?}");
-    assert_eq!(
-        slow_job.error.as_deref(),
-        Some("analysis timed out after 1 s"),
-        "{slow_job:?}"
-    );
-    // The worker's thread was still busy with `slow.rs` when the run ended: the next file ran on a fresh thread
-    // rather than waiting behind it.
-    assert!(
-        started.elapsed() < Duration::from_secs(10),
-        "the run took {:?}: the second file waited for the timed-out analysis",
-        started.elapsed()
-    );
-    let python = jobs["app.py"];
-    assert_eq!(python.status, JobStatus::Completed, "{python:?}");
-    assert!(
-        rule_ids(python).contains("python/os-system-dynamic"),
-        "{python:?}"
-    );
-    // The timed-out analysis stopped itself at its deadline: its thread is gone, not left burning a core for
-    // the ~20 s the file would take.
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        let analysing = analysis_threads();
-        if analysing <= 1 {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{analysing} analysis threads alive for one worker: the timed-out one kept running"
+        // About 20 s of analysis in a debug build (and more on a slower machine), against a 1 s timeout.
+        let slow = slow_to_analyse(6000);
+        let started = Instant::now();
+        let created = server
+            .submit(
+                &server.alice,
+                &[("slow.rs", slow.as_str()), ("app.py", PYTHON_SHELL)],
+                true,
+            )
+            .await;
+        let run = server.wait_for_run(&server.alice, &created.run_id).await;
+        assert_eq!((run.completed, run.failed), (1, 1), "{run:?}");
+        let jobs = run
+            .jobs
+            .iter()
+            .map(|job| (job.file_path.as_str(), job))
+            .collect::<HashMap<_, _>>();
+        let slow_job = jobs["slow.rs"];
+        assert_eq!(slow_job.status, JobStatus::Failed, "{slow_job:?}");
+        assert_eq!(
+            slow_job.error.as_deref(),
+            Some("analysis timed out after 1 s"),
+            "{slow_job:?}"
         );
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        // The worker's thread was still busy with `slow.rs` when the run ended: the next file ran on a fresh thread
+        // rather than waiting behind it.
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the run took {:?}: the second file waited for the timed-out analysis",
+            started.elapsed()
+        );
+        let python = jobs["app.py"];
+        assert_eq!(python.status, JobStatus::Completed, "{python:?}");
+        assert!(
+            rule_ids(python).contains("python/os-system-dynamic"),
+            "{python:?}"
+        );
+        // The timed-out analysis stopped itself at its deadline: its thread is gone, not left burning a core for
+        // the ~20 s the file would take.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let analysing = analysis_threads();
+            if analysing <= 1 {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{analysing} analysis threads alive for one worker: the timed-out one kept running"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        server.server.shutdown().await;
     }
-    server.server.shutdown().await;
 }
 
 /// Threads of this process running the engine (named `codeinsight-analysis-N`; the kernel keeps 15 bytes).
@@ -862,450 +908,522 @@ fn analysis_threads() -> usize {
         .count()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_socket_that_falls_behind_replays_terminal_events_from_the_database_once_each() {
-    // One buffered event per user: any socket that is not scheduled between two events lags behind the hub.
-    let server = TestServer::start_configured(|config| config.event_buffer = 1).await;
-    let mut socket = server.socket(&server.alice, "alice").await;
-    let sources = (0..20)
-        .map(|index| {
-            (
-                format!("pkg/module_{index}.py"),
-                format!("{PYTHON_SHELL}\nVALUE_{index} = {index}\n"),
-            )
-        })
-        .collect::<Vec<_>>();
-    let files = sources
-        .iter()
-        .map(|(path, content)| (path.as_str(), content.as_str()))
-        .collect::<Vec<_>>();
-    let created = server.submit(&server.alice, &files, true).await;
-    let updates = follow_run(&mut socket, &created).await;
-    for terminal in one_terminal_each(&updates, &job_ids(&created)) {
-        assert_eq!(terminal.status, JobStatus::Completed);
-        assert!(terminal.data.findings.unwrap() >= 1, "{terminal:?}");
-    }
-    let (status, server_stats) = server.get(&server.admin, "/stats").await;
-    assert_eq!(status, StatusCode::OK, "{server_stats}");
-    assert!(
-        server_stats["websocket"]["resyncs"].as_u64().unwrap() >= 1,
-        "the socket never fell behind, so the replay was not exercised: {server_stats}"
-    );
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_resubmitted_file_is_served_from_the_cache_with_a_terminal_event() {
-    let server = TestServer::start().await;
-    let first = server
-        .submit(&server.alice, &[("app/main.py", PYTHON_SHELL)], false)
-        .await;
-    server.wait_for_run(&server.alice, &first.run_id).await;
-
-    // The same user resubmitting the same file is served from the cache, with its terminal event.
-    let second = server
-        .submit(&server.alice, &[("app/main.py", PYTHON_SHELL)], false)
-        .await;
-    let mut socket = server.socket(&server.alice, "alice").await;
-    let updates = follow_run(&mut socket, &second).await;
-    let terminal = one_terminal_each(&updates, &job_ids(&second));
-    assert_eq!(terminal[0].status, JobStatus::Completed);
-    assert_eq!(terminal[0].data.cache_hit, Some(true));
-
-    let (_, raw) = server
-        .get(&server.alice, &format!("/jobs/{}", second.jobs[0].job_id))
-        .await;
-    let cached: Job = serde_json::from_value(raw).unwrap();
-    assert!(cached.cache_hit);
-    assert!(cached.results.as_ref().unwrap().cached);
-    assert!(rule_ids(&cached).contains("python/os-system-dynamic"));
-
-    // Another user's identical file is not a hit: the cache is scoped to the user, so that nobody learns from
-    // `cache_hit` that someone else submitted it. The findings are the same, computed again.
-    let other = server
-        .submit(&server.bob, &[("app/main.py", PYTHON_SHELL)], false)
-        .await;
-    let run = server.wait_for_run(&server.bob, &other.run_id).await;
-    assert!(!run.jobs[0].cache_hit);
-    assert_eq!(run.jobs[0].user_id, "bob");
-    assert_eq!(rule_ids(&run.jobs[0]), rule_ids(&cached));
-
-    // `no_cache` bypasses the lookup.
-    let third = server
-        .submit(&server.alice, &[("app/main.py", PYTHON_SHELL)], true)
-        .await;
-    let run = server.wait_for_run(&server.alice, &third.run_id).await;
-    assert!(!run.jobs[0].cache_hit);
-
-    let (status, cache_report) = server.get(&server.admin, "/cache/stats").await;
-    assert_eq!(status, StatusCode::OK);
-    assert_eq!(cache_report["hits"], 1, "{cache_report}");
-    assert_eq!(cache_report["misses"], 2, "{cache_report}");
-    assert_eq!(cache_report["total_requests"], 3, "{cache_report}");
-    assert_eq!(cache_report["hit_rate_percent"], 33.33, "{cache_report}");
-
-    let (status, cleared) = server.post(&server.admin, "/cache/clear", &json!({})).await;
-    assert_eq!(status, StatusCode::OK, "{cleared}");
-    assert_eq!(cleared["deleted_count"], 2, "{cleared}");
-
-    server.server.shutdown().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn users_cannot_see_each_others_jobs_runs_history_or_sockets() {
-    let server = TestServer::start().await;
-    let created = server
-        .submit(&server.alice, &[("app/main.py", PYTHON_SHELL)], false)
-        .await;
-    server.wait_for_run(&server.alice, &created.run_id).await;
-    let job_id = &created.jobs[0].job_id;
-
-    for path in [
-        format!("/jobs/{job_id}"),
-        format!("/api/v1/runs/{}", created.run_id),
-        "/jobs/user/alice".to_owned(),
-        "/jobs/no-such-job".to_owned(),
-    ] {
-        let (status, body) = server.get(&server.bob, &path).await;
-        assert_eq!(status, StatusCode::NOT_FOUND, "{path}: {body}");
-        assert!(body["detail"].is_string());
-    }
-    // The same answer for another user's job as for a job that does not exist.
-    let (_, foreign) = server.get(&server.bob, &format!("/jobs/{job_id}")).await;
-    let (_, missing) = server.get(&server.bob, "/jobs/no-such-job").await;
-    assert_eq!(foreign, missing);
-
-    // Nor can bob add files to alice's run: the same answer as for a run that does not exist.
-    let batch = json!({"files": [{"path": "extra.py", "content": "print(1)\n"}]});
-    let (status, foreign) = server
-        .post(
-            &server.bob,
-            &format!("/api/v1/runs/{}/files", created.run_id),
-            &batch,
-        )
-        .await;
-    assert_eq!(status, StatusCode::NOT_FOUND, "{foreign}");
-    let (_, missing) = server
-        .post(&server.bob, "/api/v1/runs/no-such-run/files", &batch)
-        .await;
-    assert_eq!(foreign, missing);
-
-    let mut request = format!("ws://{}/ws/alice", server.server.addr())
-        .into_client_request()
-        .unwrap();
-    request.headers_mut().insert(
-        header::AUTHORIZATION,
-        format!("Bearer {}", server.bob).parse().unwrap(),
-    );
-    match tokio_tungstenite::connect_async(request).await {
-        Err(tungstenite::Error::Http(response)) => assert_eq!(response.status().as_u16(), 404),
-        other => panic!("bob opened alice's socket: {:?}", other.map(|_| ())),
-    }
-
-    let mut socket = server.socket(&server.bob, "bob").await;
-    for subscription in [
-        json!({"type": "subscribe", "job_id": job_id}),
-        json!({"type": "subscribe", "run_id": created.run_id}),
-    ] {
-        send(&mut socket, subscription).await;
-        match receive(&mut socket).await {
-            ServerMessage::Error { message } => assert!(message.contains("not found"), "{message}"),
-            other => panic!("subscription to alice's work not refused: {other:?}"),
-        }
-    }
-    send(&mut socket, json!({"type": "ping"})).await;
-    assert_eq!(receive(&mut socket).await, ServerMessage::Pong);
-
-    server.server.shutdown().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn bad_websocket_messages_get_an_error_and_the_socket_stays_open() {
-    let server = TestServer::start().await;
-    // Browsers cannot set headers on an upgrade: the token may come as a query parameter on this route.
-    let url = format!(
-        "ws://{}/ws/alice?token={}",
-        server.server.addr(),
-        server.alice
-    );
-    let (mut socket, _) = tokio_tungstenite::connect_async(url).await.unwrap();
-    for bad in [
-        "not json",
-        "{\"type\":\"dance\"}",
-        "[1,2]",
-        "{\"type\":\"subscribe\"}",
-    ] {
-        socket.send(Message::text(bad)).await.unwrap();
-        match receive(&mut socket).await {
-            ServerMessage::Error { message } => assert!(!message.is_empty()),
-            other => panic!("`{bad}` was not answered with an error: {other:?}"),
-        }
-    }
-    send(&mut socket, json!({"type": "ping"})).await;
-    assert_eq!(receive(&mut socket).await, ServerMessage::Pong);
-
-    // Subscribing to a job that finished before the subscription still yields its terminal event.
-    let created = server
-        .submit(&server.alice, &[("src/main.rs", RUST_DBG)], false)
-        .await;
-    server.wait_for_run(&server.alice, &created.run_id).await;
-    let job_id = created.jobs[0].job_id.clone();
-    send(&mut socket, json!({"type": "subscribe", "job_id": job_id})).await;
-    assert_eq!(
-        receive(&mut socket).await,
-        ServerMessage::Subscribed {
-            job_id: Some(job_id.clone()),
-            run_id: None
-        }
-    );
-    match receive(&mut socket).await {
-        ServerMessage::JobUpdate(update) => {
-            assert_eq!(update.job_id, job_id);
-            assert_eq!(update.status, JobStatus::Completed);
-        }
-        other => panic!("no replayed terminal event: {other:?}"),
-    }
-    send(
-        &mut socket,
-        json!({"type": "unsubscribe", "job_id": job_id}),
-    )
-    .await;
-    assert_eq!(
-        receive(&mut socket).await,
-        ServerMessage::Unsubscribed {
-            job_id: Some(job_id),
-            run_id: None
-        }
-    );
-
-    server.server.shutdown().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn history_is_filtered_and_paginated_on_the_server() {
-    let server = TestServer::start().await;
-    let created = server
-        .submit(
-            &server.alice,
-            &[
-                ("pkg/a.py", PYTHON_SHELL),
-                ("pkg/b.py", PYTHON_CLEAN),
-                ("pkg/c.py", "import os\nos.system('ls ' + input())\n"),
-                ("src/lib.rs", RUST_DBG),
-                ("web/app.js", "const value = eval(location.hash);\n"),
-                ("notes.txt", "plain words\n"),
-            ],
-            false,
-        )
-        .await;
-    let body = json!({"user_id": "alice", "job_type": "debug", "file_path": "crash.py", "file_content": PYTHON_SHELL, "language": "python", "error_log": "Traceback"});
-    let (status, enqueued) = server.post(&server.alice, "/jobs/enqueue", &body).await;
-    assert_eq!(status, StatusCode::OK, "{enqueued}");
-    server.wait_for_run(&server.alice, &created.run_id).await;
-    let debug_id = enqueued["job_id"].as_str().unwrap().to_owned();
-    let deadline = Instant::now() + WAIT;
-    while server
-        .get(&server.alice, &format!("/jobs/{debug_id}"))
-        .await
-        .1["status"]
-        != "completed"
-    {
-        assert!(Instant::now() < deadline, "debug job did not finish");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    // Bob's work never shows in Alice's history.
-    server
-        .submit(&server.bob, &[("bob.py", PYTHON_CLEAN)], false)
-        .await;
-
-    let list = |query: &str| {
-        let path = format!("/jobs/user/alice{query}");
-        let server = &server;
-        async move {
-            let (status, body) = server.get(&server.alice, &path).await;
-            assert_eq!(status, StatusCode::OK, "{path}: {body}");
-            for job in body["jobs"].as_array().unwrap() {
-                assert!(
-                    job.get("file_content").is_none(),
-                    "list items carry no content: {job}"
-                );
-            }
-            serde_json::from_value::<JobList>(body).unwrap()
-        }
-    };
-
-    let all = list("").await;
-    assert_eq!(all.count, 7);
-    assert!(all.next_cursor.is_none());
-    assert!(
-        all.jobs
-            .windows(2)
-            .all(|pair| pair[0].created_at >= pair[1].created_at)
-    );
-    assert_eq!(all.jobs[0].job_id, debug_id, "newest first");
-
-    let mut seen = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let query = match &cursor {
-            Some(cursor) => format!("?limit=3&cursor={cursor}"),
-            None => "?limit=3".to_owned(),
-        };
-        let page = list(&query).await;
-        assert!(page.count <= 3);
-        seen.extend(page.jobs.iter().map(|job| job.job_id.clone()));
-        match page.next_cursor {
-            Some(next) => cursor = Some(next),
-            None => break,
-        }
-    }
-    assert_eq!(
-        seen,
-        all.jobs
+both_backends! {
+    multi_thread async fn a_socket_that_falls_behind_replays_terminal_events_from_the_database_once_each() {
+        // One buffered event per user: any socket that is not scheduled between two events lags behind the hub.
+        let server = TestServer::start_configured(|config| config.event_buffer = 1).await;
+        let mut socket = server.socket(&server.alice, "alice").await;
+        let sources = (0..20)
+            .map(|index| {
+                (
+                    format!("pkg/module_{index}.py"),
+                    format!("{PYTHON_SHELL}\nVALUE_{index} = {index}\n"),
+                )
+            })
+            .collect::<Vec<_>>();
+        let files = sources
             .iter()
-            .map(|job| job.job_id.clone())
-            .collect::<Vec<_>>()
-    );
-
-    let python = list("?language=python").await;
-    assert_eq!(python.count, 4);
-    assert!(python.jobs.iter().all(|job| job.language == "python"));
-    let debug = list("?type=debug").await;
-    assert_eq!(debug.count, 1);
-    assert_eq!(debug.jobs[0].job_id, debug_id);
-    assert_eq!(list("?status=completed").await.count, 7);
-    assert_eq!(list("?status=failed").await.count, 0);
-    let search = list("?search=PKG/").await;
-    assert_eq!(
-        search.count, 3,
-        "search is a case-insensitive substring of the path"
-    );
-    assert_eq!(
-        list("?search=50%25").await.count,
-        0,
-        "LIKE wildcards are literal"
-    );
-    assert_eq!(list("?since=2999-01-01").await.count, 0);
-    assert_eq!(list("?since=2000-01-01T00:00:00Z").await.count, 7);
-    let unknown = list("?language=unknown").await;
-    assert_eq!(unknown.count, 1);
-    assert_eq!(unknown.jobs[0].file_path, "notes.txt");
-    assert_eq!(
-        list("?limit=100000").await.count,
-        7,
-        "limit is capped, not refused"
-    );
-
-    // Server-wide figures are for admins: they say what every user is doing.
-    for route in ["/stats", "/metrics", "/cache/stats"] {
-        let (status, body) = server.get(&server.alice, route).await;
-        assert_eq!(status, StatusCode::FORBIDDEN, "{route}: {body}");
+            .map(|(path, content)| (path.as_str(), content.as_str()))
+            .collect::<Vec<_>>();
+        let created = server.submit(&server.alice, &files, true).await;
+        let updates = follow_run(&mut socket, &created).await;
+        for terminal in one_terminal_each(&updates, &job_ids(&created)) {
+            assert_eq!(terminal.status, JobStatus::Completed);
+            assert!(terminal.data.findings.unwrap() >= 1, "{terminal:?}");
+        }
+        let (status, server_stats) = server.get(&server.admin, "/stats").await;
+        assert_eq!(status, StatusCode::OK, "{server_stats}");
+        assert!(
+            server_stats["websocket"]["resyncs"].as_u64().unwrap() >= 1,
+            "the socket never fell behind, so the replay was not exercised: {server_stats}"
+        );
     }
-    let (status, server_report) = server.get(&server.admin, "/stats").await;
-    assert_eq!(status, StatusCode::OK);
-    assert!(
-        server_report["queue"]["completed"].as_i64().unwrap() >= 7,
-        "{server_report}"
-    );
-    let metrics = server
-        .http
-        .get(server.url("/metrics"))
-        .bearer_auth(&server.admin)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(
-        metrics.contains("codeinsight_jobs{status=\"completed\"}"),
-        "{metrics}"
-    );
-    assert!(
-        metrics.contains("# TYPE codeinsight_cache_requests_total counter"),
-        "{metrics}"
-    );
-
-    server.server.shutdown().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_graceful_shutdown_hands_unfinished_jobs_back_and_a_restart_finishes_them() {
-    let dir = TempDir::new().unwrap();
-    let mut config = config(&dir);
-    // The queue is under test here; the built-in rules are enough to check the results.
-    config.linters.enabled = false;
-    let first = server::start(config.clone()).await.unwrap();
-    let token = first
-        .state()
-        .store()
-        .create_token("alice", false)
-        .await
-        .unwrap()
-        .token;
-    let files = (0..400)
-        .map(|index| json!({"path": format!("m{index}.py"), "content": format!("import os\n\n\ndef f{index}(text):\n    return os.system(text)\n")}))
-        .collect::<Vec<_>>();
-    let response = reqwest::Client::new()
-        .post(format!("{}/api/v1/runs", first.base_url()))
-        .bearer_auth(&token)
-        .json(&json!({"files": files}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 201);
-    let created: RunCreated = response.json().await.unwrap();
-    first.shutdown().await;
+both_backends! {
+    multi_thread async fn a_resubmitted_file_is_served_from_the_cache_with_a_terminal_event() {
+        let server = TestServer::start().await;
+        let first = server
+            .submit(&server.alice, &[("app/main.py", PYTHON_SHELL)], false)
+            .await;
+        server.wait_for_run(&server.alice, &first.run_id).await;
 
-    // After a graceful stop no job is left claimed: each is finished or back in the queue.
-    let store = codeinsight::store::Store::connect(&database_url(&dir))
-        .await
-        .unwrap();
-    let (jobs, _) = store
-        .run_jobs_page(&created.run_id, 0, 10_000, usize::MAX)
-        .await
-        .unwrap();
-    assert_eq!(jobs.len(), 400);
-    assert!(
-        jobs.iter().all(|job| job.status != JobStatus::Processing),
-        "jobs left processing after shutdown"
-    );
-    store.close().await;
+        // The same user resubmitting the same file is served from the cache, with its terminal event.
+        let second = server
+            .submit(&server.alice, &[("app/main.py", PYTHON_SHELL)], false)
+            .await;
+        let mut socket = server.socket(&server.alice, "alice").await;
+        let updates = follow_run(&mut socket, &second).await;
+        let terminal = one_terminal_each(&updates, &job_ids(&second));
+        assert_eq!(terminal[0].status, JobStatus::Completed);
+        assert_eq!(terminal[0].data.cache_hit, Some(true));
 
-    let second = server::start(config).await.unwrap();
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let run = second
-            .state()
-            .store()
-            .get_run(&created.run_id, WHOLE_RUN)
+        let (_, raw) = server
+            .get(&server.alice, &format!("/jobs/{}", second.jobs[0].job_id))
+            .await;
+        let cached: Job = serde_json::from_value(raw).unwrap();
+        assert!(cached.cache_hit);
+        assert!(cached.results.as_ref().unwrap().cached);
+        assert!(rule_ids(&cached).contains("python/os-system-dynamic"));
+
+        // Another user's identical file is not a hit: the cache is scoped to the user, so that nobody learns from
+        // `cache_hit` that someone else submitted it. The findings are the same, computed again.
+        let other = server
+            .submit(&server.bob, &[("app/main.py", PYTHON_SHELL)], false)
+            .await;
+        let run = server.wait_for_run(&server.bob, &other.run_id).await;
+        assert!(!run.jobs[0].cache_hit);
+        assert_eq!(run.jobs[0].user_id, "bob");
+        assert_eq!(rule_ids(&run.jobs[0]), rule_ids(&cached));
+
+        // `no_cache` bypasses the lookup.
+        let third = server
+            .submit(&server.alice, &[("app/main.py", PYTHON_SHELL)], true)
+            .await;
+        let run = server.wait_for_run(&server.alice, &third.run_id).await;
+        assert!(!run.jobs[0].cache_hit);
+
+        let (status, cache_report) = server.get(&server.admin, "/cache/stats").await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(cache_report["hits"], 1, "{cache_report}");
+        assert_eq!(cache_report["misses"], 2, "{cache_report}");
+        assert_eq!(cache_report["total_requests"], 3, "{cache_report}");
+        assert_eq!(cache_report["hit_rate_percent"], 33.33, "{cache_report}");
+
+        let (status, cleared) = server.post(&server.admin, "/cache/clear", &json!({})).await;
+        assert_eq!(status, StatusCode::OK, "{cleared}");
+        assert_eq!(cleared["deleted_count"], 2, "{cleared}");
+
+        server.server.shutdown().await;
+    }
+}
+
+both_backends! {
+    multi_thread async fn users_cannot_see_each_others_jobs_runs_history_or_sockets() {
+        let server = TestServer::start().await;
+        let created = server
+            .submit(&server.alice, &[("app/main.py", PYTHON_SHELL)], false)
+            .await;
+        server.wait_for_run(&server.alice, &created.run_id).await;
+        let job_id = &created.jobs[0].job_id;
+
+        for path in [
+            format!("/jobs/{job_id}"),
+            format!("/api/v1/runs/{}", created.run_id),
+            "/jobs/user/alice".to_owned(),
+            "/jobs/no-such-job".to_owned(),
+        ] {
+            let (status, body) = server.get(&server.bob, &path).await;
+            assert_eq!(status, StatusCode::NOT_FOUND, "{path}: {body}");
+            assert!(body["detail"].is_string());
+        }
+        // The same answer for another user's job as for a job that does not exist.
+        let (_, foreign) = server.get(&server.bob, &format!("/jobs/{job_id}")).await;
+        let (_, missing) = server.get(&server.bob, "/jobs/no-such-job").await;
+        assert_eq!(foreign, missing);
+
+        // Nor can bob add files to alice's run: the same answer as for a run that does not exist.
+        let batch = json!({"files": [{"path": "extra.py", "content": "print(1)\n"}]});
+        let (status, foreign) = server
+            .post(
+                &server.bob,
+                &format!("/api/v1/runs/{}/files", created.run_id),
+                &batch,
+            )
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{foreign}");
+        let (_, missing) = server
+            .post(&server.bob, "/api/v1/runs/no-such-run/files", &batch)
+            .await;
+        assert_eq!(foreign, missing);
+
+        let mut request = format!("ws://{}/ws/alice", server.server.addr())
+            .into_client_request()
+            .unwrap();
+        request.headers_mut().insert(
+            header::AUTHORIZATION,
+            format!("Bearer {}", server.bob).parse().unwrap(),
+        );
+        match tokio_tungstenite::connect_async(request).await {
+            Err(tungstenite::Error::Http(response)) => assert_eq!(response.status().as_u16(), 404),
+            other => panic!("bob opened alice's socket: {:?}", other.map(|_| ())),
+        }
+
+        let mut socket = server.socket(&server.bob, "bob").await;
+        for subscription in [
+            json!({"type": "subscribe", "job_id": job_id}),
+            json!({"type": "subscribe", "run_id": created.run_id}),
+        ] {
+            send(&mut socket, subscription).await;
+            match receive(&mut socket).await {
+                ServerMessage::Error { message } => assert!(message.contains("not found"), "{message}"),
+                other => panic!("subscription to alice's work not refused: {other:?}"),
+            }
+        }
+        send(&mut socket, json!({"type": "ping"})).await;
+        assert_eq!(receive(&mut socket).await, ServerMessage::Pong);
+
+        server.server.shutdown().await;
+    }
+}
+
+both_backends! {
+    multi_thread async fn bad_websocket_messages_get_an_error_and_the_socket_stays_open() {
+        let server = TestServer::start().await;
+        // Browsers cannot set headers on an upgrade: the token may come as a query parameter on this route.
+        let url = format!(
+            "ws://{}/ws/alice?token={}",
+            server.server.addr(),
+            server.alice
+        );
+        let (mut socket, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+        for bad in [
+            "not json",
+            "{\"type\":\"dance\"}",
+            "[1,2]",
+            "{\"type\":\"subscribe\"}",
+        ] {
+            socket.send(Message::text(bad)).await.unwrap();
+            match receive(&mut socket).await {
+                ServerMessage::Error { message } => assert!(!message.is_empty()),
+                other => panic!("`{bad}` was not answered with an error: {other:?}"),
+            }
+        }
+        send(&mut socket, json!({"type": "ping"})).await;
+        assert_eq!(receive(&mut socket).await, ServerMessage::Pong);
+
+        // Subscribing to a job that finished before the subscription still yields its terminal event.
+        let created = server
+            .submit(&server.alice, &[("src/main.rs", RUST_DBG)], false)
+            .await;
+        server.wait_for_run(&server.alice, &created.run_id).await;
+        let job_id = created.jobs[0].job_id.clone();
+        send(&mut socket, json!({"type": "subscribe", "job_id": job_id})).await;
+        assert_eq!(
+            receive(&mut socket).await,
+            ServerMessage::Subscribed {
+                job_id: Some(job_id.clone()),
+                run_id: None
+            }
+        );
+        match receive(&mut socket).await {
+            ServerMessage::JobUpdate(update) => {
+                assert_eq!(update.job_id, job_id);
+                assert_eq!(update.status, JobStatus::Completed);
+            }
+            other => panic!("no replayed terminal event: {other:?}"),
+        }
+        send(
+            &mut socket,
+            json!({"type": "unsubscribe", "job_id": job_id}),
+        )
+        .await;
+        assert_eq!(
+            receive(&mut socket).await,
+            ServerMessage::Unsubscribed {
+                job_id: Some(job_id),
+                run_id: None
+            }
+        );
+
+        server.server.shutdown().await;
+    }
+}
+
+both_backends! {
+    multi_thread async fn history_is_filtered_and_paginated_on_the_server() {
+        let server = TestServer::start().await;
+        let created = server
+            .submit(
+                &server.alice,
+                &[
+                    ("pkg/a.py", PYTHON_SHELL),
+                    ("pkg/b.py", PYTHON_CLEAN),
+                    ("pkg/c.py", "import os\nos.system('ls ' + input())\n"),
+                    ("src/lib.rs", RUST_DBG),
+                    ("web/app.js", "const value = eval(location.hash);\n"),
+                    ("notes.txt", "plain words\n"),
+                ],
+                false,
+            )
+            .await;
+        let body = json!({"user_id": "alice", "job_type": "debug", "file_path": "crash.py", "file_content": PYTHON_SHELL, "language": "python", "error_log": "Traceback"});
+        let (status, enqueued) = server.post(&server.alice, "/jobs/enqueue", &body).await;
+        assert_eq!(status, StatusCode::OK, "{enqueued}");
+        server.wait_for_run(&server.alice, &created.run_id).await;
+        let debug_id = enqueued["job_id"].as_str().unwrap().to_owned();
+        let deadline = Instant::now() + WAIT;
+        while server
+            .get(&server.alice, &format!("/jobs/{debug_id}"))
+            .await
+            .1["status"]
+            != "completed"
+        {
+            assert!(Instant::now() < deadline, "debug job did not finish");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        // Bob's work never shows in Alice's history.
+        server
+            .submit(&server.bob, &[("bob.py", PYTHON_CLEAN)], false)
+            .await;
+
+        let list = |query: &str| {
+            let path = format!("/jobs/user/alice{query}");
+            let server = &server;
+            async move {
+                let (status, body) = server.get(&server.alice, &path).await;
+                assert_eq!(status, StatusCode::OK, "{path}: {body}");
+                for job in body["jobs"].as_array().unwrap() {
+                    assert!(
+                        job.get("file_content").is_none(),
+                        "list items carry no content: {job}"
+                    );
+                }
+                serde_json::from_value::<JobList>(body).unwrap()
+            }
+        };
+
+        let all = list("").await;
+        assert_eq!(all.count, 7);
+        assert!(all.next_cursor.is_none());
+        assert!(
+            all.jobs
+                .windows(2)
+                .all(|pair| pair[0].created_at >= pair[1].created_at)
+        );
+        assert_eq!(all.jobs[0].job_id, debug_id, "newest first");
+
+        let mut seen = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let query = match &cursor {
+                Some(cursor) => format!("?limit=3&cursor={cursor}"),
+                None => "?limit=3".to_owned(),
+            };
+            let page = list(&query).await;
+            assert!(page.count <= 3);
+            seen.extend(page.jobs.iter().map(|job| job.job_id.clone()));
+            match page.next_cursor {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
+        assert_eq!(
+            seen,
+            all.jobs
+                .iter()
+                .map(|job| job.job_id.clone())
+                .collect::<Vec<_>>()
+        );
+
+        let python = list("?language=python").await;
+        assert_eq!(python.count, 4);
+        assert!(python.jobs.iter().all(|job| job.language == "python"));
+        let debug = list("?type=debug").await;
+        assert_eq!(debug.count, 1);
+        assert_eq!(debug.jobs[0].job_id, debug_id);
+        assert_eq!(list("?status=completed").await.count, 7);
+        assert_eq!(list("?status=failed").await.count, 0);
+        let search = list("?search=PKG/").await;
+        assert_eq!(
+            search.count, 3,
+            "search is a case-insensitive substring of the path"
+        );
+        assert_eq!(
+            list("?search=50%25").await.count,
+            0,
+            "LIKE wildcards are literal"
+        );
+        assert_eq!(list("?since=2999-01-01").await.count, 0);
+        assert_eq!(list("?since=2000-01-01T00:00:00Z").await.count, 7);
+        let unknown = list("?language=unknown").await;
+        assert_eq!(unknown.count, 1);
+        assert_eq!(unknown.jobs[0].file_path, "notes.txt");
+        assert_eq!(
+            list("?limit=100000").await.count,
+            7,
+            "limit is capped, not refused"
+        );
+
+        // Server-wide figures are for admins: they say what every user is doing.
+        for route in ["/stats", "/metrics", "/cache/stats"] {
+            let (status, body) = server.get(&server.alice, route).await;
+            assert_eq!(status, StatusCode::FORBIDDEN, "{route}: {body}");
+        }
+        let (status, server_report) = server.get(&server.admin, "/stats").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(
+            server_report["queue"]["completed"].as_i64().unwrap() >= 7,
+            "{server_report}"
+        );
+        let metrics = server
+            .http
+            .get(server.url("/metrics"))
+            .bearer_auth(&server.admin)
+            .send()
             .await
             .unwrap()
+            .text()
+            .await
             .unwrap();
-        if run.completed == run.total {
-            assert!(
-                run.jobs
-                    .iter()
-                    .all(|job| rule_ids(job).contains("python/os-system-dynamic"))
-            );
-            break;
-        }
-        assert_eq!(run.failed, 0);
         assert!(
-            Instant::now() < deadline,
-            "the run did not finish after the restart"
+            metrics.contains("codeinsight_jobs{status=\"completed\"}"),
+            "{metrics}"
         );
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(
+            metrics.contains("# TYPE codeinsight_cache_requests_total counter"),
+            "{metrics}"
+        );
+
+        server.server.shutdown().await;
     }
-    second.shutdown().await;
 }
 
-/// Starts a server (built-in rules only) whose database refuses, with a trigger, to record a job as any of
-/// `refused` statuses; returns it, alice's token, the database pool the test controls the trigger with, and the
-/// run it submitted (one file).
-async fn server_refusing(
-    dir: &TempDir,
-    refused: &[&str],
-) -> (RunningServer, String, sqlx::SqlitePool, RunCreated) {
+both_backends! {
+    multi_thread async fn a_graceful_shutdown_hands_unfinished_jobs_back_and_a_restart_finishes_them() {
+        let dir = TempDir::new().unwrap();
+        let mut config = config(&dir);
+        // The queue is under test here; the built-in rules are enough to check the results.
+        config.linters.enabled = false;
+        let first = server::start(config.clone()).await.unwrap();
+        let token = first
+            .state()
+            .store()
+            .create_token("alice", false)
+            .await
+            .unwrap()
+            .token;
+        let files = (0..400)
+            .map(|index| json!({"path": format!("m{index}.py"), "content": format!("import os\n\n\ndef f{index}(text):\n    return os.system(text)\n")}))
+            .collect::<Vec<_>>();
+        let response = reqwest::Client::new()
+            .post(format!("{}/api/v1/runs", first.base_url()))
+            .bearer_auth(&token)
+            .json(&json!({"files": files}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 201);
+        let created: RunCreated = response.json().await.unwrap();
+        first.shutdown().await;
+
+        // After a graceful stop no job is left claimed: each is finished or back in the queue.
+        let store = codeinsight::store::Store::connect(&database_url(&dir))
+            .await
+            .unwrap();
+        let (jobs, _) = store
+            .run_jobs_page(&created.run_id, 0, 10_000, usize::MAX)
+            .await
+            .unwrap();
+        assert_eq!(jobs.len(), 400);
+        assert!(
+            jobs.iter().all(|job| job.status != JobStatus::Processing),
+            "jobs left processing after shutdown"
+        );
+        store.close().await;
+
+        let second = server::start(config).await.unwrap();
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let run = second
+                .state()
+                .store()
+                .get_run(&created.run_id, WHOLE_RUN)
+                .await
+                .unwrap()
+                .unwrap();
+            if run.completed == run.total {
+                assert!(
+                    run.jobs
+                        .iter()
+                        .all(|job| rule_ids(job).contains("python/os-system-dynamic"))
+                );
+                break;
+            }
+            assert_eq!(run.failed, 0);
+            assert!(
+                Instant::now() < deadline,
+                "the run did not finish after the restart"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        second.shutdown().await;
+    }
+}
+
+/// The test's database, opened beside the server to change it under the server's feet.
+enum Beside {
+    Sqlite(sqlx::SqlitePool),
+    Postgres(sqlx::PgPool),
+}
+
+impl Beside {
+    async fn open(url: &str) -> Beside {
+        if url.starts_with("postgres") {
+            Beside::Postgres(sqlx::PgPool::connect(url).await.unwrap())
+        } else {
+            Beside::Sqlite(sqlx::SqlitePool::connect(url).await.unwrap())
+        }
+    }
+
+    async fn execute(&self, sql: String) {
+        match self {
+            Beside::Sqlite(pool) => sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                .execute(pool)
+                .await
+                .map(drop),
+            Beside::Postgres(pool) => sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                .execute(pool)
+                .await
+                .map(drop),
+        }
+        .unwrap();
+    }
+
+    /// Makes every update that sets a job's status to one of `refused` fail, as a full disk would.
+    async fn refuse(&self, refused: &[&str]) {
+        let statuses = refused
+            .iter()
+            .map(|status| format!("'{status}'"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        self.execute(match self {
+            Beside::Sqlite(_) => format!(
+                "CREATE TRIGGER refuse_results BEFORE UPDATE OF status ON jobs \
+                 WHEN NEW.status IN ({statuses}) BEGIN SELECT RAISE(ABORT, 'disk quota exceeded'); END"
+            ),
+            Beside::Postgres(_) => format!(
+                "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS \
+                     $$ BEGIN RAISE EXCEPTION 'disk quota exceeded'; END $$; \
+                 CREATE TRIGGER refuse_results BEFORE UPDATE OF status ON jobs FOR EACH ROW \
+                     WHEN (NEW.status IN ({statuses})) EXECUTE FUNCTION refuse()"
+            ),
+        })
+        .await;
+    }
+
+    async fn accept(&self) {
+        self.execute(match self {
+            Beside::Sqlite(_) => "DROP TRIGGER refuse_results".to_owned(),
+            Beside::Postgres(_) => "DROP TRIGGER refuse_results ON jobs".to_owned(),
+        })
+        .await;
+    }
+
+    /// The status, error, lease end and attempts of the database's only job.
+    async fn only_job(&self) -> (String, Option<String>, Option<i64>, i64) {
+        const QUERY: &str = "SELECT status, error, lease_until, attempts FROM jobs";
+        match self {
+            Beside::Sqlite(pool) => sqlx::query_as(QUERY).fetch_one(pool).await,
+            Beside::Postgres(pool) => sqlx::query_as(QUERY).fetch_one(pool).await,
+        }
+        .unwrap()
+    }
+}
+
+/// Starts a server (built-in rules only) whose database refuses to record a job as any of `refused` statuses;
+/// returns it, the database opened beside it (to lift the refusal), and the run it submitted (one file).
+async fn server_refusing(dir: &TempDir, refused: &[&str]) -> (RunningServer, Beside, RunCreated) {
     let mut config = config(dir);
     config.linters.enabled = false;
     let running = server::start(config).await.unwrap();
@@ -1316,19 +1434,8 @@ async fn server_refusing(
         .await
         .unwrap()
         .token;
-    let pool = sqlx::SqlitePool::connect(&database_url(dir)).await.unwrap();
-    let statuses = refused
-        .iter()
-        .map(|status| format!("'{status}'"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "CREATE TRIGGER refuse_results BEFORE UPDATE OF status ON jobs \
-         WHEN NEW.status IN ({statuses}) BEGIN SELECT RAISE(ABORT, 'disk quota exceeded'); END"
-    )))
-    .execute(&pool)
-    .await
-    .unwrap();
+    let beside = Beside::open(&database_url(dir)).await;
+    beside.refuse(refused).await;
     let response = reqwest::Client::new()
         .post(format!("{}/api/v1/runs", running.base_url()))
         .bearer_auth(&token)
@@ -1338,316 +1445,310 @@ async fn server_refusing(
         .unwrap();
     assert_eq!(response.status().as_u16(), 201);
     let created: RunCreated = response.json().await.unwrap();
-    (running, token, pool, created)
+    (running, beside, created)
 }
 
-/// The status, error, lease end and attempts of the run's only job, read from the database.
-async fn only_job(pool: &sqlx::SqlitePool) -> (String, Option<String>, Option<i64>, i64) {
-    sqlx::query_as("SELECT status, error, lease_until, attempts FROM jobs")
-        .fetch_one(pool)
-        .await
-        .unwrap()
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_job_whose_results_cannot_be_stored_ends_failed_with_the_reason() {
-    let dir = TempDir::new().unwrap();
-    let (running, _token, pool, _created) = server_refusing(&dir, &["completed"]).await;
-    let deadline = Instant::now() + WAIT;
-    let (status, error) = loop {
-        let (status, error, _, _) = only_job(&pool).await;
-        if status != "pending" && status != "processing" {
-            break (status, error);
-        }
+both_backends! {
+    multi_thread async fn a_job_whose_results_cannot_be_stored_ends_failed_with_the_reason() {
+        let dir = TempDir::new().unwrap();
+        let (running, beside, _created) = server_refusing(&dir, &["completed"]).await;
+        let deadline = Instant::now() + WAIT;
+        let (status, error) = loop {
+            let (status, error, _, _) = beside.only_job().await;
+            if status != "pending" && status != "processing" {
+                break (status, error);
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the job never ended: it is still {status}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        assert_eq!(status, "failed");
+        let error = error.unwrap_or_default();
         assert!(
-            Instant::now() < deadline,
-            "the job never ended: it is still {status}"
+            error.contains("could not store") && error.contains("disk quota exceeded"),
+            "{error}"
         );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
-    assert_eq!(status, "failed");
-    let error = error.unwrap_or_default();
-    assert!(
-        error.contains("could not store") && error.contains("disk quota exceeded"),
-        "{error}"
-    );
-    running.shutdown().await;
+        running.shutdown().await;
+    }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_lease_is_renewed_only_while_its_job_is_in_flight_and_a_stranded_job_is_retried() {
-    let dir = TempDir::new().unwrap();
-    // Neither the results nor the failure can be written: the job is stranded in `processing`.
-    let (running, _token, pool, _created) = server_refusing(&dir, &["completed", "failed"]).await;
-    let deadline = Instant::now() + WAIT;
-    let lease = loop {
-        let (status, _, lease, _) = only_job(&pool).await;
-        if status == "processing" {
-            break lease.unwrap();
-        }
-        assert!(Instant::now() < deadline, "the job was never claimed");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
-    // The heartbeat renews leases every 10 s; after a failed write this server no longer holds the job, so the
-    // lease must not move.
-    tokio::time::sleep(Duration::from_secs(13)).await;
-    let (status, _, renewed, _) = only_job(&pool).await;
-    assert_eq!(status, "processing");
-    assert_eq!(
-        renewed,
-        Some(lease),
-        "a job whose write failed kept its lease renewed"
-    );
-
-    // Once the database accepts writes again, the expired lease brings the job back and it finishes.
-    sqlx::query("DROP TRIGGER refuse_results")
-        .execute(&pool)
-        .await
-        .unwrap();
-    let deadline = Instant::now() + WAIT;
-    let (status, attempts) = loop {
-        let (status, _, _, attempts) = only_job(&pool).await;
-        if status == "completed" || status == "failed" {
-            break (status, attempts);
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the stranded job never came back: it is still {status}"
+both_backends! {
+    multi_thread async fn a_lease_is_renewed_only_while_its_job_is_in_flight_and_a_stranded_job_is_retried() {
+        let dir = TempDir::new().unwrap();
+        // Neither the results nor the failure can be written: the job is stranded in `processing`.
+        let (running, beside, _created) = server_refusing(&dir, &["completed", "failed"]).await;
+        let deadline = Instant::now() + WAIT;
+        let lease = loop {
+            let (status, _, lease, _) = beside.only_job().await;
+            if status == "processing" {
+                break lease.unwrap();
+            }
+            assert!(Instant::now() < deadline, "the job was never claimed");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        // The heartbeat renews leases every 10 s; after a failed write this server no longer holds the job, so the
+        // lease must not move.
+        tokio::time::sleep(Duration::from_secs(13)).await;
+        let (status, _, renewed, _) = beside.only_job().await;
+        assert_eq!(status, "processing");
+        assert_eq!(
+            renewed,
+            Some(lease),
+            "a job whose write failed kept its lease renewed"
         );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
-    assert_eq!(status, "completed");
-    assert_eq!(attempts, 2, "the stranded claim counts as an attempt");
-    running.shutdown().await;
+
+        // Once the database accepts writes again, the expired lease brings the job back and it finishes.
+        beside.accept().await;
+        let deadline = Instant::now() + WAIT;
+        let (status, attempts) = loop {
+            let (status, _, _, attempts) = beside.only_job().await;
+            if status == "completed" || status == "failed" {
+                break (status, attempts);
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the stranded job never came back: it is still {status}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        };
+        assert_eq!(status, "completed");
+        assert_eq!(attempts, 2, "the stranded claim counts as an attempt");
+        running.shutdown().await;
+    }
 }
 
 // ---------------------------------------------------------------------------------------------------------------
 // The real binary, killed mid-run.
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_server_killed_mid_run_finishes_every_accepted_job_once_after_restart() {
-    let dir = TempDir::new().unwrap();
-    let database = database_url(&dir);
-    let token = codeinsight::store::create_token(&database, "alice", false)
-        .await
-        .unwrap()
-        .token;
-    let http = reqwest::Client::new();
+both_backends! {
+    multi_thread async fn a_server_killed_mid_run_finishes_every_accepted_job_once_after_restart() {
+        let dir = TempDir::new().unwrap();
+        let database = database_url(&dir);
+        let token = codeinsight::store::create_token(&database, "alice", false)
+            .await
+            .unwrap()
+            .token;
+        let http = reqwest::Client::new();
 
-    // The queue is what this test is about: the built-in rules and secrets scan are the findings it checks.
-    let no_linters = Some("[linters]\nenabled = false\n");
-    let first = ServeProcess::start(&database, dir.path(), no_linters, &["--workers", "1"], &[]);
-    // Distinct files, so that nothing is a cache hit, each with one known finding per language.
-    let files = (0..1500)
-        .map(|index| {
-            if index % 2 == 0 {
-                json!({"path": format!("py/module_{index}.py"), "content": format!("import os\n\n\ndef handler_{index}(text):\n    return os.system(text)\n")})
-            } else {
-                json!({"path": format!("rs/module_{index}.rs"), "content": format!("fn read_{index}() -> String {{\n    dbg!(std::fs::read_to_string(\"{index}.txt\").unwrap_or_default())\n}}\n")})
-            }
-        })
-        .collect::<Vec<_>>();
-    let response = http
-        .post(first.url("/api/v1/runs"))
-        .bearer_auth(&token)
-        .json(&json!({"files": files, "options": {"no_cache": true}}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 201);
-    let created: RunCreated = response.json().await.unwrap();
-    assert_eq!(created.jobs.len(), 1500);
-
-    // Kill it once it has finished some jobs but not all.
-    let deadline = Instant::now() + WAIT;
-    let done_before_kill = loop {
-        let (run, _) = run_pages(&http, &first, &token, &created.run_id).await;
-        let done = run.completed + run.failed;
-        if done > 0 {
-            assert!(
-                done < run.total,
-                "the run finished before the kill; make it larger"
-            );
-            break done;
-        }
-        assert!(Instant::now() < deadline, "no job finished");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    };
-    let mut first = first;
-    first.child.kill().unwrap();
-    first.child.wait().unwrap();
-
-    let second = ServeProcess::start(&database, dir.path(), no_linters, &["--workers", "1"], &[]);
-    let deadline = Instant::now() + Duration::from_secs(180);
-    let run = loop {
-        let (run, _) = run_pages(&http, &second, &token, &created.run_id).await;
-        if run.completed + run.failed == run.total {
-            break run;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the run did not finish after the restart: {}/{}",
-            run.completed,
-            run.total
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
-
-    assert_eq!(run.total, 1500);
-    assert_eq!(
-        run.failed,
-        0,
-        "{:?}",
-        run.jobs
-            .iter()
-            .filter(|job| job.status == JobStatus::Failed)
-            .map(|job| &job.error)
-            .collect::<Vec<_>>()
-    );
-    assert_eq!(run.completed, 1500);
-    assert!(done_before_kill < 1500);
-    let accepted = created
-        .jobs
-        .iter()
-        .map(|job| job.job_id.clone())
-        .collect::<HashSet<_>>();
-    let stored = run
-        .jobs
-        .iter()
-        .map(|job| job.job_id.clone())
-        .collect::<HashSet<_>>();
-    assert_eq!(
-        accepted, stored,
-        "every accepted job is stored, and only those"
-    );
-    let mut per_path: HashMap<&str, usize> = HashMap::new();
-    for job in &run.jobs {
-        *per_path.entry(job.file_path.as_str()).or_default() += 1;
-        let expected = if job.language == "python" {
-            "python/os-system-dynamic"
-        } else {
-            "rust/dbg-macro"
-        };
-        let results = job.results.as_ref().unwrap();
-        let matching = results
-            .findings
-            .iter()
-            .filter(|finding| finding.rule_id == expected)
-            .count();
-        assert_eq!(matching, 1, "{}: {:?}", job.file_path, rule_ids(job));
-    }
-    assert!(
-        per_path.values().all(|count| *count == 1),
-        "no file was stored twice"
-    );
-    let (status, history) = {
+        // The queue is what this test is about: the built-in rules and secrets scan are the findings it checks.
+        let no_linters = Some("[linters]\nenabled = false\n");
+        let first = ServeProcess::start(&database, dir.path(), no_linters, &["--workers", "1"], &[]);
+        // Distinct files, so that nothing is a cache hit, each with one known finding per language.
+        let files = (0..1500)
+            .map(|index| {
+                if index % 2 == 0 {
+                    json!({"path": format!("py/module_{index}.py"), "content": format!("import os\n\n\ndef handler_{index}(text):\n    return os.system(text)\n")})
+                } else {
+                    json!({"path": format!("rs/module_{index}.rs"), "content": format!("fn read_{index}() -> String {{\n    dbg!(std::fs::read_to_string(\"{index}.txt\").unwrap_or_default())\n}}\n")})
+                }
+            })
+            .collect::<Vec<_>>();
         let response = http
-            .get(second.url("/jobs/user/alice?limit=500"))
+            .post(first.url("/api/v1/runs"))
             .bearer_auth(&token)
+            .json(&json!({"files": files, "options": {"no_cache": true}}))
             .send()
             .await
             .unwrap();
-        (
-            response.status().as_u16(),
-            response.json::<JobList>().await.unwrap(),
-        )
-    };
-    assert_eq!(status, 200);
-    assert_eq!(history.count, 500);
+        assert_eq!(response.status().as_u16(), 201);
+        let created: RunCreated = response.json().await.unwrap();
+        assert_eq!(created.jobs.len(), 1500);
 
-    // A graceful stop on SIGTERM exits cleanly.
-    let mut second = second;
-    let terminated = Command::new("kill")
-        .args(["-TERM", &second.child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(terminated.success());
-    let exit = second.child.wait().unwrap();
-    assert!(exit.success(), "{exit:?}");
-}
+        // Kill it once it has finished some jobs but not all.
+        let deadline = Instant::now() + WAIT;
+        let done_before_kill = loop {
+            let (run, _) = run_pages(&http, &first, &token, &created.run_id).await;
+            let done = run.completed + run.failed;
+            if done > 0 {
+                assert!(
+                    done < run.total,
+                    "the run finished before the kill; make it larger"
+                );
+                break done;
+            }
+            assert!(Instant::now() < deadline, "no job finished");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        };
+        let mut first = first;
+        first.child.kill().unwrap();
+        first.child.wait().unwrap();
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_rules_route_documents_the_rules_asked_for_and_leaves_out_unknown_ids() {
-    let server = TestServer::start().await;
-    let (status, body) = server
-        .get(
-            &server.alice,
-            "/api/v1/rules?ids=python/yaml-unsafe-load,no/such-rule,python/yaml-unsafe-load",
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    let docs = body.as_array().unwrap();
-    assert_eq!(docs.len(), 1, "{body}");
-    assert_eq!(docs[0]["id"], "python/yaml-unsafe-load");
-    assert_eq!(docs[0]["severity"], "major");
-    assert_eq!(docs[0]["cwe"], json!([502]));
-    assert!(
-        docs[0]["docs"].as_str().unwrap().contains("safe_load"),
-        "{body}"
-    );
-    let (status, body) = server.get(&server.alice, "/api/v1/rules").await;
-    assert_eq!(status, StatusCode::OK);
-    assert!(body.as_array().unwrap().len() >= 50, "{body}");
-}
+        let second = ServeProcess::start(&database, dir.path(), no_linters, &["--workers", "1"], &[]);
+        let deadline = Instant::now() + Duration::from_secs(180);
+        let run = loop {
+            let (run, _) = run_pages(&http, &second, &token, &created.run_id).await;
+            if run.completed + run.failed == run.total {
+                break run;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the run did not finish after the restart: {}/{}",
+                run.completed,
+                run.total
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn files_added_to_a_run_join_it_under_its_rule_selection() {
-    let server = TestServer::start().await;
-    let (status, body) = server.get(&server.alice, "/api/v1/whoami").await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(body["limits"]["max_run_bytes"], 32 * 1024 * 1024);
-    let created = server
-        .submit(&server.alice, &[("app/main.py", PYTHON_SHELL)], false)
-        .await;
-    let path = format!("/api/v1/runs/{}/files", created.run_id);
-    let (status, body) = server
-        .post(
-            &server.alice,
-            &path,
-            &json!({
-                "files": [{"path": "app/more.py", "content": PYTHON_SHELL}],
-                "skipped": [{"file_path": "static/app.min.js", "reason": "minified", "policy": true}],
-            }),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    assert_eq!(body["run_id"], created.run_id.as_str());
-    // A batch may carry only files the client left out, but not a different rule selection.
-    let (status, body) = server
-        .post(
-            &server.alice,
-            &path,
-            &json!({"files": [], "skipped": [{"file_path": "vendor/x.py", "reason": "vendored", "policy": true}]}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    let (status, body) = server
-        .post(
-            &server.alice,
-            &path,
-            &json!({"files": [{"path": "b.py", "content": "x = 1\n"}], "options": {"rules": {"select": ["all"]}}}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
-    assert!(
-        body["detail"].as_str().unwrap().contains("options.rules"),
-        "{body}"
-    );
-
-    let run = server.wait_for_run(&server.alice, &created.run_id).await;
-    assert_eq!(run.total, 2);
-    let paths: HashSet<&str> = run.jobs.iter().map(|job| job.file_path.as_str()).collect();
-    assert_eq!(paths, HashSet::from(["app/main.py", "app/more.py"]));
-    let left_out: Vec<&str> = run
-        .rejected
-        .iter()
-        .map(|file| file.file_path.as_str())
-        .collect();
-    assert_eq!(left_out, ["static/app.min.js", "vendor/x.py"]);
-    assert!(
-        run.jobs
+        assert_eq!(run.total, 1500);
+        assert_eq!(
+            run.failed,
+            0,
+            "{:?}",
+            run.jobs
+                .iter()
+                .filter(|job| job.status == JobStatus::Failed)
+                .map(|job| &job.error)
+                .collect::<Vec<_>>()
+        );
+        assert_eq!(run.completed, 1500);
+        assert!(done_before_kill < 1500);
+        let accepted = created
+            .jobs
             .iter()
-            .all(|job| rule_ids(job).contains("python/os-system-dynamic"))
-    );
-    server.server.shutdown().await;
+            .map(|job| job.job_id.clone())
+            .collect::<HashSet<_>>();
+        let stored = run
+            .jobs
+            .iter()
+            .map(|job| job.job_id.clone())
+            .collect::<HashSet<_>>();
+        assert_eq!(
+            accepted, stored,
+            "every accepted job is stored, and only those"
+        );
+        let mut per_path: HashMap<&str, usize> = HashMap::new();
+        for job in &run.jobs {
+            *per_path.entry(job.file_path.as_str()).or_default() += 1;
+            let expected = if job.language == "python" {
+                "python/os-system-dynamic"
+            } else {
+                "rust/dbg-macro"
+            };
+            let results = job.results.as_ref().unwrap();
+            let matching = results
+                .findings
+                .iter()
+                .filter(|finding| finding.rule_id == expected)
+                .count();
+            assert_eq!(matching, 1, "{}: {:?}", job.file_path, rule_ids(job));
+        }
+        assert!(
+            per_path.values().all(|count| *count == 1),
+            "no file was stored twice"
+        );
+        let (status, history) = {
+            let response = http
+                .get(second.url("/jobs/user/alice?limit=500"))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap();
+            (
+                response.status().as_u16(),
+                response.json::<JobList>().await.unwrap(),
+            )
+        };
+        assert_eq!(status, 200);
+        assert_eq!(history.count, 500);
+
+        // A graceful stop on SIGTERM exits cleanly.
+        let mut second = second;
+        let terminated = Command::new("kill")
+            .args(["-TERM", &second.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(terminated.success());
+        let exit = second.child.wait().unwrap();
+        assert!(exit.success(), "{exit:?}");
+    }
+}
+
+both_backends! {
+    multi_thread async fn the_rules_route_documents_the_rules_asked_for_and_leaves_out_unknown_ids() {
+        let server = TestServer::start().await;
+        let (status, body) = server
+            .get(
+                &server.alice,
+                "/api/v1/rules?ids=python/yaml-unsafe-load,no/such-rule,python/yaml-unsafe-load",
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let docs = body.as_array().unwrap();
+        assert_eq!(docs.len(), 1, "{body}");
+        assert_eq!(docs[0]["id"], "python/yaml-unsafe-load");
+        assert_eq!(docs[0]["severity"], "major");
+        assert_eq!(docs[0]["cwe"], json!([502]));
+        assert!(
+            docs[0]["docs"].as_str().unwrap().contains("safe_load"),
+            "{body}"
+        );
+        let (status, body) = server.get(&server.alice, "/api/v1/rules").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(body.as_array().unwrap().len() >= 50, "{body}");
+    }
+}
+
+both_backends! {
+    multi_thread async fn files_added_to_a_run_join_it_under_its_rule_selection() {
+        let server = TestServer::start().await;
+        let (status, body) = server.get(&server.alice, "/api/v1/whoami").await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["limits"]["max_run_bytes"], 32 * 1024 * 1024);
+        let created = server
+            .submit(&server.alice, &[("app/main.py", PYTHON_SHELL)], false)
+            .await;
+        let path = format!("/api/v1/runs/{}/files", created.run_id);
+        let (status, body) = server
+            .post(
+                &server.alice,
+                &path,
+                &json!({
+                    "files": [{"path": "app/more.py", "content": PYTHON_SHELL}],
+                    "skipped": [{"file_path": "static/app.min.js", "reason": "minified", "policy": true}],
+                }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        assert_eq!(body["run_id"], created.run_id.as_str());
+        // A batch may carry only files the client left out, but not a different rule selection.
+        let (status, body) = server
+            .post(
+                &server.alice,
+                &path,
+                &json!({"files": [], "skipped": [{"file_path": "vendor/x.py", "reason": "vendored", "policy": true}]}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let (status, body) = server
+            .post(
+                &server.alice,
+                &path,
+                &json!({"files": [{"path": "b.py", "content": "x = 1\n"}], "options": {"rules": {"select": ["all"]}}}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert!(
+            body["detail"].as_str().unwrap().contains("options.rules"),
+            "{body}"
+        );
+
+        let run = server.wait_for_run(&server.alice, &created.run_id).await;
+        assert_eq!(run.total, 2);
+        let paths: HashSet<&str> = run.jobs.iter().map(|job| job.file_path.as_str()).collect();
+        assert_eq!(paths, HashSet::from(["app/main.py", "app/more.py"]));
+        let left_out: Vec<&str> = run
+            .rejected
+            .iter()
+            .map(|file| file.file_path.as_str())
+            .collect();
+        assert_eq!(left_out, ["static/app.min.js", "vendor/x.py"]);
+        assert!(
+            run.jobs
+                .iter()
+                .all(|job| rule_ids(job).contains("python/os-system-dynamic"))
+        );
+        server.server.shutdown().await;
+    }
 }

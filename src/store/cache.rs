@@ -6,8 +6,9 @@
 
 use std::collections::HashMap;
 
-use sqlx::{QueryBuilder, Row, Sqlite};
+use sqlx::QueryBuilder;
 
+use super::backend::{StoreRow, on_pool};
 use super::{Store, StoreError};
 use crate::protocol::{Finding, StageReport, Truncation, sha256_hex};
 
@@ -73,19 +74,25 @@ impl Store {
     ) -> Result<HashMap<String, CachedResult>, StoreError> {
         let mut found = HashMap::new();
         for chunk in keys.chunks(LOOKUP_CHUNK) {
-            let mut query = QueryBuilder::<Sqlite>::new(
-                "SELECT cache_key, findings, details FROM cache_entries WHERE expires_at > ",
-            );
-            query.push_bind(now).push(" AND cache_key IN (");
-            let mut separated = query.separated(", ");
-            for key in chunk {
-                separated.push_bind(key);
-            }
-            query.push(")");
-            for row in query.build().fetch_all(self.sqlite()).await? {
-                let key: String = row.try_get("cache_key")?;
-                let findings: String = row.try_get("findings")?;
-                let details: Option<String> = row.try_get("details")?;
+            let rows: Vec<(String, String, Option<String>)> = on_pool!(self, pool => {
+                let mut query = QueryBuilder::new(
+                    "SELECT cache_key, findings, details FROM cache_entries WHERE expires_at > ",
+                );
+                query.push_bind(now).push(" AND cache_key IN (");
+                let mut separated = query.separated(", ");
+                for key in chunk {
+                    separated.push_bind(key);
+                }
+                query.push(")");
+                query
+                    .build()
+                    .fetch_all(pool)
+                    .await?
+                    .iter()
+                    .map(|row| Ok((row.text("cache_key")?, row.text("findings")?, row.optional_text("details")?)))
+                    .collect::<Result<_, sqlx::Error>>()?
+            });
+            for (key, findings, details) in rows {
                 let details = details
                     .map(|details| serde_json::from_str::<CacheDetails>(&details))
                     .transpose()?;
@@ -108,26 +115,32 @@ impl Store {
 
     /// Deletes every cache entry; returns how many there were.
     pub async fn cache_clear(&self) -> Result<u64, StoreError> {
-        let result = sqlx::query("DELETE FROM cache_entries")
-            .execute(self.sqlite())
-            .await?;
-        Ok(result.rows_affected())
+        Ok(
+            on_pool!(self, pool => sqlx::query("DELETE FROM cache_entries")
+            .execute(pool)
+            .await?
+            .rows_affected()),
+        )
     }
 
     /// Deletes expired entries; returns how many.
     pub async fn cache_purge_expired(&self, now: i64) -> Result<u64, StoreError> {
-        let result = sqlx::query("DELETE FROM cache_entries WHERE expires_at <= $1")
+        Ok(
+            on_pool!(self, pool => sqlx::query("DELETE FROM cache_entries WHERE expires_at <= $1")
             .bind(now)
-            .execute(self.sqlite())
-            .await?;
-        Ok(result.rows_affected())
+            .execute(pool)
+            .await?
+            .rows_affected()),
+        )
     }
 
     /// How many entries the cache holds (expired ones not yet purged included).
     pub async fn cache_entry_count(&self) -> Result<i64, StoreError> {
-        let row = sqlx::query("SELECT COUNT(*) AS n FROM cache_entries")
-            .fetch_one(self.sqlite())
-            .await?;
-        Ok(row.try_get("n")?)
+        Ok(
+            on_pool!(self, pool => sqlx::query("SELECT COUNT(*) AS n FROM cache_entries")
+            .fetch_one(pool)
+            .await?
+            .int("n")?),
+        )
     }
 }

@@ -1,29 +1,32 @@
-//! The [`Store`] handle: which backend a database URL names, opening it, and applying the embedded migrations.
-//! Every other file of this module adds methods to `Store` for one kind of record.
+//! The [`Store`] handle: which backend a database URL names (`sqlite://PATH` or `postgres://...`), opening it, and
+//! applying the embedded migrations. Every other file of this module adds methods to `Store` for one kind of
+//! record.
 
 use std::str::FromStr;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
 use super::StoreError;
+use super::backend::{Backend, on_pool};
 
 /// Migrations for the `SQLite` backend, embedded in the binary and applied by [`Store::connect`].
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 
+/// Migrations for the `PostgreSQL` backend. Instances starting together apply them once: sqlx holds an advisory
+/// lock while it migrates.
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+
+/// Connections per instance to `PostgreSQL`: the claimer, the writer, the heartbeat, the event listener and the
+/// HTTP handlers share them.
+pub const POSTGRES_POOL_SIZE: u32 = 16;
+
 /// A cheap-to-clone handle on the server's database.
 #[derive(Debug, Clone)]
 pub struct Store {
-    backend: Backend,
-}
-
-/// The databases the store can talk to. `PostgreSQL` will be a second variant with the same statements.
-#[derive(Debug, Clone)]
-enum Backend {
-    Sqlite(SqlitePool),
+    pub(super) backend: Backend,
 }
 
 impl Store {
@@ -39,8 +42,8 @@ impl Store {
         database_url: &str,
         durable_commits: bool,
     ) -> Result<Store, StoreError> {
-        if database_url.starts_with("postgres://") || database_url.starts_with("postgresql://") {
-            return Err(StoreError::PostgresNotYetSupported);
+        if Store::is_postgres(database_url) {
+            return Store::connect_postgres(database_url).await;
         }
         if !database_url.starts_with("sqlite:") {
             return Err(StoreError::UnsupportedUrl(database_url.to_owned()));
@@ -90,8 +93,37 @@ impl Store {
         })
     }
 
+    /// Whether `database_url` names a `PostgreSQL` database.
+    pub fn is_postgres(database_url: &str) -> bool {
+        database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")
+    }
+
+    /// Whether this store is on `PostgreSQL` (several instances may share it).
+    pub fn shared(&self) -> bool {
+        matches!(self.backend, Backend::Postgres(_))
+    }
+
+    async fn connect_postgres(database_url: &str) -> Result<Store, StoreError> {
+        let options = PgConnectOptions::from_str(database_url)
+            .map_err(|_| StoreError::UnsupportedUrl(database_url.to_owned()))?
+            .application_name("codeinsight");
+        let pool = PgPoolOptions::new()
+            .min_connections(1)
+            .max_connections(POSTGRES_POOL_SIZE)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options)
+            .await?;
+        POSTGRES_MIGRATIONS.run(&pool).await?;
+        Ok(Store {
+            backend: Backend::Postgres(pool),
+        })
+    }
+
     /// The database file a `sqlite:` URL names, so that a server can keep it out of its linters' sandboxes.
     pub fn database_file(database_url: &str) -> Option<std::path::PathBuf> {
+        if !database_url.starts_with("sqlite:") {
+            return None;
+        }
         let options = SqliteConnectOptions::from_str(database_url).ok()?;
         let file = options.get_filename();
         let file = if file.is_absolute() {
@@ -102,21 +134,15 @@ impl Store {
         Some(file)
     }
 
-    /// The `SQLite` pool; the only backend for now.
-    pub(super) fn sqlite(&self) -> &SqlitePool {
-        let Backend::Sqlite(pool) = &self.backend;
-        pool
-    }
-
     /// Checks that the database answers.
     pub async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(self.sqlite()).await?;
+        on_pool!(self, pool => sqlx::query("SELECT 1").execute(pool).await.map(drop))?;
         Ok(())
     }
 
     /// Closes every connection, waiting for queries in flight.
     pub async fn close(&self) {
-        self.sqlite().close().await;
+        on_pool!(self, pool => pool.close().await);
     }
 }
 

@@ -4,10 +4,10 @@ use thiserror::Error;
 
 #[derive(Debug, Error)]
 pub enum StoreError {
-    #[error("unsupported database url `{0}` (expected sqlite://PATH)")]
+    #[error(
+        "unsupported database url `{0}` (expected sqlite://PATH or postgres://USER@HOST:PORT/DATABASE)"
+    )]
     UnsupportedUrl(String),
-    #[error("PostgreSQL is not supported yet: use a sqlite:// database url")]
-    PostgresNotYetSupported,
     #[error("cannot create the database directory `{path}`")]
     CreateDirectory {
         path: String,

@@ -4,9 +4,9 @@
 //! worker = me`), so a job reclaimed by someone else after its lease expired is never written twice.
 
 use chrono::{DateTime, Utc};
-use sqlx::sqlite::SqliteRow;
-use sqlx::{AssertSqlSafe, QueryBuilder, Row, Sqlite};
+use sqlx::{AssertSqlSafe, QueryBuilder};
 
+use super::backend::{Dialect as _, StoreRow, on_pool};
 use super::cache::CacheEntry;
 use super::database::from_micros;
 use super::{Store, StoreError};
@@ -141,15 +141,18 @@ const SUMMARY_COLUMNS: &str = "id, job_id, user_id, run_id, job_type, status, fi
 /// served, so every user comes up in turn).
 const USERS_PER_CLAIM: i64 = 64;
 
-/// Rows per multi-row `INSERT` (16 parameters each, well under the `SQLite` limit of 32,766).
-const INSERT_CHUNK: usize = 500;
+/// Rows per multi-row `INSERT` (17 parameters each, well under `SQLite`'s limit of 32,766 and `PostgreSQL`'s of
+/// 65,535).
+pub(super) const INSERT_CHUNK: usize = 500;
 
 impl Store {
     /// Inserts one job (`POST /jobs/enqueue`), committed before this returns.
     pub async fn insert_job(&self, job: &NewJob, now: i64) -> Result<(), StoreError> {
-        let mut transaction = self.sqlite().begin().await?;
-        insert_jobs(&mut transaction, std::slice::from_ref(job), now).await?;
-        transaction.commit().await?;
+        on_pool!(self, pool => {
+            let mut transaction = pool.begin().await?;
+            insert_jobs!(transaction, std::slice::from_ref(job), now);
+            transaction.commit().await?;
+        });
         Ok(())
     }
 
@@ -166,86 +169,108 @@ impl Store {
         after_user: Option<&str>,
         room_for: &(dyn Fn(&str) -> usize + Sync),
     ) -> Result<Vec<ClaimedJob>, StoreError> {
-        let mut transaction = self.sqlite().begin_with("BEGIN IMMEDIATE").await?;
-        // Expired leases (their server died or stalled) go back to the queue, to be claimed in turn like the rest.
-        sqlx::query(
-            "UPDATE jobs SET status = 'pending', worker = NULL, lease_until = NULL \
-             WHERE id IN (SELECT id FROM jobs INDEXED BY jobs_open \
-                 WHERE status IN ('pending', 'processing') AND status = 'processing' \
-                   AND lease_until < $1)",
-        )
-        .bind(now)
-        .execute(&mut *transaction)
-        .await?;
-        // The users with pending jobs, each found by one seek in the pending index (a skip scan), at most
-        // `USERS_PER_CLAIM` of them.
-        let rows = sqlx::query(
-            "WITH RECURSIVE queued(user_id) AS ( \
-                 SELECT MIN(user_id) FROM jobs INDEXED BY jobs_pending_by_user WHERE status = 'pending' \
-                 UNION ALL \
-                 SELECT (SELECT MIN(user_id) FROM jobs INDEXED BY jobs_pending_by_user \
-                         WHERE status = 'pending' AND user_id > queued.user_id) \
-                 FROM queued WHERE queued.user_id IS NOT NULL \
-             ) SELECT user_id FROM queued WHERE user_id IS NOT NULL LIMIT $1",
-        )
-        .bind(USERS_PER_CLAIM)
-        .fetch_all(&mut *transaction)
-        .await?;
-        let mut users: Vec<String> = rows
-            .iter()
-            .map(|row| row.try_get("user_id"))
-            .collect::<Result<_, _>>()?;
-        // Rotate so that the user after the last one served comes first.
-        if let Some(after) = after_user {
-            let start = users.partition_point(|user| user.as_str() <= after);
-            users.rotate_left(start);
-        }
-        let mut room: Vec<usize> = users.iter().map(|user| room_for(user)).collect();
-        let mut left = limit as usize;
-        let mut jobs = Vec::new();
-        while left > 0 && room.iter().any(|room| *room > 0) {
-            let eligible = room.iter().filter(|room| **room > 0).count();
-            let share = left.div_ceil(eligible).max(1);
-            let mut claimed_this_round = 0;
-            for (user, room) in users.iter().zip(room.iter_mut()) {
-                let take = share.min(*room).min(left);
-                if take == 0 {
-                    continue;
+        on_pool!(self, pool => {
+            let mut transaction = pool.begin_write().await?;
+            // Expired leases (their server died or stalled) go back to the queue, to be claimed in turn like the
+            // rest. On PostgreSQL, rows another instance is reclaiming or finishing right now are skipped.
+            sqlx::query(pool.sql(
+                "UPDATE jobs SET status = 'pending', worker = NULL, lease_until = NULL \
+                 WHERE id IN (SELECT id FROM jobs INDEXED BY jobs_open \
+                     WHERE status IN ('pending', 'processing') AND status = 'processing' \
+                       AND lease_until < $1)",
+                "UPDATE jobs SET status = 'pending', worker = NULL, lease_until = NULL \
+                 WHERE id IN (SELECT id FROM jobs WHERE status = 'processing' AND lease_until < $1 \
+                     FOR UPDATE SKIP LOCKED)",
+            ))
+            .bind(now)
+            .execute(&mut *transaction)
+            .await?;
+            // The users with pending jobs, each found by one seek in the pending index (a skip scan), at most
+            // `USERS_PER_CLAIM` of them.
+            let rows = sqlx::query(pool.sql(
+                "WITH RECURSIVE queued(user_id) AS ( \
+                     SELECT MIN(user_id) FROM jobs INDEXED BY jobs_pending_by_user WHERE status = 'pending' \
+                     UNION ALL \
+                     SELECT (SELECT MIN(user_id) FROM jobs INDEXED BY jobs_pending_by_user \
+                             WHERE status = 'pending' AND user_id > queued.user_id) \
+                     FROM queued WHERE queued.user_id IS NOT NULL \
+                 ) SELECT user_id FROM queued WHERE user_id IS NOT NULL LIMIT $1",
+                "WITH RECURSIVE queued(user_id) AS ( \
+                     SELECT MIN(user_id) FROM jobs WHERE status = 'pending' \
+                     UNION ALL \
+                     SELECT (SELECT MIN(user_id) FROM jobs \
+                             WHERE status = 'pending' AND user_id > queued.user_id) \
+                     FROM queued WHERE queued.user_id IS NOT NULL \
+                 ) SELECT user_id FROM queued WHERE user_id IS NOT NULL LIMIT $1",
+            ))
+            .bind(USERS_PER_CLAIM)
+            .fetch_all(&mut *transaction)
+            .await?;
+            let mut users: Vec<String> = rows
+                .iter()
+                .map(|row| row.text("user_id"))
+                .collect::<Result<_, _>>()?;
+            // Rotate so that the user after the last one served comes first.
+            if let Some(after) = after_user {
+                let start = users.partition_point(|user| user.as_str() <= after);
+                users.rotate_left(start);
+            }
+            let mut room: Vec<usize> = users.iter().map(|user| room_for(user)).collect();
+            let mut left = limit as usize;
+            let mut jobs = Vec::new();
+            while left > 0 && room.iter().any(|room| *room > 0) {
+                let eligible = room.iter().filter(|room| **room > 0).count();
+                let share = left.div_ceil(eligible).max(1);
+                let mut claimed_this_round = 0;
+                for (user, room) in users.iter().zip(room.iter_mut()) {
+                    let take = share.min(*room).min(left);
+                    if take == 0 {
+                        continue;
+                    }
+                    // PostgreSQL: `SKIP LOCKED` lets instances claim side by side, each taking rows no other
+                    // claim holds; a job is claimed by one of them only.
+                    let rows = sqlx::query(pool.sql(
+                        "UPDATE jobs SET status = 'processing', worker = $1, lease_until = $2, \
+                             attempts = attempts + 1, updated_at = $3 \
+                         WHERE id IN (SELECT id FROM jobs INDEXED BY jobs_pending_by_user \
+                             WHERE status = 'pending' AND user_id = $4 ORDER BY id LIMIT $5) \
+                         RETURNING id, job_id, user_id, run_id, job_type, file_path, language, file_content, \
+                             content_sha256, error_log, no_cache, ai, no_linters, attempts",
+                        "UPDATE jobs SET status = 'processing', worker = $1, lease_until = $2, \
+                             attempts = attempts + 1, updated_at = $3 \
+                         WHERE id IN (SELECT id FROM jobs \
+                             WHERE status = 'pending' AND user_id = $4 ORDER BY id LIMIT $5 \
+                             FOR UPDATE SKIP LOCKED) \
+                         RETURNING id, job_id, user_id, run_id, job_type, file_path, language, file_content, \
+                             content_sha256, error_log, no_cache, ai, no_linters, attempts",
+                    ))
+                    .bind(worker)
+                    .bind(lease_until)
+                    .bind(now)
+                    .bind(user)
+                    .bind(i64::try_from(take).unwrap_or(i64::MAX))
+                    .fetch_all(&mut *transaction)
+                    .await?;
+                    let got = rows.len();
+                    for row in &rows {
+                        jobs.push(claimed_from_row(row)?);
+                    }
+                    claimed_this_round += got;
+                    left -= got;
+                    // A user who had fewer than asked has nothing more pending (or nothing unlocked).
+                    *room = if got < take { 0 } else { *room - got };
+                    if left == 0 {
+                        break;
+                    }
                 }
-                let rows = sqlx::query(
-                    "UPDATE jobs SET status = 'processing', worker = $1, lease_until = $2, \
-                         attempts = attempts + 1, updated_at = $3 \
-                     WHERE id IN (SELECT id FROM jobs INDEXED BY jobs_pending_by_user \
-                         WHERE status = 'pending' AND user_id = $4 ORDER BY id LIMIT $5) \
-                     RETURNING id, job_id, user_id, run_id, job_type, file_path, language, file_content, \
-                         content_sha256, error_log, no_cache, ai, no_linters, attempts",
-                )
-                .bind(worker)
-                .bind(lease_until)
-                .bind(now)
-                .bind(user)
-                .bind(i64::try_from(take).unwrap_or(i64::MAX))
-                .fetch_all(&mut *transaction)
-                .await?;
-                let got = rows.len();
-                for row in &rows {
-                    jobs.push(claimed_from_row(row)?);
-                }
-                claimed_this_round += got;
-                left -= got;
-                // A user who had fewer than asked has nothing more pending.
-                *room = if got < take { 0 } else { *room - got };
-                if left == 0 {
+                if claimed_this_round == 0 {
                     break;
                 }
             }
-            if claimed_this_round == 0 {
-                break;
-            }
-        }
-        transaction.commit().await?;
-        jobs.sort_by_key(|job| job.id);
-        Ok(jobs)
+            transaction.commit().await?;
+            jobs.sort_by_key(|job| job.id);
+            Ok(jobs)
+        })
     }
 
     /// Extends the leases `worker` holds on `job_ids` (the jobs it is still working on); returns how many it
@@ -256,58 +281,63 @@ impl Store {
         job_ids: &[String],
         lease_until: i64,
     ) -> Result<u64, StoreError> {
-        let result = sqlx::query(
-            "UPDATE jobs SET lease_until = $1 WHERE status = 'processing' AND worker = $2 \
-                 AND job_id IN (SELECT value FROM json_each($3))",
-        )
-        .bind(lease_until)
-        .bind(worker)
-        .bind(serde_json::to_string(job_ids)?)
-        .execute(self.sqlite())
-        .await?;
-        Ok(result.rows_affected())
+        let ids = serde_json::to_string(job_ids)?;
+        Ok(on_pool!(self, pool => {
+            let query = sqlx::query(pool.sql(
+                "UPDATE jobs SET lease_until = $1 WHERE status = 'processing' AND worker = $2 \
+                     AND job_id IN (SELECT value FROM json_each($3))",
+                "UPDATE jobs SET lease_until = $1 WHERE status = 'processing' AND worker = $2 \
+                     AND job_id IN (SELECT jsonb_array_elements_text($3::jsonb))",
+            ))
+            .bind(lease_until)
+            .bind(worker)
+            .bind(&ids);
+            query.execute(pool).await?.rows_affected()
+        }))
     }
 
     /// Gives the jobs `worker` still holds back to the queue (graceful shutdown). The claim did not finish, so
     /// it does not count as an attempt.
     pub async fn release_leases(&self, worker: &str, now: i64) -> Result<u64, StoreError> {
-        let result = sqlx::query(
+        Ok(on_pool!(self, pool => sqlx::query(pool.sql(
             "UPDATE jobs SET status = 'pending', worker = NULL, lease_until = NULL, \
                  attempts = MAX(attempts - 1, 0), updated_at = $1 \
              WHERE status = 'processing' AND worker = $2",
-        )
+            "UPDATE jobs SET status = 'pending', worker = NULL, lease_until = NULL, \
+                 attempts = GREATEST(attempts - 1, 0), updated_at = $1 \
+             WHERE status = 'processing' AND worker = $2",
+        ))
         .bind(now)
         .bind(worker)
-        .execute(self.sqlite())
-        .await?;
-        Ok(result.rows_affected())
+        .execute(pool)
+        .await?
+        .rows_affected()))
     }
 
     /// The workers that currently hold leases, to find those whose process is gone.
     pub async fn lease_holders(&self) -> Result<Vec<String>, StoreError> {
-        let rows = sqlx::query(
+        Ok(on_pool!(self, pool => sqlx::query(
             "SELECT DISTINCT worker FROM jobs WHERE status = 'processing' AND worker IS NOT NULL",
         )
-        .fetch_all(self.sqlite())
-        .await?;
-        Ok(rows
-            .iter()
-            .map(|row| row.try_get("worker"))
-            .collect::<Result<Vec<String>, sqlx::Error>>()?)
+        .fetch_all(pool)
+        .await?
+        .iter()
+        .map(|row| row.text("worker"))
+        .collect::<Result<Vec<String>, sqlx::Error>>()?))
     }
 
     /// Puts the jobs of a dead `worker` back in the queue at once instead of waiting for their leases to expire.
     /// The interrupted claim counts as an attempt, so a job that kills its server cannot loop forever.
     pub async fn reclaim_from(&self, worker: &str, now: i64) -> Result<u64, StoreError> {
-        let result = sqlx::query(
+        Ok(on_pool!(self, pool => sqlx::query(
             "UPDATE jobs SET status = 'pending', worker = NULL, lease_until = NULL, updated_at = $1 \
              WHERE status = 'processing' AND worker = $2",
         )
         .bind(now)
         .bind(worker)
-        .execute(self.sqlite())
-        .await?;
-        Ok(result.rows_affected())
+        .execute(pool)
+        .await?
+        .rows_affected()))
     }
 
     /// Writes the outcomes of claimed jobs and the cache entries they produced in one transaction. Returns, per
@@ -319,89 +349,101 @@ impl Store {
         cache_entries: &[CacheEntry],
         now: i64,
     ) -> Result<Vec<bool>, StoreError> {
-        let mut transaction = self.sqlite().begin_with("BEGIN IMMEDIATE").await?;
-        let mut applied = Vec::with_capacity(outcomes.len());
-        for outcome in outcomes {
-            let results = outcome
-                .results
-                .as_ref()
-                .map(serde_json::to_string)
-                .transpose()?;
-            let result = sqlx::query(
-                "UPDATE jobs SET status = $1, results = $2, error = $3, cache_hit = $4, updated_at = $5, \
-                     completed_at = $5, worker = NULL, lease_until = NULL, prompt_tokens = $8, \
-                     completion_tokens = $9, estimated_cost = $10, metadata = json_patch(metadata, $11), \
-                     file_content = COALESCE($12, file_content) \
-                 WHERE job_id = $6 AND status = 'processing' AND worker = $7",
-            )
-            .bind(outcome.status.as_str())
-            .bind(results)
-            .bind(outcome.error.as_deref())
-            .bind(outcome.cache_hit)
-            .bind(now)
-            .bind(&outcome.job_id)
-            .bind(worker)
-            .bind(i64::try_from(outcome.tokens_used.prompt_tokens).unwrap_or(i64::MAX))
-            .bind(i64::try_from(outcome.tokens_used.completion_tokens).unwrap_or(i64::MAX))
-            .bind(outcome.estimated_cost)
-            .bind(serde_json::to_string(&outcome.metadata)?)
-            .bind(outcome.content_at_rest.as_deref())
-            .execute(&mut *transaction)
-            .await?;
-            let done = result.rows_affected() == 1;
-            let stored = outcome
-                .results
-                .as_ref()
-                .map_or(0, |results| results.findings.len());
-            if let (true, Some(run_id)) = (done && stored > 0, outcome.run_id.as_deref()) {
-                sqlx::query("UPDATE runs SET findings_kept = findings_kept + $1 WHERE run_id = $2")
-                    .bind(i64::try_from(stored).unwrap_or(i64::MAX))
-                    .bind(run_id)
-                    .execute(&mut *transaction)
-                    .await?;
+        on_pool!(self, pool => {
+            let mut transaction = pool.begin_write().await?;
+            let mut applied = Vec::with_capacity(outcomes.len());
+            for outcome in outcomes {
+                let results = outcome
+                    .results
+                    .as_ref()
+                    .map(serde_json::to_string)
+                    .transpose()?;
+                let result = sqlx::query(pool.sql(
+                    "UPDATE jobs SET status = $1, results = $2, error = $3, cache_hit = $4, updated_at = $5, \
+                         completed_at = $5, worker = NULL, lease_until = NULL, prompt_tokens = $8, \
+                         completion_tokens = $9, estimated_cost = $10, metadata = json_patch(metadata, $11), \
+                         file_content = COALESCE($12, file_content) \
+                     WHERE job_id = $6 AND status = 'processing' AND worker = $7",
+                    "UPDATE jobs SET status = $1, results = $2, error = $3, cache_hit = $4, updated_at = $5, \
+                         completed_at = $5, worker = NULL, lease_until = NULL, prompt_tokens = $8, \
+                         completion_tokens = $9, estimated_cost = $10, \
+                         metadata = (metadata::jsonb || $11::jsonb)::text, \
+                         file_content = COALESCE($12, file_content) \
+                     WHERE job_id = $6 AND status = 'processing' AND worker = $7",
+                ))
+                .bind(outcome.status.as_str())
+                .bind(results)
+                .bind(outcome.error.as_deref())
+                .bind(outcome.cache_hit)
+                .bind(now)
+                .bind(&outcome.job_id)
+                .bind(worker)
+                .bind(i64::try_from(outcome.tokens_used.prompt_tokens).unwrap_or(i64::MAX))
+                .bind(i64::try_from(outcome.tokens_used.completion_tokens).unwrap_or(i64::MAX))
+                .bind(outcome.estimated_cost)
+                .bind(serde_json::to_string(&outcome.metadata)?)
+                .bind(outcome.content_at_rest.as_deref())
+                .execute(&mut *transaction)
+                .await?;
+                let done = result.rows_affected() == 1;
+                let stored = outcome
+                    .results
+                    .as_ref()
+                    .map_or(0, |results| results.findings.len());
+                if let (true, Some(run_id)) = (done && stored > 0, outcome.run_id.as_deref()) {
+                    sqlx::query("UPDATE runs SET findings_kept = findings_kept + $1 WHERE run_id = $2")
+                        .bind(i64::try_from(stored).unwrap_or(i64::MAX))
+                        .bind(run_id)
+                        .execute(&mut *transaction)
+                        .await?;
+                }
+                applied.push(done);
             }
-            applied.push(done);
-        }
-        for entry in cache_entries {
-            sqlx::query(
-                "INSERT INTO cache_entries (cache_key, findings, details, created_at, expires_at) \
-                 VALUES ($1, $2, $5, $3, $4) \
-                 ON CONFLICT (cache_key) DO UPDATE SET findings = excluded.findings, details = excluded.details, \
-                     created_at = excluded.created_at, expires_at = excluded.expires_at",
-            )
-            .bind(&entry.key)
-            .bind(serde_json::to_string(&entry.findings)?)
-            .bind(now)
-            .bind(entry.expires_at)
-            .bind(serde_json::to_string(&super::cache::CacheDetails {
-                stages: entry.stages.clone(),
-                truncated: entry.truncated.clone(),
-            })?)
-            .execute(&mut *transaction)
-            .await?;
-        }
-        transaction.commit().await?;
-        Ok(applied)
+            for entry in cache_entries {
+                sqlx::query(
+                    "INSERT INTO cache_entries (cache_key, findings, details, created_at, expires_at) \
+                     VALUES ($1, $2, $5, $3, $4) \
+                     ON CONFLICT (cache_key) DO UPDATE SET findings = excluded.findings, details = excluded.details, \
+                         created_at = excluded.created_at, expires_at = excluded.expires_at",
+                )
+                .bind(&entry.key)
+                .bind(serde_json::to_string(&entry.findings)?)
+                .bind(now)
+                .bind(entry.expires_at)
+                .bind(serde_json::to_string(&super::cache::CacheDetails {
+                    stages: entry.stages.clone(),
+                    truncated: entry.truncated.clone(),
+                })?)
+                .execute(&mut *transaction)
+                .await?;
+            }
+            transaction.commit().await?;
+            Ok(applied)
+        })
     }
 
     /// The full job document, `file_content` included.
     pub async fn get_job(&self, job_id: &str) -> Result<Option<Job>, StoreError> {
-        let row = sqlx::query(AssertSqlSafe(format!(
+        on_pool!(self, pool => sqlx::query(AssertSqlSafe(format!(
             "SELECT {SUMMARY_COLUMNS}, file_content FROM jobs WHERE job_id = $1"
         )))
         .bind(job_id)
-        .fetch_optional(self.sqlite())
-        .await?;
-        row.map(|row| job_from_row(&row, true)).transpose()
+        .fetch_optional(pool)
+        .await?
+        .map(|row| job_from_row(&row, true))
+        .transpose())
     }
 
     /// Who owns `job_id`, if it exists.
     pub async fn job_owner(&self, job_id: &str) -> Result<Option<String>, StoreError> {
-        let row = sqlx::query("SELECT user_id FROM jobs WHERE job_id = $1")
+        Ok(
+            on_pool!(self, pool => sqlx::query("SELECT user_id FROM jobs WHERE job_id = $1")
             .bind(job_id)
-            .fetch_optional(self.sqlite())
-            .await?;
-        Ok(row.map(|row| row.try_get("user_id")).transpose()?)
+            .fetch_optional(pool)
+            .await?
+            .map(|row| row.text("user_id"))
+            .transpose()?),
+        )
     }
 
     /// One page of a user's jobs, newest first, without `file_content`; the cursor of the next page if any.
@@ -410,70 +452,88 @@ impl Store {
         user_id: &str,
         filter: &HistoryFilter,
     ) -> Result<(Vec<Job>, Option<HistoryCursor>), StoreError> {
-        let mut query = QueryBuilder::<Sqlite>::new(format!(
-            "SELECT {SUMMARY_COLUMNS} FROM jobs WHERE user_id = "
-        ));
-        query.push_bind(user_id);
-        if let Some(status) = filter.status {
-            query.push(" AND status = ").push_bind(status.as_str());
-        }
-        if let Some(job_type) = filter.job_type {
-            query.push(" AND job_type = ").push_bind(job_type.as_str());
-        }
-        if let Some(language) = &filter.language {
+        on_pool!(self, pool => {
+            let mut query = QueryBuilder::new(format!(
+                "SELECT {SUMMARY_COLUMNS} FROM jobs WHERE user_id = "
+            ));
+            query.push_bind(user_id);
+            if let Some(status) = filter.status {
+                query.push(" AND status = ").push_bind(status.as_str());
+            }
+            if let Some(job_type) = filter.job_type {
+                query.push(" AND job_type = ").push_bind(job_type.as_str());
+            }
+            if let Some(language) = &filter.language {
+                query
+                    .push(" AND language = ")
+                    .push_bind(language.to_ascii_lowercase());
+            }
+            if let Some(search) = filter.search.as_deref().filter(|search| !search.is_empty()) {
+                // Case-insensitive on both: SQLite's `LIKE` folds ASCII case, PostgreSQL's `ILIKE` folds it.
+                let pattern = format!("%{}%", escape_like(search));
+                let like = pool.sql(" LIKE ", " ILIKE ");
+                query
+                    .push(" AND (file_path")
+                    .push(like)
+                    .push_bind(pattern.clone())
+                    .push(" ESCAPE '\\' OR job_id")
+                    .push(like)
+                    .push_bind(pattern.clone())
+                    .push(" ESCAPE '\\' OR language")
+                    .push(like)
+                    .push_bind(pattern)
+                    .push(" ESCAPE '\\')");
+            }
+            if let Some(since) = filter.since {
+                query
+                    .push(" AND created_at >= ")
+                    .push_bind(since.timestamp_micros());
+            }
+            if let Some(cursor) = filter.cursor {
+                query
+                    .push(" AND (created_at < ")
+                    .push_bind(cursor.created_at)
+                    .push(" OR (created_at = ")
+                    .push_bind(cursor.created_at)
+                    .push(" AND id < ")
+                    .push_bind(cursor.id)
+                    .push("))");
+            }
             query
-                .push(" AND language = ")
-                .push_bind(language.to_ascii_lowercase());
-        }
-        if let Some(search) = filter.search.as_deref().filter(|search| !search.is_empty()) {
-            let pattern = format!("%{}%", escape_like(search));
-            query
-                .push(" AND (file_path LIKE ")
-                .push_bind(pattern.clone())
-                .push(" ESCAPE '\\' OR job_id LIKE ")
-                .push_bind(pattern.clone())
-                .push(" ESCAPE '\\' OR language LIKE ")
-                .push_bind(pattern)
-                .push(" ESCAPE '\\')");
-        }
-        if let Some(since) = filter.since {
-            query
-                .push(" AND created_at >= ")
-                .push_bind(since.timestamp_micros());
-        }
-        if let Some(cursor) = filter.cursor {
-            query
-                .push(" AND (created_at < ")
-                .push_bind(cursor.created_at)
-                .push(" OR (created_at = ")
-                .push_bind(cursor.created_at)
-                .push(" AND id < ")
-                .push_bind(cursor.id)
-                .push("))");
-        }
-        query
-            .push(" ORDER BY created_at DESC, id DESC LIMIT ")
-            .push_bind(i64::from(filter.limit) + 1);
-        let rows = query.build().fetch_all(self.sqlite()).await?;
-        let mut jobs = Vec::with_capacity(rows.len());
-        let mut positions = Vec::with_capacity(rows.len());
-        for row in &rows {
-            positions.push(HistoryCursor {
-                created_at: row.try_get("created_at")?,
-                id: row.try_get("id")?,
-            });
-            jobs.push(job_from_row(row, false)?);
-        }
-        let limit = filter.limit as usize;
-        let next = if jobs.len() > limit {
-            jobs.truncate(limit);
-            positions.get(limit.saturating_sub(1)).copied()
-        } else {
-            None
-        };
-        Ok((jobs, next))
+                .push(" ORDER BY created_at DESC, id DESC LIMIT ")
+                .push_bind(i64::from(filter.limit) + 1);
+            let rows = query.build().fetch_all(pool).await?;
+            let mut jobs = Vec::with_capacity(rows.len());
+            let mut positions = Vec::with_capacity(rows.len());
+            for row in &rows {
+                positions.push(HistoryCursor {
+                    created_at: row.int("created_at")?,
+                    id: row.int("id")?,
+                });
+                jobs.push(job_from_row(row, false)?);
+            }
+            Ok(page(jobs, &positions, filter.limit))
+        })
     }
+}
 
+/// A history page of at most `limit` jobs (one more was read), and the cursor of the next page when there is one.
+fn page(
+    mut jobs: Vec<Job>,
+    positions: &[HistoryCursor],
+    limit: u32,
+) -> (Vec<Job>, Option<HistoryCursor>) {
+    let limit = limit as usize;
+    let next = if jobs.len() > limit {
+        jobs.truncate(limit);
+        positions.get(limit.saturating_sub(1)).copied()
+    } else {
+        None
+    };
+    (jobs, next)
+}
+
+impl Store {
     /// One page of a run's jobs in submission order, without `file_content`: those after queue id `after`, at
     /// most `limit` of them, and no more once their stored results add up to `byte_budget` (at least one job is
     /// always returned, so a page never comes back empty while jobs remain). Also returns the queue id to
@@ -486,34 +546,36 @@ impl Store {
         byte_budget: usize,
     ) -> Result<(Vec<Job>, Option<i64>), StoreError> {
         use futures_util::TryStreamExt as _;
-        let query = AssertSqlSafe(format!(
-            "SELECT {SUMMARY_COLUMNS}, length(results) AS results_bytes FROM jobs \
-             WHERE run_id = $1 AND id > $2 ORDER BY id LIMIT $3"
-        ));
-        let mut rows = sqlx::query(query)
-            .bind(run_id)
-            .bind(after)
-            // One more than a page: whether it exists says whether another page follows.
-            .bind(i64::from(limit) + 1)
-            .fetch(self.sqlite());
-        let mut jobs = Vec::new();
-        let mut bytes = 0_usize;
-        let mut last = None;
-        let mut more = false;
-        while let Some(row) = rows.try_next().await? {
-            let size: Option<i64> = row.try_get("results_bytes")?;
-            let size = usize::try_from(size.unwrap_or(0)).unwrap_or(usize::MAX);
-            if jobs.len() == limit as usize
-                || !jobs.is_empty() && bytes.saturating_add(size) > byte_budget
-            {
-                more = true;
-                break;
+        on_pool!(self, pool => {
+            let query = AssertSqlSafe(format!(
+                "SELECT {SUMMARY_COLUMNS}, CAST(length(results) AS BIGINT) AS results_bytes FROM jobs \
+                 WHERE run_id = $1 AND id > $2 ORDER BY id LIMIT $3"
+            ));
+            let mut rows = sqlx::query(query)
+                .bind(run_id)
+                .bind(after)
+                // One more than a page: whether it exists says whether another page follows.
+                .bind(i64::from(limit) + 1)
+                .fetch(pool);
+            let mut jobs = Vec::new();
+            let mut bytes = 0_usize;
+            let mut last = None;
+            let mut more = false;
+            while let Some(row) = rows.try_next().await? {
+                let size = row.optional_int("results_bytes")?;
+                let size = usize::try_from(size.unwrap_or(0)).unwrap_or(usize::MAX);
+                if jobs.len() == limit as usize
+                    || !jobs.is_empty() && bytes.saturating_add(size) > byte_budget
+                {
+                    more = true;
+                    break;
+                }
+                bytes = bytes.saturating_add(size);
+                last = Some(row.int("id")?);
+                jobs.push(job_from_row(&row, false)?);
             }
-            bytes = bytes.saturating_add(size);
-            last = Some(row.try_get::<i64, _>("id")?);
-            jobs.push(job_from_row(&row, false)?);
-        }
-        Ok((jobs, last.filter(|_| more)))
+            Ok((jobs, last.filter(|_| more)))
+        })
     }
 
     /// How many of a run's jobs are in each status.
@@ -521,55 +583,54 @@ impl Store {
         &self,
         run_id: &str,
     ) -> Result<std::collections::HashMap<String, usize>, StoreError> {
-        let rows =
-            sqlx::query("SELECT status, COUNT(*) AS n FROM jobs WHERE run_id = $1 GROUP BY status")
-                .bind(run_id)
-                .fetch_all(self.sqlite())
-                .await?;
-        rows.iter()
-            .map(|row| {
-                let count: i64 = row.try_get("n")?;
-                Ok((
-                    row.try_get::<String, _>("status")?,
-                    usize::try_from(count).unwrap_or(0),
-                ))
-            })
-            .collect()
+        on_pool!(self, pool => sqlx::query(
+            "SELECT status, COUNT(*) AS n FROM jobs WHERE run_id = $1 GROUP BY status",
+        )
+        .bind(run_id)
+        .fetch_all(pool)
+        .await?
+        .iter()
+        .map(|row| Ok((row.text("status")?, usize::try_from(row.int("n")?).unwrap_or(0))))
+        .collect())
     }
 
     /// The ids of a run's completed and failed jobs, in submission order.
     pub async fn finished_job_ids(&self, run_id: &str) -> Result<Vec<String>, StoreError> {
-        let rows = sqlx::query(
+        on_pool!(self, pool => sqlx::query(
             "SELECT job_id FROM jobs WHERE run_id = $1 AND status IN ('completed', 'failed') ORDER BY id",
         )
         .bind(run_id)
-        .fetch_all(self.sqlite())
-        .await?;
-        rows.iter()
-            .map(|row| row.try_get("job_id").map_err(StoreError::from))
-            .collect()
+        .fetch_all(pool)
+        .await?
+        .iter()
+        .map(|row| row.text("job_id").map_err(StoreError::from))
+        .collect())
     }
 
     /// One job without `file_content`.
     pub async fn job_summary(&self, job_id: &str) -> Result<Option<Job>, StoreError> {
-        let row = sqlx::query(AssertSqlSafe(format!(
+        on_pool!(self, pool => sqlx::query(AssertSqlSafe(format!(
             "SELECT {SUMMARY_COLUMNS} FROM jobs WHERE job_id = $1"
         )))
         .bind(job_id)
-        .fetch_optional(self.sqlite())
-        .await?;
-        row.map(|row| job_from_row(&row, false)).transpose()
+        .fetch_optional(pool)
+        .await?
+        .map(|row| job_from_row(&row, false))
+        .transpose())
     }
 
     /// How many jobs are in each status.
     pub async fn queue_counts(&self) -> Result<QueueCounts, StoreError> {
-        let rows = sqlx::query("SELECT status, COUNT(*) AS n FROM jobs GROUP BY status")
-            .fetch_all(self.sqlite())
-            .await?;
+        let rows: Vec<(String, i64)> = on_pool!(self, pool => sqlx::query(
+            "SELECT status, COUNT(*) AS n FROM jobs GROUP BY status",
+        )
+        .fetch_all(pool)
+        .await?
+        .iter()
+        .map(|row| Ok((row.text("status")?, row.int("n")?)))
+        .collect::<Result<_, sqlx::Error>>()?);
         let mut counts = QueueCounts::default();
-        for row in &rows {
-            let status: String = row.try_get("status")?;
-            let n: i64 = row.try_get("n")?;
+        for (status, n) in rows {
             match status.as_str() {
                 "pending" => counts.pending = n,
                 "processing" => counts.processing = n,
@@ -582,44 +643,43 @@ impl Store {
     }
 }
 
-/// Inserts jobs inside an open transaction with multi-row statements.
-pub(super) async fn insert_jobs(
-    transaction: &mut sqlx::Transaction<'static, Sqlite>,
-    jobs: &[NewJob],
-    now: i64,
-) -> Result<(), StoreError> {
-    for chunk in jobs.chunks(INSERT_CHUNK) {
-        let mut metadata = Vec::with_capacity(chunk.len());
-        for job in chunk {
-            metadata.push(serde_json::to_string(&job.metadata)?);
+/// Inserts jobs inside the open transaction `$transaction` with multi-row statements (a macro: its body is
+/// compiled for the backend of the transaction it is given).
+macro_rules! insert_jobs {
+    ($transaction:ident, $jobs:expr, $now:expr) => {
+        for chunk in $jobs.chunks($crate::store::jobs::INSERT_CHUNK) {
+            let mut metadata = Vec::with_capacity(chunk.len());
+            for job in chunk {
+                metadata.push(serde_json::to_string(&job.metadata)?);
+            }
+            let mut query = sqlx::QueryBuilder::new(
+                "INSERT INTO jobs (job_id, user_id, run_id, job_type, status, file_path, language, repo_id, \
+                 file_content, content_sha256, error_log, no_cache, ai, no_linters, metadata, created_at, updated_at) ",
+            );
+            query.push_values(chunk.iter().zip(metadata), |mut row, (job, metadata)| {
+                row.push_bind(&job.job_id)
+                    .push_bind(&job.user_id)
+                    .push_bind(job.run_id.as_deref())
+                    .push_bind(job.job_type.as_str())
+                    .push_bind("pending")
+                    .push_bind(&job.file_path)
+                    .push_bind(&job.language)
+                    .push_bind(job.repo_id.as_deref())
+                    .push_bind(&job.file_content)
+                    .push_bind(&job.content_sha256)
+                    .push_bind(job.error_log.as_deref())
+                    .push_bind(job.no_cache)
+                    .push_bind(job.ai)
+                    .push_bind(job.no_linters)
+                    .push_bind(metadata)
+                    .push_bind($now)
+                    .push_bind($now);
+            });
+            query.build().execute(&mut *$transaction).await?;
         }
-        let mut query = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO jobs (job_id, user_id, run_id, job_type, status, file_path, language, repo_id, \
-             file_content, content_sha256, error_log, no_cache, ai, no_linters, metadata, created_at, updated_at) ",
-        );
-        query.push_values(chunk.iter().zip(metadata), |mut row, (job, metadata)| {
-            row.push_bind(&job.job_id)
-                .push_bind(&job.user_id)
-                .push_bind(job.run_id.as_deref())
-                .push_bind(job.job_type.as_str())
-                .push_bind("pending")
-                .push_bind(&job.file_path)
-                .push_bind(&job.language)
-                .push_bind(job.repo_id.as_deref())
-                .push_bind(&job.file_content)
-                .push_bind(&job.content_sha256)
-                .push_bind(job.error_log.as_deref())
-                .push_bind(job.no_cache)
-                .push_bind(job.ai)
-                .push_bind(job.no_linters)
-                .push_bind(metadata)
-                .push_bind(now)
-                .push_bind(now);
-        });
-        query.build().execute(&mut **transaction).await?;
-    }
-    Ok(())
+    };
 }
+pub(super) use insert_jobs;
 
 fn escape_like(text: &str) -> String {
     let mut escaped = String::with_capacity(text.len());
@@ -632,66 +692,62 @@ fn escape_like(text: &str) -> String {
     escaped
 }
 
-fn claimed_from_row(row: &SqliteRow) -> Result<ClaimedJob, sqlx::Error> {
+fn claimed_from_row(row: &impl StoreRow) -> Result<ClaimedJob, sqlx::Error> {
     Ok(ClaimedJob {
-        id: row.try_get("id")?,
-        job_id: row.try_get("job_id")?,
-        user_id: row.try_get("user_id")?,
-        run_id: row.try_get("run_id")?,
-        job_type: row.try_get("job_type")?,
-        file_path: row.try_get("file_path")?,
-        language: row.try_get("language")?,
-        file_content: row.try_get("file_content")?,
-        content_sha256: row.try_get("content_sha256")?,
-        error_log: row.try_get("error_log")?,
-        no_cache: row.try_get("no_cache")?,
-        ai: row.try_get("ai")?,
-        no_linters: row.try_get("no_linters")?,
-        attempts: row.try_get("attempts")?,
+        id: row.int("id")?,
+        job_id: row.text("job_id")?,
+        user_id: row.text("user_id")?,
+        run_id: row.optional_text("run_id")?,
+        job_type: row.text("job_type")?,
+        file_path: row.text("file_path")?,
+        language: row.text("language")?,
+        file_content: row.text("file_content")?,
+        content_sha256: row.text("content_sha256")?,
+        error_log: row.optional_text("error_log")?,
+        no_cache: row.flag("no_cache")?,
+        ai: row.optional_flag("ai")?,
+        no_linters: row.flag("no_linters")?,
+        attempts: row.int("attempts")?,
     })
 }
 
-fn job_from_row(row: &SqliteRow, with_content: bool) -> Result<Job, StoreError> {
-    let job_type: String = row.try_get("job_type")?;
-    let status: String = row.try_get("status")?;
-    let results: Option<String> = row.try_get("results")?;
-    let metadata: String = row.try_get("metadata")?;
-    let completed_at: Option<i64> = row.try_get("completed_at")?;
-    let results = results
+fn job_from_row(row: &impl StoreRow, with_content: bool) -> Result<Job, StoreError> {
+    let results = row
+        .optional_text("results")?
         .map(|text| serde_json::from_str::<JobResults>(&text))
         .transpose()?;
+    let prompt_tokens = u64::try_from(row.int("prompt_tokens")?).unwrap_or(0);
+    let completion_tokens = u64::try_from(row.int("completion_tokens")?).unwrap_or(0);
     Ok(Job {
-        job_id: row.try_get("job_id")?,
-        user_id: row.try_get("user_id")?,
-        run_id: row.try_get("run_id")?,
-        job_type: job_type.parse().map_err(StoreError::Corrupt)?,
-        status: status.parse().map_err(StoreError::Corrupt)?,
-        file_path: row.try_get("file_path")?,
-        language: row.try_get("language")?,
-        repo_id: row.try_get("repo_id")?,
+        job_id: row.text("job_id")?,
+        user_id: row.text("user_id")?,
+        run_id: row.optional_text("run_id")?,
+        job_type: row.text("job_type")?.parse().map_err(StoreError::Corrupt)?,
+        status: row.text("status")?.parse().map_err(StoreError::Corrupt)?,
+        file_path: row.text("file_path")?,
+        language: row.text("language")?,
+        repo_id: row.optional_text("repo_id")?,
         file_content: if with_content {
-            Some(row.try_get("file_content")?)
+            Some(row.text("file_content")?)
         } else {
             None
         },
-        content_sha256: row.try_get("content_sha256")?,
+        content_sha256: row.text("content_sha256")?,
         results,
-        error: row.try_get("error")?,
-        tokens_used: {
-            let prompt_tokens = u64::try_from(row.try_get::<i64, _>("prompt_tokens")?).unwrap_or(0);
-            let completion_tokens =
-                u64::try_from(row.try_get::<i64, _>("completion_tokens")?).unwrap_or(0);
-            TokensUsed {
-                prompt_tokens,
-                completion_tokens,
-                total_tokens: prompt_tokens + completion_tokens,
-            }
+        error: row.optional_text("error")?,
+        tokens_used: TokensUsed {
+            prompt_tokens,
+            completion_tokens,
+            total_tokens: prompt_tokens + completion_tokens,
         },
-        estimated_cost: row.try_get("estimated_cost")?,
-        cache_hit: row.try_get("cache_hit")?,
-        metadata: serde_json::from_str(&metadata)?,
-        created_at: from_micros(row.try_get("created_at")?)?,
-        updated_at: from_micros(row.try_get("updated_at")?)?,
-        completed_at: completed_at.map(from_micros).transpose()?,
+        estimated_cost: row.real("estimated_cost")?,
+        cache_hit: row.flag("cache_hit")?,
+        metadata: serde_json::from_str(&row.text("metadata")?)?,
+        created_at: from_micros(row.int("created_at")?)?,
+        updated_at: from_micros(row.int("updated_at")?)?,
+        completed_at: row
+            .optional_int("completed_at")?
+            .map(from_micros)
+            .transpose()?,
     })
 }

@@ -1,7 +1,8 @@
 //! Persistence for the review server: jobs and their queue leases, runs, API tokens and the result cache, behind
-//! one [`Store`] interface. `SQLite` (WAL) is the backend today; every statement is written so that a `PostgreSQL`
-//! backend can join it (`$N` placeholders, `RETURNING`, one atomic statement per claim, integer timestamps).
+//! one [`Store`] interface over two backends: `SQLite` (WAL; one machine) and `PostgreSQL` (several instances
+//! sharing one database). See `backend.rs` for how one method serves both.
 
+mod backend;
 mod cache;
 mod database;
 mod error;
@@ -10,8 +11,8 @@ mod runs;
 mod tokens;
 
 pub use cache::{CacheEntry, CachedResult, cache_key};
-pub use database::Store;
 pub(crate) use database::now_micros;
+pub use database::{POSTGRES_POOL_SIZE, Store};
 pub use error::StoreError;
 pub use jobs::{ClaimedJob, HistoryCursor, HistoryFilter, JobOutcome, NewJob, QueueCounts};
 pub use runs::{NewRun, RunPage};

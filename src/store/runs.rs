@@ -1,8 +1,7 @@
 //! Runs: many files submitted in one request and followed with one subscription. A run and all its jobs are
 //! inserted in one transaction, so a client never sees half a run.
 
-use sqlx::Row;
-
+use super::backend::{Dialect as _, StoreRow, on_pool};
 use super::database::from_micros;
 use super::jobs::{NewJob, insert_jobs};
 use super::{Store, StoreError};
@@ -28,22 +27,26 @@ impl Store {
         jobs: &[NewJob],
         now: i64,
     ) -> Result<(), StoreError> {
-        let mut transaction = self.sqlite().begin_with("BEGIN IMMEDIATE").await?;
-        sqlx::query(
-            "INSERT INTO runs (run_id, user_id, repo_id, total, rejected, created_at, rules) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(&run.run_id)
-        .bind(&run.user_id)
-        .bind(run.repo_id.as_deref())
-        .bind(i64::try_from(jobs.len()).unwrap_or(i64::MAX))
-        .bind(serde_json::to_string(&run.rejected)?)
-        .bind(now)
-        .bind(run.rules.as_ref().map(serde_json::to_string).transpose()?)
-        .execute(&mut *transaction)
-        .await?;
-        insert_jobs(&mut transaction, jobs, now).await?;
-        transaction.commit().await?;
+        let rejected = serde_json::to_string(&run.rejected)?;
+        let rules = run.rules.as_ref().map(serde_json::to_string).transpose()?;
+        on_pool!(self, pool => {
+            let mut transaction = pool.begin_write().await?;
+            sqlx::query(
+                "INSERT INTO runs (run_id, user_id, repo_id, total, rejected, created_at, rules) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(&run.run_id)
+            .bind(&run.user_id)
+            .bind(run.repo_id.as_deref())
+            .bind(i64::try_from(jobs.len()).unwrap_or(i64::MAX))
+            .bind(&rejected)
+            .bind(now)
+            .bind(rules.as_deref())
+            .execute(&mut *transaction)
+            .await?;
+            insert_jobs!(transaction, jobs, now);
+            transaction.commit().await?;
+        });
         Ok(())
     }
 
@@ -57,26 +60,31 @@ impl Store {
         jobs: &[NewJob],
         now: i64,
     ) -> Result<bool, StoreError> {
-        let mut transaction = self.sqlite().begin_with("BEGIN IMMEDIATE").await?;
-        let row = sqlx::query("SELECT rejected FROM runs WHERE run_id = $1 AND user_id = $2")
+        on_pool!(self, pool => {
+            let mut transaction = pool.begin_write().await?;
+            // `FOR UPDATE` (PostgreSQL): two additions to one run are applied one after the other.
+            let row = sqlx::query(pool.sql(
+                "SELECT rejected FROM runs WHERE run_id = $1 AND user_id = $2",
+                "SELECT rejected FROM runs WHERE run_id = $1 AND user_id = $2 FOR UPDATE",
+            ))
             .bind(run_id)
             .bind(user_id)
             .fetch_optional(&mut *transaction)
             .await?;
-        let Some(row) = row else {
-            return Ok(false);
-        };
-        let mut stored: Vec<RejectedFile> =
-            serde_json::from_str(&row.try_get::<String, _>("rejected")?)?;
-        stored.extend_from_slice(rejected);
-        sqlx::query("UPDATE runs SET total = total + $1, rejected = $2 WHERE run_id = $3")
-            .bind(i64::try_from(jobs.len()).unwrap_or(i64::MAX))
-            .bind(serde_json::to_string(&stored)?)
-            .bind(run_id)
-            .execute(&mut *transaction)
-            .await?;
-        insert_jobs(&mut transaction, jobs, now).await?;
-        transaction.commit().await?;
+            let Some(row) = row else {
+                return Ok(false);
+            };
+            let mut stored: Vec<RejectedFile> = serde_json::from_str(&row.text("rejected")?)?;
+            stored.extend_from_slice(rejected);
+            sqlx::query("UPDATE runs SET total = total + $1, rejected = $2 WHERE run_id = $3")
+                .bind(i64::try_from(jobs.len()).unwrap_or(i64::MAX))
+                .bind(serde_json::to_string(&stored)?)
+                .bind(run_id)
+                .execute(&mut *transaction)
+                .await?;
+            insert_jobs!(transaction, jobs, now);
+            transaction.commit().await?;
+        });
         Ok(true)
     }
 
@@ -91,12 +99,13 @@ impl Store {
             if kept.contains_key(*run_id) {
                 continue;
             }
-            let row = sqlx::query("SELECT findings_kept FROM runs WHERE run_id = $1")
+            let count = on_pool!(self, pool => sqlx::query("SELECT findings_kept FROM runs WHERE run_id = $1")
                 .bind(run_id)
-                .fetch_optional(self.sqlite())
-                .await?;
-            if let Some(row) = row {
-                let count: i64 = row.try_get("findings_kept")?;
+                .fetch_optional(pool)
+                .await?
+                .map(|row| row.int("findings_kept"))
+                .transpose()?);
+            if let Some(count) = count {
                 kept.insert((*run_id).to_owned(), usize::try_from(count).unwrap_or(0));
             }
         }
@@ -108,49 +117,55 @@ impl Store {
         &self,
         run_id: &str,
     ) -> Result<Option<crate::protocol::RuleSelection>, StoreError> {
-        let row = sqlx::query("SELECT rules FROM runs WHERE run_id = $1")
+        let rules = on_pool!(self, pool => sqlx::query("SELECT rules FROM runs WHERE run_id = $1")
             .bind(run_id)
-            .fetch_optional(self.sqlite())
-            .await?;
-        let Some(row) = row else {
-            return Ok(None);
-        };
-        let rules: Option<String> = row.try_get("rules")?;
+            .fetch_optional(pool)
+            .await?
+            .map(|row| row.optional_text("rules"))
+            .transpose()?);
         Ok(rules
+            .flatten()
             .map(|rules| serde_json::from_str(&rules))
             .transpose()?)
     }
 
     /// Who owns `run_id`, if it exists.
     pub async fn run_owner(&self, run_id: &str) -> Result<Option<String>, StoreError> {
-        let row = sqlx::query("SELECT user_id FROM runs WHERE run_id = $1")
+        Ok(
+            on_pool!(self, pool => sqlx::query("SELECT user_id FROM runs WHERE run_id = $1")
             .bind(run_id)
-            .fetch_optional(self.sqlite())
-            .await?;
-        Ok(row.map(|row| row.try_get("user_id")).transpose()?)
+            .fetch_optional(pool)
+            .await?
+            .map(|row| row.text("user_id"))
+            .transpose()?),
+        )
     }
 
     /// The run with one page of its jobs (without `file_content`; see [`Store::run_jobs_page`]) and progress
     /// counts over all of them.
     pub async fn get_run(&self, run_id: &str, page: RunPage) -> Result<Option<Run>, StoreError> {
-        let Some(row) =
-            sqlx::query("SELECT run_id, user_id, rejected, created_at FROM runs WHERE run_id = $1")
-                .bind(run_id)
-                .fetch_optional(self.sqlite())
-                .await?
-        else {
+        let found = on_pool!(self, pool => sqlx::query(
+            "SELECT run_id, user_id, rejected, created_at FROM runs WHERE run_id = $1",
+        )
+        .bind(run_id)
+        .fetch_optional(pool)
+        .await?
+        .map(|row| -> Result<_, sqlx::Error> {
+            Ok((row.text("run_id")?, row.text("user_id")?, row.text("rejected")?, row.int("created_at")?))
+        })
+        .transpose()?);
+        let Some((found_run_id, owner, rejected, created_at)) = found else {
             return Ok(None);
         };
-        let rejected: String = row.try_get("rejected")?;
         let counts = self.run_status_counts(run_id).await?;
         let count = |status: JobStatus| counts.get(status.as_str()).copied().unwrap_or(0);
         let (jobs, next) = self
             .run_jobs_page(run_id, page.after, page.limit, page.byte_budget)
             .await?;
         Ok(Some(Run {
-            run_id: row.try_get("run_id")?,
-            user_id: row.try_get("user_id")?,
-            created_at: from_micros(row.try_get("created_at")?)?,
+            run_id: found_run_id,
+            user_id: owner,
+            created_at: from_micros(created_at)?,
             total: counts.values().sum(),
             completed: count(JobStatus::Completed),
             failed: count(JobStatus::Failed),

@@ -4,9 +4,10 @@
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sqlx::Row;
+
 use subtle::ConstantTimeEq;
 
+use super::backend::{StoreRow, on_pool};
 use super::database::{from_micros, now_micros};
 use super::{Store, StoreError};
 use crate::protocol::sha256_hex;
@@ -71,16 +72,18 @@ impl Store {
     pub async fn create_token(&self, user_id: &str, admin: bool) -> Result<NewToken, StoreError> {
         let id = random_hex(ID_BYTES)?;
         let secret = random_hex(SECRET_BYTES)?;
-        sqlx::query(
+        let secret_hash = sha256_hex(secret.as_bytes());
+        on_pool!(self, pool => sqlx::query(
             "INSERT INTO tokens (id, user_id, admin, secret_hash, created_at) VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(&id)
         .bind(user_id)
         .bind(admin)
-        .bind(sha256_hex(secret.as_bytes()))
+        .bind(&secret_hash)
         .bind(now_micros())
-        .execute(self.sqlite())
-        .await?;
+        .execute(pool)
+        .await
+        .map(drop))?;
         Ok(NewToken {
             token: format!("{TOKEN_PREFIX}{id}_{secret}"),
             id,
@@ -90,50 +93,43 @@ impl Store {
     }
 
     pub async fn list_tokens(&self) -> Result<Vec<TokenInfo>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT id, user_id, admin, created_at, revoked_at, last_used_at FROM tokens ORDER BY created_at",
-        )
-        .fetch_all(self.sqlite())
-        .await?;
-        rows.iter()
-            .map(|row| {
-                let revoked_at: Option<i64> = row.try_get("revoked_at")?;
-                let last_used_at: Option<i64> = row.try_get("last_used_at")?;
-                Ok(TokenInfo {
-                    id: row.try_get("id")?,
-                    user_id: row.try_get("user_id")?,
-                    admin: row.try_get("admin")?,
-                    created_at: from_micros(row.try_get("created_at")?)?,
-                    revoked_at: revoked_at.map(from_micros).transpose()?,
-                    last_used_at: last_used_at.map(from_micros).transpose()?,
-                })
-            })
-            .collect()
+        on_pool!(self, pool => {
+            let rows = sqlx::query(
+                "SELECT id, user_id, admin, created_at, revoked_at, last_used_at FROM tokens ORDER BY created_at",
+            )
+            .fetch_all(pool)
+            .await?;
+            rows.iter().map(token_info).collect()
+        })
     }
 
     /// Revokes token `id`; `false` if no such unrevoked token exists.
     pub async fn revoke_token(&self, id: &str) -> Result<bool, StoreError> {
-        let result =
-            sqlx::query("UPDATE tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
-                .bind(now_micros())
-                .bind(id)
-                .execute(self.sqlite())
-                .await?;
-        Ok(result.rows_affected() == 1)
+        let revoked = on_pool!(self, pool => sqlx::query(
+            "UPDATE tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
+        )
+        .bind(now_micros())
+        .bind(id)
+        .execute(pool)
+        .await?
+        .rows_affected());
+        Ok(revoked == 1)
     }
 
     /// The ids of tokens revoked at or after `since` (Unix µs), with when, so that a server can close the
     /// sockets they opened.
     pub async fn tokens_revoked_since(&self, since: i64) -> Result<Vec<(String, i64)>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT id, revoked_at FROM tokens WHERE revoked_at IS NOT NULL AND revoked_at >= $1",
-        )
-        .bind(since)
-        .fetch_all(self.sqlite())
-        .await?;
-        rows.iter()
-            .map(|row| Ok((row.try_get("id")?, row.try_get("revoked_at")?)))
-            .collect()
+        on_pool!(self, pool => {
+            let rows = sqlx::query(
+                "SELECT id, revoked_at FROM tokens WHERE revoked_at IS NOT NULL AND revoked_at >= $1",
+            )
+            .bind(since)
+            .fetch_all(pool)
+            .await?;
+            rows.iter()
+                .map(|row| Ok((row.text("id")?, row.int("revoked_at")?)))
+                .collect()
+        })
     }
 
     /// The owner of `token` if it is a valid, unrevoked stored token.
@@ -144,35 +140,58 @@ impl Store {
         let Some((id, secret)) = parse_token(token) else {
             return Ok(None);
         };
-        let Some(row) = sqlx::query(
-            "SELECT user_id, admin, secret_hash FROM tokens WHERE id = $1 AND revoked_at IS NULL",
-        )
-        .bind(id)
-        .fetch_optional(self.sqlite())
-        .await?
-        else {
+        let found = on_pool!(self, pool => {
+            let row = sqlx::query(
+                "SELECT user_id, admin, secret_hash FROM tokens WHERE id = $1 AND revoked_at IS NULL",
+            )
+            .bind(id)
+            .fetch_optional(pool)
+            .await?;
+            row.map(|row| -> Result<_, sqlx::Error> {
+                Ok((row.text("user_id")?, row.flag("admin")?, row.text("secret_hash")?))
+            })
+            .transpose()?
+        });
+        let Some((user_id, admin, stored_hash)) = found else {
             return Ok(None);
         };
-        let stored_hash: String = row.try_get("secret_hash")?;
         if !secret_matches(secret, &stored_hash) {
             return Ok(None);
         }
         Ok(Some(AuthenticatedToken {
             id: id.to_owned(),
-            user_id: row.try_get("user_id")?,
-            admin: row.try_get("admin")?,
+            user_id,
+            admin,
         }))
     }
 
     /// Records that token `id` was used at `now`.
     pub async fn touch_token(&self, id: &str, now: i64) -> Result<(), StoreError> {
-        sqlx::query("UPDATE tokens SET last_used_at = $1 WHERE id = $2")
+        on_pool!(self, pool => sqlx::query("UPDATE tokens SET last_used_at = $1 WHERE id = $2")
             .bind(now)
             .bind(id)
-            .execute(self.sqlite())
-            .await?;
+            .execute(pool)
+            .await
+            .map(drop))?;
         Ok(())
     }
+}
+
+fn token_info(row: &impl StoreRow) -> Result<TokenInfo, StoreError> {
+    Ok(TokenInfo {
+        id: row.text("id")?,
+        user_id: row.text("user_id")?,
+        admin: row.flag("admin")?,
+        created_at: from_micros(row.int("created_at")?)?,
+        revoked_at: row
+            .optional_int("revoked_at")?
+            .map(from_micros)
+            .transpose()?,
+        last_used_at: row
+            .optional_int("last_used_at")?
+            .map(from_micros)
+            .transpose()?,
+    })
 }
 
 /// `codeinsight token create`: creates a token for `user_id` directly in the database.

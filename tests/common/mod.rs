@@ -14,6 +14,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+pub mod postgres;
+
 use codeinsight::protocol::{Run, RunCreated};
 use serde_json::Value;
 
