@@ -8,6 +8,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use super::bridge::Bridge;
 use super::pipeline::{Pipeline, new_worker_id, reclaim_dead_workers};
 use super::routes::router;
 use super::{AppState, ServerConfig, ServerError};
@@ -22,6 +23,8 @@ pub struct RunningServer {
     shutdown: watch::Sender<bool>,
     http: JoinHandle<()>,
     pipeline: Pipeline,
+    /// The relay to the other instances on a shared `PostgreSQL`.
+    bridge: Option<Bridge>,
     revocations: JoinHandle<()>,
     grace: Duration,
 }
@@ -29,7 +32,10 @@ pub struct RunningServer {
 /// Starts a server and returns as soon as it accepts connections (port 0 picks a free port).
 pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     let state = AppState::open(&config).await?;
-    reclaim_dead_workers(state.store()).await;
+    // Only an `SQLite` database is always on this machine, where a dead owner's process can be looked up.
+    if !state.store().shared() {
+        reclaim_dead_workers(state.store()).await;
+    }
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|source| ServerError::Bind {
@@ -41,7 +47,10 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         source,
     })?;
     let (shutdown, shutdown_receiver) = watch::channel(false);
-    let pipeline = Pipeline::spawn(&state, new_worker_id());
+    // The instance's id names its host, process and boot: its leases say who holds a job.
+    let instance = new_worker_id();
+    let bridge = Bridge::spawn(&state, &instance);
+    let pipeline = Pipeline::spawn(&state, instance);
     let revocations = tokio::spawn(watch_revocations(state.clone()));
     let app = router(state.clone(), shutdown_receiver.clone());
     let http_shutdown = shutdown_receiver;
@@ -70,6 +79,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         shutdown,
         http,
         pipeline,
+        bridge,
         revocations,
         grace: config.shutdown_grace,
     })
@@ -173,7 +183,14 @@ impl RunningServer {
             abort.abort();
         }
         self.revocations.abort();
-        self.pipeline.shutdown(self.grace).await;
+        let released = self.pipeline.shutdown(self.grace).await;
+        if released > 0 {
+            // Goodbye: the jobs handed back can be claimed by another instance now, not at its next poll.
+            super::bridge::announce_work(self.state.store()).await;
+        }
+        if let Some(bridge) = self.bridge {
+            bridge.stop().await;
+        }
         self.state.store().close().await;
         tracing::info!("stopped");
     }

@@ -4,6 +4,7 @@
 mod ai_stage;
 mod analysis;
 mod auth;
+mod bridge;
 mod config;
 mod connections;
 mod error;

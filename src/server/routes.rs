@@ -212,7 +212,7 @@ async fn enqueue(
         .insert_job(&job, now().timestamp_micros())
         .await?;
     Metrics::add(&shared.metrics.jobs_submitted, 1);
-    shared.queue.notify_one();
+    shared.announce_work();
     Ok(Json(EnqueueResponse {
         success: true,
         job_id: job.job_id,
@@ -456,7 +456,7 @@ impl Admitted {
         Metrics::add(&shared.metrics.jobs_submitted, self.jobs.len() as u64);
         Metrics::add(&shared.metrics.files_rejected, self.rejected.len() as u64);
         if !self.jobs.is_empty() {
-            shared.queue.notify_one();
+            shared.announce_work();
         }
         RunCreated {
             run_id,
@@ -722,6 +722,11 @@ async fn stats(
         "queue": queue,
         "cache": cache,
         "websocket": {"connections": shared.hub.connections(), "resyncs": shared.hub.resyncs()},
+        "instances": {
+            "shared_database": shared.store.shared(),
+            "events_relayed_out": shared.hub.relayed().0,
+            "events_relayed_in": shared.hub.relayed().1,
+        },
         "rules": {"count": shared.rules.rules().len(), "version": shared.rules.version()},
     })))
 }

@@ -57,6 +57,18 @@ pub(crate) struct Shared {
     pub(crate) revoked_tokens: tokio::sync::watch::Sender<Arc<std::collections::HashSet<String>>>,
 }
 
+impl Shared {
+    /// Wakes this instance's claimer for new jobs and, on a shared `PostgreSQL`, the other instances' (without
+    /// delaying the caller: their pollers find the jobs anyway within a couple of seconds).
+    pub(crate) fn announce_work(&self) {
+        self.queue.notify_one();
+        if self.store.shared() {
+            let store = self.store.clone();
+            tokio::spawn(async move { super::bridge::announce_work(&store).await });
+        }
+    }
+}
+
 pub(crate) struct EphemeralTokenHash {
     pub(crate) token_sha256: String,
     pub(crate) user_id: String,

@@ -160,6 +160,7 @@ async fn session(
                 Some(Ok(Message::Close(_)) | Err(_)) | None => false,
             }},
             event = events.recv() => match event {
+                Ok(event) if event.resync => lagged(&mut socket, &state, &mut subscriptions, 0).await,
                 Ok(event) => forward(&mut socket, &state, &mut subscriptions, &mut events, &event).await,
                 Err(RecvError::Lagged(missed)) => lagged(&mut socket, &state, &mut subscriptions, missed).await,
                 Err(RecvError::Closed) => false,
@@ -203,6 +204,10 @@ async fn forward(
     }
     for _ in 1..FORWARD_BATCH {
         match events.try_recv() {
+            Ok(event) if event.resync => {
+                return socket.flush().await.is_ok()
+                    && lagged(socket, state, subscriptions, 0).await;
+            }
             Ok(event) => {
                 if !feed(socket, subscriptions, &event).await {
                     return false;

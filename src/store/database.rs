@@ -134,6 +134,37 @@ impl Store {
         Some(file)
     }
 
+    /// A listener on `channels` (`PostgreSQL` `LISTEN`), for instances sharing the database to hear each other;
+    /// `None` on `SQLite`, which one process serves.
+    pub async fn listener(
+        &self,
+        channels: &[&str],
+    ) -> Result<Option<sqlx::postgres::PgListener>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(_) => Ok(None),
+            Backend::Postgres(pool) => {
+                let mut listener = sqlx::postgres::PgListener::connect_with(pool).await?;
+                listener.listen_all(channels.iter().copied()).await?;
+                Ok(Some(listener))
+            }
+        }
+    }
+
+    /// Sends each of `payloads` on `channel` (`PostgreSQL` `NOTIFY`, at most 8,000 bytes each) in one statement;
+    /// nothing on `SQLite`.
+    pub async fn notify(&self, channel: &str, payloads: &[String]) -> Result<(), StoreError> {
+        if let Backend::Postgres(pool) = &self.backend
+            && !payloads.is_empty()
+        {
+            sqlx::query("SELECT pg_notify($1, payload) FROM unnest($2::text[]) AS payload")
+                .bind(channel)
+                .bind(payloads)
+                .execute(pool)
+                .await?;
+        }
+        Ok(())
+    }
+
     /// Checks that the database answers.
     pub async fn ping(&self) -> Result<(), StoreError> {
         on_pool!(self, pool => sqlx::query("SELECT 1").execute(pool).await.map(drop))?;

@@ -25,3 +25,40 @@ pub enum StoreError {
     #[error("cannot generate a random token: {0}")]
     Random(String),
 }
+
+impl StoreError {
+    /// Whether the failure may pass by itself: the database was unreachable, restarting, busy or out of
+    /// resources for a moment, or the transaction lost a serialization race. Anything else is the database
+    /// refusing this very write (a constraint, a trigger, data it cannot take), which a retry would meet again.
+    pub fn is_transient(&self) -> bool {
+        let StoreError::Database(error) = self else {
+            return false;
+        };
+        let sqlx::Error::Database(database) = error else {
+            // I/O, TLS, protocol, pool timeouts and closed pools: the connection, not the statement.
+            return matches!(
+                error,
+                sqlx::Error::Io(_)
+                    | sqlx::Error::Tls(_)
+                    | sqlx::Error::Protocol(_)
+                    | sqlx::Error::PoolTimedOut
+                    | sqlx::Error::PoolClosed
+                    | sqlx::Error::WorkerCrashed
+            );
+        };
+        let Some(code) = database.code() else {
+            return false;
+        };
+        // PostgreSQL's SQLSTATE classes: connection exception, operator intervention (a restart), insufficient
+        // resources, transaction rollback (serialization failure, deadlock).
+        if ["08", "57", "53", "40"]
+            .iter()
+            .any(|class| code.starts_with(class))
+        {
+            return true;
+        }
+        // SQLite's extended result codes: BUSY and LOCKED in their low byte.
+        code.parse::<u32>()
+            .is_ok_and(|code| matches!(code & 0xff, 5 | 6))
+    }
+}

@@ -9,19 +9,45 @@ use crate::store::{Store, now_micros};
 
 use super::{Held, LEASE, micros};
 
-/// A worker id names its process so that a restarted server can tell a dead owner's leases from a live one's.
+/// An instance id names its host, its process and this boot (`HOST/pid-PID/BOOT`), so that a lease says who holds
+/// a job, and a restarted server on the same machine can tell a dead owner's leases from a live one's.
 pub(crate) fn new_worker_id() -> String {
-    let suffix = uuid::Uuid::new_v4().simple().to_string();
-    format!("pid-{}-{}", std::process::id(), &suffix[..12])
+    let boot = uuid::Uuid::new_v4().simple().to_string();
+    format!("{}/pid-{}/{}", host_name(), std::process::id(), &boot[..12])
 }
 
-pub(super) fn worker_pid(worker_id: &str) -> Option<u32> {
-    worker_id
-        .strip_prefix("pid-")?
-        .split('-')
-        .next()?
-        .parse()
+/// This machine's name, as a lease can carry it.
+fn host_name() -> String {
+    let name = std::fs::read_to_string("/proc/sys/kernel/hostname")
         .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_default();
+    let name: String = name
+        .trim()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'))
+        .take(64)
+        .collect();
+    if name.is_empty() {
+        "host".to_owned()
+    } else {
+        name
+    }
+}
+
+/// The process and host named by an instance id (`HOST/pid-PID/BOOT`, or `pid-PID-BOOT` from older versions).
+pub(super) fn worker_process(worker_id: &str) -> Option<(Option<&str>, u32)> {
+    let mut parts = worker_id.split('/');
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some(host), Some(pid), Some(_)) => {
+            Some((Some(host), pid.strip_prefix("pid-")?.parse().ok()?))
+        }
+        (Some(old), None, None) => Some((
+            None,
+            old.strip_prefix("pid-")?.split('-').next()?.parse().ok()?,
+        )),
+        _ => None,
+    }
 }
 
 /// Whether process `pid` exists on this machine. Where `/proc` is unavailable, every owner counts as alive and
@@ -34,7 +60,8 @@ pub(super) fn process_alive(pid: u32) -> bool {
 }
 
 /// Puts back in the queue the jobs held by workers whose process is gone (a killed server), so they restart
-/// now rather than when their leases expire. A `SQLite` database is only shared by processes on one machine.
+/// now rather than when their leases expire. Only for `SQLite`, which processes on one machine share; on a shared
+/// `PostgreSQL` a dead instance's leases expire, and one that stops cleanly hands its jobs back itself.
 pub(crate) async fn reclaim_dead_workers(store: &Store) {
     let holders = match store.lease_holders().await {
         Ok(holders) => holders,
@@ -43,11 +70,12 @@ pub(crate) async fn reclaim_dead_workers(store: &Store) {
             return;
         }
     };
+    let here = host_name();
     for holder in holders {
-        let Some(pid) = worker_pid(&holder) else {
+        let Some((host, pid)) = worker_process(&holder) else {
             continue;
         };
-        if process_alive(pid) {
+        if host.is_some_and(|host| host != here) || process_alive(pid) {
             continue;
         }
         match store.reclaim_from(&holder, now_micros()).await {

@@ -197,7 +197,8 @@ impl Pipeline {
 
     /// Stops claiming, lets analyses in flight finish within `grace` and writes them, then hands every job this
     /// instance still holds back to the queue.
-    pub(crate) async fn shutdown(self, grace: Duration) {
+    /// Returns how many jobs were handed back.
+    pub(crate) async fn shutdown(self, grace: Duration) -> u64 {
         let _ = self.shutdown.send(true);
         let deadline = tokio::time::Instant::now() + grace;
         if tokio::time::timeout_at(deadline, self.claimer)
@@ -221,10 +222,14 @@ impl Pipeline {
             .release_leases(&self.worker_id, now_micros())
             .await
         {
-            Ok(0) => {}
-            Ok(count) => tracing::info!(jobs = count, "handed unfinished jobs back to the queue"),
+            Ok(0) => 0,
+            Ok(count) => {
+                tracing::info!(jobs = count, "handed unfinished jobs back to the queue");
+                count
+            }
             Err(error) => {
                 tracing::warn!(error = %error, "releasing leases failed; they will expire");
+                0
             }
         }
     }

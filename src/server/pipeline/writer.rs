@@ -131,6 +131,13 @@ pub(super) async fn write_batch(state: &AppState, worker_id: &str, mut batch: Ve
         .collect::<Vec<_>>();
     let (applied, now) = match write_outcomes(shared, worker_id, &outcomes, &entries).await {
         Ok(written) => written,
+        Err(error) if error.is_transient() => {
+            // The database is unreachable or restarting: this instance lets the jobs go, and once their leases
+            // expire they are claimed again (by whichever instance can reach the database), each claim counted.
+            tracing::error!(error = %crate::error_chain(&error), jobs = batch.len(),
+                "writing results failed; the jobs return to the queue when their leases expire");
+            return;
+        }
         Err(error) => {
             // The results cannot be stored (a full disk, a constraint, a payload the database refuses): store the
             // failure instead, so that each job ends with the reason rather than waiting for another attempt
