@@ -1,8 +1,13 @@
-//! Server benchmark: starts the real `codeinsight serve` binary on a fresh `SQLite` database and measures (1)
-//! sustained files per second through `POST /api/v1/runs` with small real source files (this repository's own
-//! sources and the rule fixtures), followed to their terminal events over a `WebSocket`; (2) how long one
-//! `job_update` takes to reach 1,000 subscribed sockets; (3) the server's resident memory idle, under load and
-//! with the sockets open. Run it through `scripts/bench-server.sh`, which builds the release binary first.
+//! Server benchmark: starts the real `codeinsight serve` binary on a fresh database and measures (1) sustained
+//! files per second through `POST /api/v1/runs` with small real source files (this repository's own sources and
+//! the rule fixtures), followed to their terminal events over a `WebSocket`, and how long each terminal
+//! `job_update` took from its commit to that socket; (2) how long one `job_update` takes to reach 1,000
+//! subscribed sockets; (3) the server's resident memory idle, under load and with the sockets open.
+//!
+//! `--database postgres` runs on a throwaway `PostgreSQL` cluster, and `--instances N` starts N servers on it:
+//! runs are submitted to them in turn and followed on the first, so a job another instance ran reaches the socket
+//! through the relay between instances. `--queue-only` measures the queue alone (claim and complete, no analysis)
+//! through the store. Run it through `scripts/bench-server.sh`, which builds the release binary first.
 
 #![allow(
     clippy::print_stdout,
@@ -25,6 +30,14 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
 
+#[path = "../tests/common/postgres.rs"]
+#[allow(
+    dead_code,
+    clippy::unwrap_used,
+    reason = "the tests' throwaway cluster: the benchmark starts and stops one, and it panics with the reason when it cannot"
+)]
+mod postgres;
+
 type BenchResult<T> = Result<T, Box<dyn Error + Send + Sync>>;
 type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
@@ -40,6 +53,10 @@ struct Options {
     submitters: usize,
     sockets: usize,
     workers: usize,
+    /// `sqlite` or `postgres`.
+    database: String,
+    instances: usize,
+    queue_only: bool,
 }
 
 fn options() -> BenchResult<Options> {
@@ -51,6 +68,9 @@ fn options() -> BenchResult<Options> {
         submitters: 2,
         sockets: 1000,
         workers: 2,
+        database: "sqlite".to_owned(),
+        instances: 1,
+        queue_only: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -62,10 +82,19 @@ fn options() -> BenchResult<Options> {
             "--submitters" => options.submitters = value()?.parse()?,
             "--sockets" => options.sockets = value()?.parse()?,
             "--workers" => options.workers = value()?.parse()?,
+            "--database" => options.database = value()?,
+            "--instances" => options.instances = value()?.parse()?,
+            "--queue-only" => options.queue_only = true,
             // `cargo bench` passes `--bench`.
             "--bench" => {}
             other => return Err(format!("unknown argument `{other}`").into()),
         }
+    }
+    if !matches!(options.database.as_str(), "sqlite" | "postgres") {
+        return Err("`--database` is `sqlite` or `postgres`".into());
+    }
+    if options.instances > 1 && options.database == "sqlite" {
+        return Err("several instances need `--database postgres`".into());
     }
     // The server starts in a temporary directory, so its path must not be relative.
     options.server_bin = std::fs::canonicalize(&options.server_bin)
@@ -207,14 +236,16 @@ async fn submit(
     Ok(response.json().await?)
 }
 
-/// Subscribes `socket` to the runs arriving on `runs` and counts terminal events until `expected`.
+/// Subscribes `socket` to the runs arriving on `runs` and counts terminal events until `expected`; returns each
+/// one's delay from the server's commit (its timestamp) to its arrival, in ms.
 async fn count_terminal_events(
     mut socket: Socket,
     mut runs: tokio::sync::mpsc::UnboundedReceiver<String>,
     expected: usize,
     failed: Arc<AtomicU64>,
-) -> BenchResult<()> {
+) -> BenchResult<Vec<f64>> {
     let mut done = 0;
+    let mut latencies = Vec::with_capacity(expected);
     let mut runs_open = true;
     while done < expected {
         tokio::select! {
@@ -229,6 +260,7 @@ async fn count_terminal_events(
                     && update.status.is_terminal()
                 {
                     done += 1;
+                    latencies.push((Utc::now() - update.timestamp).as_seconds_f64() * 1000.0);
                     if update.status != codeinsight::protocol::JobStatus::Completed {
                         failed.fetch_add(1, Ordering::Relaxed);
                     }
@@ -236,15 +268,19 @@ async fn count_terminal_events(
             }
         }
     }
-    Ok(())
+    Ok(latencies)
 }
 
+/// Files per second, the peak RSS of the first server (MiB), and each terminal event's delay from its commit to
+/// the socket on the first server (ms, sorted).
 async fn throughput(
     options: &Options,
-    server: &Server,
+    servers: &[Server],
     token: &str,
     inputs: &Arc<Vec<(String, String)>>,
-) -> BenchResult<(f64, f64)> {
+) -> BenchResult<(f64, f64, Vec<f64>)> {
+    let server = &servers[0];
+    let addresses: Vec<SocketAddr> = servers.iter().map(|server| server.addr).collect();
     let http = reqwest::Client::new();
     let socket = socket(server.addr, token).await?;
     let (runs_sender, runs_receiver) = tokio::sync::mpsc::unbounded_channel();
@@ -275,13 +311,16 @@ async fn throughput(
         let inputs = Arc::clone(inputs);
         let token = token.to_owned();
         let runs_sender = runs_sender.clone();
-        let (addr, run_size, count) = (server.addr, options.run_size, options.submitters);
+        let addresses = addresses.clone();
+        let (run_size, count) = (options.run_size, options.submitters);
         submitters.push(tokio::spawn(async move {
             let mut run = submitter;
             while run < runs {
                 let files = (0..run_size)
                     .map(|index| inputs[(run * run_size + index) % inputs.len()].clone())
                     .collect::<Vec<_>>();
+                // Runs go to the instances in turn.
+                let addr = addresses[run % addresses.len()];
                 let created = submit(&http, addr, &token, &files).await?;
                 let _ = runs_sender.send(created.run_id);
                 run += count;
@@ -293,7 +332,8 @@ async fn throughput(
     for submitter in submitters {
         submitter.await??;
     }
-    counter.await??;
+    let mut latencies = counter.await??;
+    latencies.sort_by(f64::total_cmp);
     let elapsed = started.elapsed().as_secs_f64();
     sampler.abort();
     let failures = failed.load(Ordering::Relaxed);
@@ -303,6 +343,7 @@ async fn throughput(
     Ok((
         total as f64 / elapsed,
         peak_rss.load(Ordering::Relaxed) as f64 / 1024.0,
+        latencies,
     ))
 }
 
@@ -477,13 +518,33 @@ async fn run() -> BenchResult<()> {
     let inputs = Arc::new(inputs);
     let dir = std::env::temp_dir().join(format!("codeinsight-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
-    let database = format!("sqlite://{}", dir.join("bench.db").display());
-    let token = codeinsight::store::create_token(&database, "bench", false)
+    let cluster = (options.database == "postgres").then(postgres::Cluster::start);
+    let database = match &cluster {
+        Some(cluster) => cluster.url(),
+        None => format!("sqlite://{}", dir.join("bench.db").display()),
+    };
+    if options.queue_only {
+        let result = queue_only(&options, &database).await;
+        let _ = std::fs::remove_dir_all(&dir);
+        return result;
+    }
+    let token = codeinsight::store::create_token(&database, "bench", true)
         .await?
         .token;
 
     let started = Instant::now();
-    let mut server = start_server(&options.server_bin, &dir, &database, options.workers)?;
+    let mut servers = Vec::new();
+    for instance in 0..options.instances {
+        let instance_dir = dir.join(format!("instance-{instance}"));
+        std::fs::create_dir_all(&instance_dir)?;
+        servers.push(start_server(
+            &options.server_bin,
+            &instance_dir,
+            &database,
+            options.workers,
+        )?);
+    }
+    let server = &servers[0];
     let startup = started.elapsed();
     tokio::time::sleep(Duration::from_millis(500)).await;
     let rss_idle = rss_mib(server.child.id());
@@ -492,26 +553,38 @@ async fn run() -> BenchResult<()> {
         inputs.len()
     );
     println!(
-        "server: {} workers, started and listening in {:.0} ms, idle RSS {rss_idle:.1} MiB",
+        "server: {} instance(s) on {}, {} workers each, started and listening in {:.0} ms, idle RSS {rss_idle:.1} MiB",
+        options.instances,
+        options.database,
         options.workers,
         startup.as_secs_f64() * 1000.0
     );
 
     let result = async {
-        let (rate, peak) = throughput(&options, &server, &token, &inputs).await?;
+        let (rate, peak, latencies) = throughput(&options, &servers, &token, &inputs).await?;
         println!(
             "throughput: {} files in runs of {} with {} concurrent submitters: {rate:.0} files/s (submission to terminal WebSocket event), peak RSS {peak:.1} MiB",
             options.files.div_ceil(options.run_size) * options.run_size,
             options.run_size,
             options.submitters
         );
-        let (analysis_seconds, finished) = analysis_metrics(&server, &token).await?;
+        println!(
+            "terminal job_update from commit to the socket on the first instance: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+            percentile(&latencies, 500),
+            percentile(&latencies, 990),
+            latencies.last().copied().unwrap_or(f64::NAN)
+        );
+        if options.instances > 1 {
+            // The fan-out round is about one instance's sockets.
+            return BenchResult::Ok(());
+        }
+        let (analysis_seconds, finished) = analysis_metrics(server, &token).await?;
         println!(
             "engine share: {:.2} ms of analysis per file on average (wall time on the analysis threads; {} workers)",
             analysis_seconds * 1000.0 / finished,
             options.workers
         );
-        let fanout = fanout(&options, &server, &token, &inputs).await?;
+        let fanout = fanout(&options, server, &token, &inputs).await?;
         println!(
             "fan-out: {} sockets, {FANOUT_ROUNDS} rounds of one probe job, {} live job_update deliveries ({} replayed on subscribe, excluded), RSS with sockets open {:.1} MiB",
             options.sockets,
@@ -531,12 +604,107 @@ async fn run() -> BenchResult<()> {
         BenchResult::Ok(())
     }
     .await;
-    let _ = Command::new("kill")
-        .args(["-TERM", &server.child.id().to_string()])
-        .status();
-    let _ = server.child.wait();
+    for server in &mut servers {
+        let _ = Command::new("kill")
+            .args(["-TERM", &server.child.id().to_string()])
+            .status();
+        let _ = server.child.wait();
+    }
+    drop(cluster);
     let _ = std::fs::remove_dir_all(&dir);
     result
+}
+
+/// The queue alone: `--files` jobs inserted, then claimed and completed by `--workers` concurrent claimers (each
+/// as an instance of its own) through the store, batches of 64 as the server claims, with no analysis.
+async fn queue_only(options: &Options, database: &str) -> BenchResult<()> {
+    use codeinsight::protocol::{JobStatus, JobType, TokensUsed};
+    use codeinsight::store::{JobOutcome, NewJob, NewRun, Store};
+    let store = Store::connect(database).await?;
+    let now = Utc::now().timestamp_micros();
+    let runs = options.files.div_ceil(options.run_size);
+    for run in 0..runs {
+        let run_id = format!("run-{run}");
+        let jobs: Vec<NewJob> = (0..options.run_size)
+            .map(|index| NewJob {
+                job_id: format!("job-{run}-{index}"),
+                user_id: format!("user-{}", run % 4),
+                run_id: Some(run_id.clone()),
+                job_type: JobType::Review,
+                file_path: format!("src/m{index}.py"),
+                language: "python".to_owned(),
+                repo_id: None,
+                file_content: "x = 1\n".to_owned(),
+                content_sha256: String::new(),
+                error_log: None,
+                no_cache: true,
+                ai: None,
+                no_linters: true,
+                metadata: serde_json::Map::new(),
+            })
+            .collect();
+        let new_run = NewRun {
+            run_id,
+            user_id: format!("user-{}", run % 4),
+            repo_id: None,
+            rejected: Vec::new(),
+            rules: None,
+        };
+        store.insert_run(&new_run, &jobs, now).await?;
+    }
+    let total = runs * options.run_size;
+    let started = Instant::now();
+    let mut claimers = Vec::new();
+    for claimer in 0..options.workers {
+        let store = store.clone();
+        claimers.push(tokio::spawn(async move {
+            let worker = format!("bench/pid-{claimer}/queue");
+            let mut done = 0_usize;
+            loop {
+                let now = Utc::now().timestamp_micros();
+                let claimed = store
+                    .claim_jobs(&worker, now + 30_000_000, now, 64, None, &|_| usize::MAX)
+                    .await?;
+                if claimed.is_empty() {
+                    break;
+                }
+                let outcomes: Vec<JobOutcome> = claimed
+                    .iter()
+                    .map(|job| JobOutcome {
+                        job_id: job.job_id.clone(),
+                        status: JobStatus::Completed,
+                        results: None,
+                        error: None,
+                        cache_hit: false,
+                        tokens_used: TokensUsed::default(),
+                        estimated_cost: 0.0,
+                        metadata: serde_json::Map::new(),
+                        content_at_rest: None,
+                        run_id: job.run_id.clone(),
+                    })
+                    .collect();
+                let applied = store.finish_jobs(&worker, &outcomes, &[], now).await?;
+                done += applied.iter().filter(|applied| **applied).count();
+            }
+            BenchResult::Ok(done)
+        }));
+    }
+    let mut done = 0;
+    for claimer in claimers {
+        done += claimer.await??;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    if done != total {
+        return Err(format!("{done} of {total} jobs completed").into());
+    }
+    println!(
+        "queue only ({}): {total} jobs claimed and completed by {} concurrent claimers in {elapsed:.2} s: {:.0} jobs/s",
+        options.database,
+        options.workers,
+        total as f64 / elapsed
+    );
+    store.close().await;
+    Ok(())
 }
 
 fn main() -> ExitCode {

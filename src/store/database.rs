@@ -46,10 +46,10 @@ impl Store {
             return Store::connect_postgres(database_url).await;
         }
         if !database_url.starts_with("sqlite:") {
-            return Err(StoreError::UnsupportedUrl(database_url.to_owned()));
+            return Err(StoreError::UnsupportedUrl(without_password(database_url)));
         }
         let options = SqliteConnectOptions::from_str(database_url)
-            .map_err(|_| StoreError::UnsupportedUrl(database_url.to_owned()))?
+            .map_err(|_| StoreError::UnsupportedUrl(without_password(database_url)))?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             // FULL: a job acknowledged over HTTP survives a power cut, not only a killed process. Writes are
@@ -105,7 +105,7 @@ impl Store {
 
     async fn connect_postgres(database_url: &str) -> Result<Store, StoreError> {
         let options = PgConnectOptions::from_str(database_url)
-            .map_err(|_| StoreError::UnsupportedUrl(database_url.to_owned()))?
+            .map_err(|_| StoreError::UnsupportedUrl(without_password(database_url)))?
             .application_name("codeinsight");
         let pool = PgPoolOptions::new()
             .min_connections(1)
@@ -202,6 +202,20 @@ fn restrict_to_owner(file: &std::path::Path) {
     let _ = file;
 }
 
+/// `database_url` with its password (`scheme://user:PASSWORD@host`) masked, for messages.
+fn without_password(database_url: &str) -> String {
+    let Some((scheme, rest)) = database_url.split_once("://") else {
+        return database_url.to_owned();
+    };
+    match rest.split_once('@') {
+        Some((credentials, host)) if credentials.contains(':') => {
+            let user = credentials.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}:***@{host}")
+        }
+        _ => database_url.to_owned(),
+    }
+}
+
 pub(crate) fn now_micros() -> i64 {
     Utc::now().timestamp_micros()
 }
@@ -209,4 +223,19 @@ pub(crate) fn now_micros() -> i64 {
 pub(super) fn from_micros(micros: i64) -> Result<DateTime<Utc>, StoreError> {
     DateTime::from_timestamp_micros(micros)
         .ok_or_else(|| StoreError::Corrupt(format!("timestamp {micros} out of range")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bad_database_url_is_quoted_without_its_password() {
+        assert_eq!(
+            without_password("postgres://ci:hunter2@db.internal:5432/codeinsight?x=%"),
+            "postgres://ci:***@db.internal:5432/codeinsight?x=%"
+        );
+        assert_eq!(without_password("sqlite:///tmp/a.db"), "sqlite:///tmp/a.db");
+        assert_eq!(without_password("postgres://ci@db/x"), "postgres://ci@db/x");
+    }
 }
