@@ -670,7 +670,24 @@ impl Analysis<'_> {
                     } else {
                         Some(expression)
                     };
+                    // Only a call given a tainted variable can clean one: the sanitizers are matched then.
+                    let given_taint = |call: &SyntaxNode<'_>| {
+                        call.field("arguments").is_some_and(|arguments| {
+                            arguments.children().any(|argument| {
+                                let value = if argument.kind() == "keyword_argument" {
+                                    argument.field("value")
+                                } else {
+                                    Some(argument)
+                                };
+                                value.is_some_and(|value| {
+                                    value.kind() == "identifier"
+                                        && state.contains_key(value.text().as_ref())
+                                })
+                            })
+                        })
+                    };
                     if let (Some(call), Some(sanitizers)) = (call, &self.taint.sanitizers)
+                        && given_taint(&call)
                         && sanitizers.matches(&call)
                     {
                         self.clear_guarded(&call, state);
@@ -899,37 +916,49 @@ impl Analysis<'_> {
                 .and_then(|base| self.taint_of(&base, state)),
             "call" | "call_expression" | "new_expression" => {
                 let from_arguments = node.field("arguments").and_then(|arguments| {
-                    // A lookup by a tainted key (`Model.objects.get(pk=value)`, `get_object(id=value)`)
-                    // returns stored data, not the key: Python keyword arguments carry taint only into
-                    // string building (`.format(name=value)`) and `dict(...)`.
                     let name = node.field("function").map(|function| {
                         function
                             .field("attribute")
                             .or_else(|| function.field("property"))
                             .or_else(|| function.field("field"))
                             .unwrap_or(function)
-                            .text()
-                            .into_owned()
                     });
-                    // A predicate or a check answers about its argument (`is_admin(name)`,
-                    // `_check_transaction(trans_id)`, `find_user(name)`): its result is not the argument.
-                    if name.as_deref().is_some_and(answers_about_argument)
-                        || name
-                            .as_deref()
-                            .is_some_and(|name| looks_up_by_id(name, &arguments))
-                    {
-                        return None;
-                    }
-                    let keywords_propagate = name
-                        .as_deref()
-                        .is_some_and(|name| matches!(name, "format" | "format_map" | "dict"));
-                    arguments
+                    // A lookup by a tainted key (`Model.objects.get(pk=value)`, `get_object(id=value)`)
+                    // returns stored data, not the key: Python keyword arguments carry taint only into
+                    // string building (`.format(name=value)`) and `dict(...)`.
+                    let mut keywords = false;
+                    let flow = arguments
                         .children()
                         .filter(SyntaxNode::is_named)
-                        .filter(|argument| {
-                            keywords_propagate || argument.kind() != "keyword_argument"
+                        .find_map(|argument| {
+                            if argument.kind() == "keyword_argument" {
+                                keywords = true;
+                                None
+                            } else {
+                                self.taint_of(&argument, state)
+                            }
                         })
-                        .find_map(|argument| self.taint_of(&argument, state))
+                        .or_else(|| {
+                            let builds_text = name.as_ref().is_some_and(|name| {
+                                matches!(name.text().as_ref(), "format" | "format_map" | "dict")
+                            });
+                            (keywords && builds_text)
+                                .then(|| {
+                                    arguments
+                                        .children()
+                                        .filter(|argument| argument.kind() == "keyword_argument")
+                                        .find_map(|argument| self.taint_of(&argument, state))
+                                })
+                                .flatten()
+                        })?;
+                    // Only now that an argument is tainted, the callee's name: a predicate or a check answers
+                    // about its argument (`is_admin(name)`, `_check_transaction(trans_id)`, `find_user(name)`),
+                    // and a lookup by an id returns a stored record. Neither result is the argument.
+                    let name = name
+                        .map(|name| name.text().into_owned())
+                        .unwrap_or_default();
+                    (!answers_about_argument(&name) && !looks_up_by_id(&name, &arguments))
+                        .then_some(flow)
                 });
                 from_arguments.or_else(|| {
                     let function = node
@@ -1175,11 +1204,14 @@ fn looks_up_by_id(name: &str, arguments: &SyntaxNode<'_>) -> bool {
             rest.starts_with('_') || rest.starts_with(|c: char| c.is_ascii_uppercase())
         })
     });
+    if !lookup {
+        return false;
+    }
     let lower = name.to_ascii_lowercase();
     let builds_a_location = ["path", "url", "uri", "file", "dir", "name", "link"]
         .iter()
         .any(|word| lower.contains(word));
-    if !lookup || builds_a_location {
+    if builds_a_location {
         return false;
     }
     let id_named = |argument: &SyntaxNode<'_>| {
