@@ -241,7 +241,8 @@ async fn feed(
     socket.feed(Message::Text(event.text.clone())).await.is_ok()
 }
 
-/// A socket that fell behind the hub lost events: replay its subscriptions' terminal events from the database.
+/// A socket that fell behind the hub, or whose instance lost its link to the others, may have lost events: replay
+/// its subscriptions' terminal events from the database.
 async fn lagged(
     socket: &mut WebSocket,
     state: &AppState,
@@ -250,7 +251,7 @@ async fn lagged(
 ) -> bool {
     tracing::debug!(
         missed,
-        "a WebSocket lagged behind; replaying from the database"
+        "a WebSocket may have missed events (it lagged behind, or the link to the other instances dropped); replaying from the database"
     );
     state.inner.hub.record_resync();
     resync(socket, state, subscriptions).await
