@@ -66,6 +66,13 @@ impl Project {
     fn run(&self, args: &[&str]) -> Outcome {
         Outcome::of(&self.command(args).output().unwrap())
     }
+
+    /// `codeinsight ARGS --server URL --token TOKEN --color never` in the project.
+    fn remote(&self, url: &str, token: &str, args: &[&str]) -> Outcome {
+        let mut all = args.to_vec();
+        all.extend(["--server", url, "--token", token, "--color", "never"]);
+        self.run(&all)
+    }
 }
 
 fn copy_tree(from: &Path, to: &Path) {
@@ -1143,18 +1150,7 @@ fn review_history_and_show_against_a_real_serve_process() {
     created.expect_code(0);
     let token = created.stdout.trim().to_owned();
     assert!(!token.is_empty());
-    let remote = |args: &[&str]| {
-        let mut all = args.to_vec();
-        all.extend([
-            "--server",
-            &server.url,
-            "--token",
-            &token,
-            "--color",
-            "never",
-        ]);
-        Outcome::of(&project.command(&all).output().unwrap())
-    };
+    let remote = |args: &[&str]| project.remote(&server.url, &token, args);
     let review = remote(&["review", "demo"]);
     review.expect_code(1);
     assert!(
@@ -1333,18 +1329,7 @@ fn token_commands_serve_and_review_work_on_postgresql() {
     );
 
     let server = start_serve_on(tempfile::tempdir().unwrap(), database.clone());
-    let remote = |args: &[&str]| {
-        let mut all = args.to_vec();
-        all.extend([
-            "--server",
-            &server.url,
-            "--token",
-            &token,
-            "--color",
-            "never",
-        ]);
-        Outcome::of(&project.command(&all).output().unwrap())
-    };
+    let remote = |args: &[&str]| project.remote(&server.url, &token, args);
     let review = remote(&["review", "demo"]);
     review.expect_code(1);
     assert!(

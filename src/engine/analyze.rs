@@ -437,18 +437,21 @@ pub fn clip_snippet(text: &str) -> String {
     clipped
 }
 
+/// The order findings are listed in: by position, then rule, then where they end.
+pub(crate) fn by_position(a: &Finding, b: &Finding) -> std::cmp::Ordering {
+    (a.line, a.column, &a.rule_id, a.end_line, a.end_column).cmp(&(
+        b.line,
+        b.column,
+        &b.rule_id,
+        b.end_line,
+        b.end_column,
+    ))
+}
+
 /// Sorts by position, drops exact duplicates (same rule, same span), and computes fingerprints. Also run on the
 /// merged list of built-in and linter findings, so both get fingerprints the same way.
 pub(crate) fn finalize(findings: &mut Vec<Finding>) {
-    findings.sort_by(|a, b| {
-        (a.line, a.column, &a.rule_id, a.end_line, a.end_column).cmp(&(
-            b.line,
-            b.column,
-            &b.rule_id,
-            b.end_line,
-            b.end_column,
-        ))
-    });
+    findings.sort_by(by_position);
     findings.dedup_by(|later, earlier| {
         later.rule_id == earlier.rule_id
             && later.line == earlier.line

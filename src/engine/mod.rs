@@ -14,6 +14,7 @@ pub mod selection;
 mod suppression;
 mod taint;
 
+pub(crate) use analyze::by_position;
 pub use analyze::{
     PastDeadline, SourceFile, analyze, analyze_selected, analyze_until, assign_fingerprints,
     clip_snippet,

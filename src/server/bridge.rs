@@ -261,28 +261,18 @@ async fn receive(state: &AppState, instance: &str, payload: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::{JobEventData, JobStatus, Stage};
+    use crate::protocol::Stage;
+    use crate::server::events::{JobRef, stage_update};
 
     fn update(job_id: &str, message: &str) -> JobUpdate {
-        JobUpdate {
-            job_id: job_id.to_owned(),
-            status: JobStatus::Processing,
-            timestamp: chrono::Utc::now(),
-            data: JobEventData {
-                message: message.to_owned(),
-                stage: Stage::Analysing,
-                progress: None,
-                run_id: None,
-                file_path: None,
-                findings: None,
-                cache_hit: None,
-                error: None,
-                tokens_used: None,
-                estimated_cost: None,
-                elapsed_time: None,
-                linter: None,
-            },
-        }
+        let job = JobRef {
+            job_id,
+            run_id: None,
+            file_path: "app.py",
+        };
+        let mut update = stage_update(job, Stage::Analysing);
+        message.clone_into(&mut update.data.message);
+        update
     }
 
     #[test]

@@ -77,15 +77,7 @@ pub(in crate::server) fn bound_findings(
     }
     reason.clone_into(&mut truncation.reason);
     truncation.total = findings.len() + truncation.dropped.total();
-    findings.sort_by(|a, b| {
-        (a.line, a.column, &a.rule_id, a.end_line, a.end_column).cmp(&(
-            b.line,
-            b.column,
-            &b.rule_id,
-            b.end_line,
-            b.end_column,
-        ))
-    });
+    findings.sort_by(crate::engine::by_position);
     Some(truncation)
 }
 
