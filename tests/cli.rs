@@ -1353,6 +1353,29 @@ fn token_commands_serve_and_review_work_on_postgresql() {
 }
 
 #[test]
+fn an_unreachable_postgresql_is_reported_at_once_with_its_cause_and_without_the_password() {
+    let project = Project::new();
+    let database = format!(
+        "postgres://ci:hunter2@127.0.0.1:{}/codeinsight",
+        free_port()
+    );
+    let started = Instant::now();
+    let listed = project.run(&["token", "list", "--database", &database]);
+    listed.expect_code(3);
+    assert!(
+        listed.stderr.contains("Connection refused"),
+        "{}",
+        listed.stderr
+    );
+    assert!(!listed.stderr.contains("hunter2"), "{}", listed.stderr);
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
 fn a_review_against_an_https_server_follows_its_jobs_over_a_tls_websocket() {
     let server = start_serve();
     let upstream: SocketAddr = server.url.trim_start_matches("http://").parse().unwrap();

@@ -107,6 +107,12 @@ impl Store {
         let options = PgConnectOptions::from_str(database_url)
             .map_err(|_| StoreError::UnsupportedUrl(without_password(database_url)))?
             .application_name("codeinsight");
+        // One plain connection first: a wrong host, port, password or database fails at once with the
+        // database's words, where the pool would retry until its timeout and report only that it timed out.
+        sqlx::Connection::close(
+            <sqlx::PgConnection as sqlx::Connection>::connect_with(&options).await?,
+        )
+        .await?;
         let pool = PgPoolOptions::new()
             .min_connections(1)
             .max_connections(POSTGRES_POOL_SIZE)

@@ -61,9 +61,12 @@ pub async fn serve(args: &ServeArgs) -> Result<ExitStatus, Failure> {
         tracing::info!(provider = %llm.provider, model = %llm.model, url = %llm.base_url,
             default = llm.enabled_by_default, "AI review enabled");
     }
-    crate::server::serve(config)
-        .await
-        .map_err(|error| Failure::server(format!("the server stopped: {error:#}")))?;
+    crate::server::serve(config).await.map_err(|error| {
+        Failure::server(format!(
+            "the server stopped: {}",
+            crate::error_chain(&error)
+        ))
+    })?;
     Ok(ExitStatus::Success)
 }
 
@@ -78,7 +81,12 @@ pub async fn token(command: &TokenCommand, printer: Printer) -> Result<ExitStatu
             let database = database_url(database.as_deref())?;
             let token = crate::store::create_token(&database, user, *admin)
                 .await
-                .map_err(|error| Failure::server(format!("cannot create a token: {error}")))?;
+                .map_err(|error| {
+                    Failure::server(format!(
+                        "cannot create a token: {}",
+                        crate::error_chain(&error)
+                    ))
+                })?;
             printer.status(&format!(
                 "created token `{}` for user `{}`{}; it is shown only once",
                 token.id,
@@ -91,7 +99,12 @@ pub async fn token(command: &TokenCommand, printer: Printer) -> Result<ExitStatu
             let database = database_url(database.as_deref())?;
             let tokens = crate::store::list_tokens(&database)
                 .await
-                .map_err(|error| Failure::server(format!("cannot list tokens: {error}")))?;
+                .map_err(|error| {
+                    Failure::server(format!(
+                        "cannot list tokens: {}",
+                        crate::error_chain(&error)
+                    ))
+                })?;
             (|| {
                 writeln!(
                     stdout,
@@ -119,7 +132,12 @@ pub async fn token(command: &TokenCommand, printer: Printer) -> Result<ExitStatu
             let database = database_url(database.as_deref())?;
             let revoked = crate::store::revoke_token(&database, id)
                 .await
-                .map_err(|error| Failure::server(format!("cannot revoke the token: {error}")))?;
+                .map_err(|error| {
+                    Failure::server(format!(
+                        "cannot revoke the token: {}",
+                        crate::error_chain(&error)
+                    ))
+                })?;
             if !revoked {
                 return Err(Failure::usage(format!("no active token `{id}`"))
                     .with_help("list tokens with `codeinsight token list`"));
