@@ -649,6 +649,9 @@ async fn queue_only(options: &Options, database: &str) -> BenchResult<()> {
             repo_id: None,
             rejected: Vec::new(),
             rules: None,
+            gate: codeinsight::protocol::RunGate::default(),
+            context: codeinsight::protocol::RunContext::default(),
+            error: None,
         };
         store.insert_run(&new_run, &jobs, now).await?;
     }

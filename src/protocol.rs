@@ -520,7 +520,7 @@ pub struct PathRules {
 }
 
 /// `POST /api/v1/runs`: many files reviewed as one run, followed by one subscription.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct RunRequest {
     pub files: Vec<RunFile>,
     #[serde(default)]
@@ -531,6 +531,149 @@ pub struct RunRequest {
     /// run's `rejected` list so that `codeinsight show RUN_ID` reports them exactly as `review` did.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub skipped: Vec<RejectedFile>,
+    /// How the client judges the run, stored with it (first request only) so that `show` and the web view
+    /// judge it the same way; absent is the default gate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gate: Option<RunGate>,
+    /// Where the code came from (commit, branch, CI job), shown with the run (first request only).
+    #[serde(default, skip_serializing_if = "RunContext::is_empty")]
+    pub context: RunContext,
+}
+
+/// The gate and report settings a run was made with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunGate {
+    /// The lowest severity that fails the run; `null` never fails on findings (`--fail-on never`).
+    pub fail_on: Option<Severity>,
+    /// The lowest severity the report lists.
+    pub report_min: Severity,
+}
+
+impl Default for RunGate {
+    fn default() -> RunGate {
+        RunGate {
+            fail_on: Some(Severity::Major),
+            report_min: Severity::Info,
+        }
+    }
+}
+
+impl RunGate {
+    /// Whether findings counted by severity fail this gate.
+    pub fn fails(&self, counts: &SeverityCounts) -> bool {
+        self.fail_on
+            .is_some_and(|fail_on| counts.at_least(fail_on) > 0)
+    }
+}
+
+/// Where a run's code came from, as the client knew it (CI variables, git). Every field is optional and
+/// bounded; `ci_url` is kept only when it is an `http(s)` URL.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunContext {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub branch: Option<String>,
+    /// `owner/name` or the remote's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repository: Option<String>,
+    /// The CI job or pipeline that made the run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ci_url: Option<String>,
+}
+
+impl RunContext {
+    pub fn is_empty(&self) -> bool {
+        self.commit.is_none()
+            && self.branch.is_none()
+            && self.repository.is_none()
+            && self.ci_url.is_none()
+    }
+}
+
+/// Where a run stands as a whole, judged with its own gate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunVerdict {
+    /// Files are still pending or in review.
+    Running,
+    Passed,
+    /// Findings at or above the gate, or the server refused the run (`error` says why).
+    Failed,
+    /// No finding fails the gate, but a file was refused or failed, or a required stage did not run.
+    Incomplete,
+}
+
+impl RunVerdict {
+    pub const ALL: [RunVerdict; 4] = [
+        RunVerdict::Running,
+        RunVerdict::Passed,
+        RunVerdict::Failed,
+        RunVerdict::Incomplete,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunVerdict::Running => "running",
+            RunVerdict::Passed => "passed",
+            RunVerdict::Failed => "failed",
+            RunVerdict::Incomplete => "incomplete",
+        }
+    }
+}
+
+impl fmt::Display for RunVerdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for RunVerdict {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<RunVerdict, String> {
+        RunVerdict::ALL
+            .into_iter()
+            .find(|verdict| verdict.as_str() == text)
+            .ok_or_else(|| {
+                format!("unknown run status `{text}` (running, passed, failed or incomplete)")
+            })
+    }
+}
+
+/// One run as the runs list shows it: the counts are kept up to date as its files finish.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunSummary {
+    pub run_id: String,
+    pub user_id: String,
+    pub created_at: DateTime<Utc>,
+    /// When its last file finished.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<DateTime<Utc>>,
+    pub verdict: RunVerdict,
+    /// Files accepted for review.
+    pub total: usize,
+    pub completed: usize,
+    pub failed: usize,
+    /// Files refused (by the server or the client's checks, not its policy) and files whose required stage did
+    /// not run.
+    pub incomplete: usize,
+    /// Findings by severity over the run's files, including those counted but not kept.
+    pub findings: SeverityCounts,
+    pub gate: RunGate,
+    #[serde(default, skip_serializing_if = "RunContext::is_empty")]
+    pub context: RunContext,
+    /// Why the server refused the run, or why it failed to start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// `GET /api/v1/runs`: newest first.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunList {
+    pub runs: Vec<RunSummary>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -568,6 +711,9 @@ pub struct Run {
     pub failed: usize,
     /// Refused at submission; stored with the run so that `show` reports them like `review` did.
     pub rejected: Vec<RejectedFile>,
+    /// The run's gate and context as submitted, its verdict and counts (absent from servers before them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<RunSummary>,
     /// Full job documents without `file_content`: one page of them, in submission order.
     pub jobs: Vec<Job>,
     /// Set when more jobs follow: pass it as `cursor` to get the next page.

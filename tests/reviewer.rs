@@ -446,8 +446,7 @@ async fn run_once(server: &TestServer, path: &str, content: &str, ai: Option<boo
                 ai,
                 ..RunOptions::default()
             },
-            repo_id: None,
-            skipped: Vec::new(),
+            ..RunRequest::default()
         })
         .await
         .unwrap();

@@ -55,6 +55,8 @@ pub enum Command {
     Show(ShowArgs),
     /// Run the review server (REST + WebSocket).
     Serve(ServeArgs),
+    /// Open the web view of the local reviews: the embedded server on a fixed port, with a sign-in link.
+    Dashboard(DashboardArgs),
     /// Review a failing file with its error log: the AI reviewer explains the failure and suggests a fix.
     #[command(after_help = AFTER_HELP)]
     Debug(DebugArgs),
@@ -86,6 +88,16 @@ pub struct BaselineCreateArgs {
     pub output: Option<PathBuf>,
     #[command(flatten)]
     pub review: ReviewArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DashboardArgs {
+    /// Address to serve the web view on; keep it on 127.0.0.1 unless the machine is yours alone.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:7878")]
+    pub listen: String,
+    /// Extra rules directory for the reviews this dashboard's server runs (as `review --rules-dir`).
+    #[arg(long, value_name = "DIR")]
+    pub rules_dir: Option<PathBuf>,
 }
 
 /// How to reach a server.
@@ -232,25 +244,40 @@ pub struct LlmArgs {
 
 #[derive(Debug, Args)]
 pub struct HistoryArgs {
-    /// pending, processing, completed or failed.
-    #[arg(long, value_parser = ["pending", "processing", "completed", "failed"])]
+    /// List the reviewed files, one row per file, instead of the runs.
+    #[arg(long)]
+    pub jobs: bool,
+    /// A run's verdict: running, passed, failed or incomplete; with `--jobs`, a file's status: pending,
+    /// processing, completed or failed.
+    #[arg(long, value_name = "STATUS")]
     pub status: Option<String>,
-    /// review or debug.
+    /// With `--jobs`: review or debug.
     #[arg(long = "type", value_name = "TYPE", value_parser = ["review", "debug"])]
     pub job_type: Option<String>,
+    /// With `--jobs`: the files' language.
     #[arg(long)]
     pub language: Option<String>,
-    /// Text to look for in file paths.
+    /// Text to look for: in a run's id, commit, branch or repository; with `--jobs`, in file paths and the rule
+    /// ids of findings.
     #[arg(long)]
     pub search: Option<String>,
-    /// Only jobs created at or after this date or time (RFC 3339 or YYYY-MM-DD).
+    /// With `--jobs`: files submitted at or after this date or time (RFC 3339 or YYYY-MM-DD).
     #[arg(long, value_name = "DATE")]
     pub since: Option<String>,
+    /// With `--jobs`: files submitted before this time, or by the end of this date (RFC 3339 or YYYY-MM-DD).
+    #[arg(long, value_name = "DATE")]
+    pub until: Option<String>,
+    /// Rows per page.
     #[arg(long, default_value_t = 20)]
     pub limit: usize,
-    /// 1-based page of `--limit` jobs.
+    /// 1-based page of `--limit` rows.
     #[arg(long, default_value_t = 1)]
     pub page: usize,
+    /// Continue where a `--format json` page ended: its `next_cursor` (instead of `--page`).
+    #[arg(long, value_name = "CURSOR", conflicts_with = "page")]
+    pub cursor: Option<String>,
+    /// `table`, or `json`: a versioned document (`codeinsight/history-runs/v1`, with `--jobs`
+    /// `codeinsight/history-jobs/v1`).
     #[arg(long, value_enum, default_value_t = HistoryFormat::Table)]
     pub format: HistoryFormat,
     #[command(flatten)]

@@ -10,6 +10,7 @@ use crate::client::{ApiClient, ClientError};
 use crate::protocol::ServerLimits;
 use crate::server::{EphemeralToken, RunningServer, ServerConfig};
 
+use super::dashboard;
 use super::failure::Failure;
 use super::settings::{ServerChoice, sqlite_url};
 
@@ -41,25 +42,20 @@ impl Connection {
                 rules_dir,
                 linters,
             } => {
-                std::fs::create_dir_all(data_dir).map_err(|error| {
-                    Failure::usage(format!(
-                        "cannot create the data directory `{}`: {error}",
-                        data_dir.display()
-                    ))
-                    .with_help("set `CODEINSIGHT_DATA_DIR` to a writable directory")
-                })?;
-                let token = random_token()?;
-                let mut config =
-                    ServerConfig::new(SocketAddr::from(([127, 0, 0, 1], 0)), sqlite_url(data_dir));
-                config.ephemeral_tokens = vec![EphemeralToken {
-                    token: token.clone(),
-                    user_id: LOCAL_USER.to_owned(),
-                    admin: true,
-                }];
-                config.rules_dir.clone_from(rules_dir);
-                config.linters.clone_from(linters.as_ref());
-                // The user's own files, reviewed as the user: linters may run in the project, as by hand.
-                config.linters.trust = crate::engine::linters::Trust::OwnFiles;
+                // A dashboard serving this data directory with the same rules and linters is this user's server
+                // already: reviewing through it shows the run live in the browser.
+                if llm.is_none()
+                    && let Some(connection) =
+                        dashboard::connect(data_dir, rules_dir.as_deref(), linters).await
+                {
+                    return Ok(connection);
+                }
+                let (mut config, token) = embedded_config(
+                    data_dir,
+                    rules_dir.as_deref(),
+                    linters,
+                    SocketAddr::from(([127, 0, 0, 1], 0)),
+                )?;
                 config.llm = llm;
                 // The embedded server's jobs end with this command: do not wait for the disk on every commit.
                 config.durable_commits = false;
@@ -103,12 +99,53 @@ impl Connection {
         }
     }
 
+    /// A connection to a server someone else runs (no embedded server to stop).
+    pub fn remote(client: ApiClient, user_id: String, limits: Option<ServerLimits>) -> Connection {
+        Connection {
+            client,
+            user_id,
+            limits: limits.unwrap_or_default(),
+            embedded: None,
+        }
+    }
+
     /// Stops the embedded server, letting it finish writing.
     pub async fn close(self) {
         if let Some(running) = self.embedded {
             running.shutdown().await;
         }
     }
+}
+
+/// The configuration of the local user's own server on `listen`: the data directory's `SQLite` database, a random
+/// in-memory token for [`LOCAL_USER`] (returned), the project's rules and linters. On a loopback address the
+/// files are the user's own, so linters run in the project as by hand; anywhere else they are untrusted.
+pub fn embedded_config(
+    data_dir: &std::path::Path,
+    rules_dir: Option<&std::path::Path>,
+    linters: &crate::engine::LintersConfig,
+    listen: SocketAddr,
+) -> Result<(ServerConfig, String), Failure> {
+    std::fs::create_dir_all(data_dir).map_err(|error| {
+        Failure::usage(format!(
+            "cannot create the data directory `{}`: {error}",
+            data_dir.display()
+        ))
+        .with_help("set `CODEINSIGHT_DATA_DIR` to a writable directory")
+    })?;
+    let token = random_token()?;
+    let mut config = ServerConfig::new(listen, sqlite_url(data_dir));
+    config.ephemeral_tokens = vec![EphemeralToken {
+        token: token.clone(),
+        user_id: LOCAL_USER.to_owned(),
+        admin: true,
+    }];
+    config.rules_dir = rules_dir.map(std::path::Path::to_path_buf);
+    config.linters.clone_from(linters);
+    if listen.ip().is_loopback() {
+        config.linters.trust = crate::engine::linters::Trust::OwnFiles;
+    }
+    Ok((config, token))
 }
 
 /// 32 random bytes from the OS, hex-encoded.

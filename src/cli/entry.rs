@@ -57,6 +57,7 @@ fn run(cli: &Cli, printer: Printer) -> Result<ExitStatus, Failure> {
             Command::History(args) => commands::history(args, printer, &cwd).await,
             Command::Show(args) => commands::show(args, printer, &cwd).await,
             Command::Serve(args) => commands::serve(args).await,
+            Command::Dashboard(args) => commands::dashboard(args, printer, &cwd).await,
             Command::Debug(args) => commands::debug(args, printer, &cwd).await,
             Command::Token(command) => commands::token(command, printer).await,
             Command::Baseline(command) => commands::baseline(command, printer, &cwd).await,

@@ -211,8 +211,7 @@ mod tests {
                     language: None,
                 }],
                 options: RunOptions::default(),
-                repo_id: None,
-                skipped: Vec::new(),
+                ..RunRequest::default()
             })
             .await
             .unwrap();

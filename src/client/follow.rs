@@ -324,8 +324,7 @@ mod tests {
                 no_cache: true,
                 ..RunOptions::default()
             },
-            repo_id: None,
-            skipped: Vec::new(),
+            ..RunRequest::default()
         }
     }
 

@@ -8,8 +8,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::protocol::{
-    ApiErrorBody, EnqueueRequest, EnqueueResponse, Job, JobList, Run, RunCreated, RunRequest,
-    WhoAmI,
+    ApiErrorBody, EnqueueRequest, EnqueueResponse, Job, JobList, Run, RunCreated, RunList,
+    RunRequest, RunSummary, WhoAmI,
 };
 
 use super::error::{ClientError, error_chain};
@@ -22,6 +22,18 @@ pub struct JobQuery {
     pub language: Option<String>,
     pub search: Option<String>,
     pub since: Option<String>,
+    /// Jobs created before this time, or by the end of this date.
+    pub until: Option<String>,
+    pub limit: Option<usize>,
+    pub cursor: Option<String>,
+}
+
+/// Filters for `GET /api/v1/runs`, passed through to the server.
+#[derive(Debug, Clone, Default)]
+pub struct RunQuery {
+    /// A verdict: running, passed, failed or incomplete.
+    pub status: Option<String>,
+    pub search: Option<String>,
     pub limit: Option<usize>,
     pub cursor: Option<String>,
 }
@@ -104,6 +116,34 @@ impl ApiClient {
         .await
     }
 
+    /// `POST /api/v1/runs/{run_id}/abort`: records that the run could not be submitted whole, with why.
+    pub async fn abort_run(&self, run_id: &str, reason: &str) -> Result<RunSummary, ClientError> {
+        self.post(
+            &format!("/api/v1/runs/{run_id}/abort"),
+            "the run's abort route",
+            &serde_json::json!({ "reason": reason }),
+        )
+        .await
+    }
+
+    /// `GET /api/v1/runs`: one page of the caller's runs, newest first.
+    pub async fn runs(&self, query: &RunQuery) -> Result<RunList, ClientError> {
+        let mut pairs: Vec<(&str, String)> = Vec::new();
+        for (key, value) in [
+            ("status", &query.status),
+            ("search", &query.search),
+            ("cursor", &query.cursor),
+        ] {
+            if let Some(value) = value {
+                pairs.push((key, value.clone()));
+            }
+        }
+        if let Some(limit) = query.limit {
+            pairs.push(("limit", limit.to_string()));
+        }
+        self.get("/api/v1/runs", "the runs route", &pairs).await
+    }
+
     /// `POST /jobs/enqueue`: submits one file as a job (`debug` jobs carry an error log).
     pub async fn enqueue(&self, request: &EnqueueRequest) -> Result<EnqueueResponse, ClientError> {
         self.post("/jobs/enqueue", "the enqueue route", request)
@@ -143,6 +183,7 @@ impl ApiClient {
             ("language", &query.language),
             ("search", &query.search),
             ("since", &query.since),
+            ("until", &query.until),
             ("cursor", &query.cursor),
         ];
         for (key, value) in optional {

@@ -7,4 +7,4 @@ mod http;
 
 pub use error::ClientError;
 pub use follow::{FollowEvent, Snapshot, Subject, fetch, follow, poll};
-pub use http::{ApiClient, JobQuery};
+pub use http::{ApiClient, JobQuery, RunQuery};

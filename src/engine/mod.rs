@@ -5,6 +5,7 @@
 mod analyze;
 pub mod context;
 mod fix;
+pub mod highlight;
 mod language;
 pub mod linters;
 mod other_tools;

@@ -5,6 +5,7 @@ mod checkstyle;
 mod format;
 mod github;
 mod gitlab;
+pub mod html;
 mod human;
 mod job_summary;
 mod json;

@@ -1,7 +1,9 @@
 //! Bearer-token authentication. Every route except `GET /health` takes an [`AuthUser`], which reads
 //! `Authorization: Bearer <token>` (or, on the WebSocket route only, a `?token=` query parameter, because
-//! browsers cannot set headers on a WebSocket upgrade). The user id always comes from the token, never from the
-//! request.
+//! browsers cannot set headers on a WebSocket upgrade). A signed-in browser's session cookie (the web view)
+//! stands for its token on `GET` routes and the WebSocket only, and the WebSocket then also requires the page's
+//! `Origin` to be this server: no cookie can change state through the API. The user id always comes from the
+//! token, never from the request.
 
 use std::time::{Duration, Instant};
 
@@ -33,15 +35,32 @@ impl FromRequestParts<AppState> for AuthUser {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let token = bearer_token(parts).ok_or_else(|| {
-            ApiError::Unauthorized(
+        let Some(token) = bearer_token(parts) else {
+            if let Some(user) = browser_session(parts, state).await {
+                return Ok(user);
+            }
+            return Err(ApiError::Unauthorized(
                 "missing bearer token: send `Authorization: Bearer <token>`".into(),
-            )
-        })?;
+            ));
+        };
         authenticate(state, &token)
             .await?
             .ok_or_else(|| ApiError::Unauthorized("invalid or revoked token".into()))
     }
+}
+
+/// The web view's session, on the requests a cookie may authenticate: reads (`GET`), and the WebSocket upgrade
+/// from one of this server's own pages (a cross-site page must not open a socket with the user's cookie).
+async fn browser_session(parts: &Parts, state: &AppState) -> Option<AuthUser> {
+    if parts.method != axum::http::Method::GET {
+        return None;
+    }
+    let upgrade = parts.headers.contains_key(header::UPGRADE);
+    if (upgrade || parts.uri.path().starts_with("/ws/")) && !super::web::same_origin(&parts.headers)
+    {
+        return None;
+    }
+    super::web::session_user(state, &parts.headers).await
 }
 
 fn bearer_token(parts: &Parts) -> Option<String> {
@@ -63,7 +82,10 @@ fn bearer_token(parts: &Parts) -> Option<String> {
     None
 }
 
-async fn authenticate(state: &AppState, token: &str) -> Result<Option<AuthUser>, ApiError> {
+pub(crate) async fn authenticate(
+    state: &AppState,
+    token: &str,
+) -> Result<Option<AuthUser>, ApiError> {
     let shared = &state.inner;
     if !shared.ephemeral_tokens.is_empty() {
         let presented = sha256_hex(token.as_bytes());

@@ -205,7 +205,8 @@ pub async fn serve(config: ServerConfig) -> Result<(), ServerError> {
 }
 
 #[cfg(unix)]
-async fn wait_for_signal() -> Result<(), ServerError> {
+/// Waits for SIGTERM or SIGINT (Ctrl-C).
+pub async fn wait_for_signal() -> Result<(), ServerError> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut terminate = signal(SignalKind::terminate()).map_err(ServerError::Signal)?;
     let mut interrupt = signal(SignalKind::interrupt()).map_err(ServerError::Signal)?;
@@ -217,7 +218,8 @@ async fn wait_for_signal() -> Result<(), ServerError> {
 }
 
 #[cfg(not(unix))]
-async fn wait_for_signal() -> Result<(), ServerError> {
+/// Waits for Ctrl-C.
+pub async fn wait_for_signal() -> Result<(), ServerError> {
     tokio::signal::ctrl_c().await.map_err(ServerError::Signal)?;
     tracing::info!("received Ctrl-C");
     Ok(())

@@ -17,10 +17,11 @@ mod lifecycle;
 mod pipeline;
 mod routes;
 mod state;
+mod web;
 mod websocket;
 
 pub use config::{EphemeralToken, Limits, ServerConfig};
 pub use error::{ApiError, ServerError};
-pub use lifecycle::{RunningServer, serve, start};
+pub use lifecycle::{RunningServer, serve, start, wait_for_signal};
 pub use routes::app;
 pub use state::AppState;

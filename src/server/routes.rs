@@ -22,9 +22,10 @@ use super::{ApiError, AppState, fields, websocket};
 use crate::engine::Language;
 use crate::protocol::{
     EnqueueRequest, EnqueueResponse, Job, JobList, JobStatus, JobType, RejectedFile, Run,
-    RunCreated, RunJobRef, RunRequest, WhoAmI, sha256_hex,
+    RunContext, RunCreated, RunGate, RunJobRef, RunList, RunRequest, RunSummary, RunVerdict,
+    WhoAmI, sha256_hex,
 };
-use crate::store::{HistoryCursor, HistoryFilter, NewJob, NewRun, RunPage};
+use crate::store::{HistoryCursor, HistoryFilter, NewJob, NewRun, RunCursor, RunFilter, RunPage};
 
 /// Default and largest page of `GET /jobs/user/{user_id}`.
 const DEFAULT_PAGE: u32 = 50;
@@ -64,13 +65,16 @@ pub(crate) fn router(state: AppState, shutdown: websocket::ShutdownSignal) -> Ro
             "/api/v1/runs",
             post(create_run).layer(DefaultBodyLimit::max(limits.max_run_bytes)),
         )
+        .route("/api/v1/runs", get(list_runs))
         .route("/api/v1/runs/{run_id}", get(get_run))
+        .route("/api/v1/runs/{run_id}/abort", post(abort_run))
         .route(
             "/api/v1/runs/{run_id}/files",
             post(append_run).layer(DefaultBodyLimit::max(limits.max_run_bytes)),
         )
         .route("/api/v1/whoami", get(whoami))
         .route("/api/v1/rules", get(rule_docs))
+        .merge(super::web::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::Extension(shutdown))
@@ -231,16 +235,27 @@ async fn get_job(
     }
 }
 
-#[derive(Debug, Deserialize)]
-struct HistoryQuery {
-    limit: Option<String>,
-    status: Option<String>,
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct HistoryQuery {
+    pub(crate) limit: Option<String>,
+    pub(crate) status: Option<String>,
     #[serde(rename = "type")]
-    job_type: Option<String>,
-    language: Option<String>,
-    search: Option<String>,
-    since: Option<String>,
-    cursor: Option<String>,
+    pub(crate) job_type: Option<String>,
+    pub(crate) language: Option<String>,
+    pub(crate) search: Option<String>,
+    pub(crate) since: Option<String>,
+    /// A date or time: jobs created before it (a date counts whole).
+    pub(crate) until: Option<String>,
+    pub(crate) cursor: Option<String>,
+}
+
+/// The end of an `until` filter: a time as given, a date at the end of that day.
+fn parse_until(text: &str) -> Option<DateTime<Utc>> {
+    if let Ok(time) = DateTime::parse_from_rfc3339(text) {
+        return Some(time.with_timezone(&Utc));
+    }
+    let date = NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()?;
+    Some(date.succ_opt()?.and_hms_opt(0, 0, 0)?.and_utc())
 }
 
 fn parse_since(text: &str) -> Option<DateTime<Utc>> {
@@ -251,22 +266,11 @@ fn parse_since(text: &str) -> Option<DateTime<Utc>> {
     Some(date.and_hms_opt(0, 0, 0)?.and_utc())
 }
 
-fn history_filter(query: HistoryQuery) -> Result<HistoryFilter, ApiError> {
-    for (field, value) in [
-        ("limit", &query.limit),
-        ("status", &query.status),
-        ("type", &query.job_type),
-        ("language", &query.language),
-        ("search", &query.search),
-        ("since", &query.since),
-        ("cursor", &query.cursor),
-    ] {
-        fields::check_optional(field, value.as_deref(), fields::FILTER)?;
-    }
-    let nonempty = |value: Option<String>| value.filter(|value| !value.trim().is_empty());
-    let limit = match nonempty(query.limit) {
-        None => DEFAULT_PAGE,
-        Some(text) => text
+/// `?limit=`: [`DEFAULT_PAGE`] when absent, clamped to 1..=[`MAX_PAGE`].
+fn page_limit(limit: Option<String>) -> Result<u32, ApiError> {
+    match limit.filter(|value| !value.trim().is_empty()) {
+        None => Ok(DEFAULT_PAGE),
+        Some(text) => Ok(text
             .trim()
             .parse::<u32>()
             .map_err(|_| {
@@ -274,8 +278,25 @@ fn history_filter(query: HistoryQuery) -> Result<HistoryFilter, ApiError> {
                     "invalid `limit` `{text}`: expected a positive integer"
                 ))
             })?
-            .clamp(1, MAX_PAGE),
-    };
+            .clamp(1, MAX_PAGE)),
+    }
+}
+
+pub(crate) fn history_filter(query: HistoryQuery) -> Result<HistoryFilter, ApiError> {
+    for (field, value) in [
+        ("limit", &query.limit),
+        ("status", &query.status),
+        ("type", &query.job_type),
+        ("language", &query.language),
+        ("search", &query.search),
+        ("since", &query.since),
+        ("until", &query.until),
+        ("cursor", &query.cursor),
+    ] {
+        fields::check_optional(field, value.as_deref(), fields::FILTER)?;
+    }
+    let nonempty = |value: Option<String>| value.filter(|value| !value.trim().is_empty());
+    let limit = page_limit(query.limit)?;
     let status = nonempty(query.status)
         .map(|text| text.parse::<JobStatus>())
         .transpose()
@@ -293,6 +314,15 @@ fn history_filter(query: HistoryQuery) -> Result<HistoryFilter, ApiError> {
             })
         })
         .transpose()?;
+    let until = nonempty(query.until)
+        .map(|text| {
+            parse_until(&text).ok_or_else(|| {
+                ApiError::BadRequest(format!(
+                    "invalid `until` `{text}`: expected an RFC 3339 time or a YYYY-MM-DD date"
+                ))
+            })
+        })
+        .transpose()?;
     let cursor = nonempty(query.cursor)
         .map(|text| {
             HistoryCursor::decode(&text)
@@ -305,6 +335,8 @@ fn history_filter(query: HistoryQuery) -> Result<HistoryFilter, ApiError> {
         language: nonempty(query.language),
         search: nonempty(query.search),
         since,
+        until,
+        run_id: None,
         cursor,
         limit,
     })
@@ -373,22 +405,42 @@ async fn rule_docs(
 async fn create_run(
     State(state): State<AppState>,
     auth: AuthUser,
-    ApiJson(request): ApiJson<RunRequest>,
+    request: Result<ApiJson<RunRequest>, ApiError>,
 ) -> Result<(StatusCode, Json<RunCreated>), ApiError> {
     let shared = &state.inner;
     let run_id = uuid::Uuid::new_v4().to_string();
-    if request.files.is_empty() {
-        return Err(ApiError::BadRequest(
-            "a run needs at least one file in `files`".into(),
-        ));
-    }
-    let admitted = admit(shared, &auth, &run_id, request)?;
+    // A refused run is recorded, failed with the reason it was refused, so that the user finds it in history.
+    let (gate, context) = match &request {
+        Ok(ApiJson(request)) => (
+            request.gate.unwrap_or_default(),
+            checked_context(&request.context),
+        ),
+        Err(_) => (RunGate::default(), RunContext::default()),
+    };
+    let admitted = request.and_then(|ApiJson(request)| {
+        if request.files.is_empty() {
+            return Err(ApiError::BadRequest(
+                "a run needs at least one file in `files`".into(),
+            ));
+        }
+        admit(shared, &auth, &run_id, request)
+    });
+    let admitted = match admitted {
+        Ok(admitted) => admitted,
+        Err(error) => {
+            record_refused_run(shared, &auth, &run_id, gate, context, &error).await;
+            return Err(error);
+        }
+    };
     let run = NewRun {
         run_id: run_id.clone(),
         user_id: auth.user_id.clone(),
         repo_id: admitted.repo_id.clone(),
         rejected: admitted.stored_rejected.clone(),
         rules: admitted.rules.clone(),
+        gate,
+        context,
+        error: None,
     };
     shared
         .store
@@ -398,6 +450,146 @@ async fn create_run(
     // Nobody can be subscribed to a run that did not exist a moment ago, so `queued` is not published here; a
     // subscriber learns where each job stands when it subscribes.
     Ok((StatusCode::CREATED, Json(admitted.answer(shared, run_id))))
+}
+
+/// Stores a run the server refused, with no jobs and `error` as its reason. The refusal is answered whatever
+/// happens here: a store that cannot record it only logs.
+async fn record_refused_run(
+    shared: &super::state::Shared,
+    auth: &AuthUser,
+    run_id: &str,
+    gate: RunGate,
+    context: RunContext,
+    error: &ApiError,
+) {
+    if matches!(error, ApiError::Internal(_)) {
+        return;
+    }
+    let run = NewRun {
+        run_id: run_id.to_owned(),
+        user_id: auth.user_id.clone(),
+        repo_id: None,
+        rejected: Vec::new(),
+        rules: None,
+        gate,
+        context,
+        error: Some(format!(
+            "refused by the server: {}",
+            clip_path(&error.to_string(), 1024)
+        )),
+    };
+    if let Err(store_error) = shared
+        .store
+        .insert_run(&run, &[], now().timestamp_micros())
+        .await
+    {
+        tracing::warn!(error = %store_error, "recording a refused run failed");
+    }
+}
+
+/// Limits of a run's context fields: a commit id, a branch, a repository name, a CI link.
+const CONTEXT_FIELD: usize = 256;
+const CONTEXT_URL: usize = 2048;
+
+/// The context a client sent, keeping only the fields within bounds, and `ci_url` only as an `http(s)` URL (it
+/// becomes a link in the web view). Context is informational: a bad field is dropped, never a refusal.
+fn checked_context(context: &RunContext) -> RunContext {
+    let field = |value: &Option<String>, limit: usize| {
+        value
+            .as_deref()
+            .map(str::trim)
+            .filter(|value| !value.is_empty() && fields::check("context", value, limit).is_ok())
+            .filter(|value| !value.chars().any(char::is_control))
+            .map(str::to_owned)
+    };
+    RunContext {
+        commit: field(&context.commit, CONTEXT_FIELD),
+        branch: field(&context.branch, CONTEXT_FIELD),
+        repository: field(&context.repository, CONTEXT_FIELD),
+        ci_url: field(&context.ci_url, CONTEXT_URL).filter(|url| {
+            let lower = url.to_ascii_lowercase();
+            lower.starts_with("https://") || lower.starts_with("http://")
+        }),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct AbortRequest {
+    reason: String,
+}
+
+/// `POST /api/v1/runs/{run_id}/abort`: the client could not submit the whole run (a batch was refused, the
+/// connection dropped), so the run failed to start: it is recorded failed with `reason`. Jobs already queued
+/// still run; the verdict stays failed.
+async fn abort_run(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    Path(run_id): Path<String>,
+    ApiJson(request): ApiJson<AbortRequest>,
+) -> Result<Json<RunSummary>, ApiError> {
+    fields::check("reason", &request.reason, fields::SKIP_REASON)?;
+    let store = &state.inner.store;
+    if !store
+        .fail_run(&run_id, &auth.user_id, &request.reason)
+        .await?
+    {
+        return Err(ApiError::NotFound("Run not found".into()));
+    }
+    store
+        .run_summary(&run_id)
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::NotFound("Run not found".into()))
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct RunsQuery {
+    pub(crate) status: Option<String>,
+    pub(crate) search: Option<String>,
+    pub(crate) cursor: Option<String>,
+    pub(crate) limit: Option<String>,
+}
+
+/// The filter of a runs page from its query string.
+pub(crate) fn run_filter(query: RunsQuery) -> Result<RunFilter, ApiError> {
+    for (field, value) in [
+        ("status", &query.status),
+        ("search", &query.search),
+        ("cursor", &query.cursor),
+        ("limit", &query.limit),
+    ] {
+        fields::check_optional(field, value.as_deref(), fields::FILTER)?;
+    }
+    let nonempty = |value: Option<String>| value.filter(|value| !value.trim().is_empty());
+    Ok(RunFilter {
+        verdict: nonempty(query.status)
+            .map(|text| text.trim().parse::<RunVerdict>())
+            .transpose()
+            .map_err(ApiError::BadRequest)?,
+        search: nonempty(query.search),
+        cursor: nonempty(query.cursor)
+            .map(|text| {
+                RunCursor::decode(&text)
+                    .ok_or_else(|| ApiError::BadRequest(format!("invalid `cursor` `{text}`")))
+            })
+            .transpose()?,
+        limit: page_limit(query.limit)?,
+    })
+}
+
+/// `GET /api/v1/runs`: the caller's runs, newest first, with their verdicts and counts (`?status=` a verdict,
+/// `?search=`, `?cursor=`, `?limit=`).
+async fn list_runs(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    ApiQuery(query): ApiQuery<RunsQuery>,
+) -> Result<Json<RunList>, ApiError> {
+    let filter = run_filter(query)?;
+    let (runs, next) = state.inner.store.list_runs(&auth.user_id, &filter).await?;
+    Ok(Json(RunList {
+        runs,
+        next_cursor: next.map(|cursor| cursor.encode()),
+    }))
 }
 
 /// `POST /api/v1/runs/{run_id}/files`: more files for a run of the caller's, in the same shape as the run's

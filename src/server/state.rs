@@ -53,6 +53,8 @@ pub(crate) struct Shared {
     pub(crate) in_flight: InFlight,
     /// The AI review stage's model, when one is configured and its client could be built.
     pub(crate) reviewer: Option<Arc<crate::reviewer::Reviewer>>,
+    /// The web view's login codes and the nonce that ties in-memory tokens' sessions to this process.
+    pub(crate) web: super::web::WebState,
     /// Ids of the stored tokens revoked while this server runs: their sockets close within a second.
     pub(crate) revoked_tokens: tokio::sync::watch::Sender<Arc<std::collections::HashSet<String>>>,
 }
@@ -167,6 +169,7 @@ impl AppState {
                 in_flight: InFlight::new(config.workers.max(1) * super::pipeline::QUEUE_PER_WORKER),
                 linters,
                 revoked_tokens: tokio::sync::watch::Sender::new(Arc::default()),
+                web: super::web::WebState::new(),
                 reviewer: config.llm.clone().and_then(|llm| {
                     crate::reviewer::Reviewer::new(llm)
                         .map(Arc::new)
@@ -177,6 +180,15 @@ impl AppState {
                 }),
             }),
         }
+    }
+
+    /// A one-time code that signs a browser in to the web view as `user_id` with the in-memory token at `index`
+    /// of [`ServerConfig::ephemeral_tokens`] (`codeinsight dashboard` prints it as a link). Valid for 15
+    /// minutes, once.
+    pub fn login_code(&self, user_id: &str, index: usize) -> Option<String> {
+        self.inner
+            .web
+            .issue_code(user_id, &format!("ephemeral:{index}"))
     }
 
     /// The database handle, for tests and tools that inspect what the server stored.

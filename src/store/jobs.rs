@@ -117,9 +117,13 @@ pub struct HistoryFilter {
     pub status: Option<JobStatus>,
     pub job_type: Option<JobType>,
     pub language: Option<String>,
-    /// Case-insensitive substring of the file path, job id or language.
+    /// Case-insensitive substring of the file path, job id, language or a finding's rule id.
     pub search: Option<String>,
     pub since: Option<DateTime<Utc>>,
+    /// Only jobs created before this instant.
+    pub until: Option<DateTime<Utc>>,
+    /// Only the jobs of this run.
+    pub run_id: Option<String>,
     pub cursor: Option<HistoryCursor>,
     pub limit: u32,
 }
@@ -362,13 +366,13 @@ impl Store {
                     "UPDATE jobs SET status = $1, results = $2, error = $3, cache_hit = $4, updated_at = $5, \
                          completed_at = $5, worker = NULL, lease_until = NULL, prompt_tokens = $8, \
                          completion_tokens = $9, estimated_cost = $10, metadata = json_patch(metadata, $11), \
-                         file_content = COALESCE($12, file_content) \
+                         file_content = COALESCE($12, file_content), rules = $13 \
                      WHERE job_id = $6 AND status = 'processing' AND worker = $7",
                     "UPDATE jobs SET status = $1, results = $2, error = $3, cache_hit = $4, updated_at = $5, \
                          completed_at = $5, worker = NULL, lease_until = NULL, prompt_tokens = $8, \
                          completion_tokens = $9, estimated_cost = $10, \
                          metadata = (metadata::jsonb || $11::jsonb)::text, \
-                         file_content = COALESCE($12, file_content) \
+                         file_content = COALESCE($12, file_content), rules = $13 \
                      WHERE job_id = $6 AND status = 'processing' AND worker = $7",
                 ))
                 .bind(outcome.status.as_str())
@@ -383,19 +387,33 @@ impl Store {
                 .bind(outcome.estimated_cost)
                 .bind(serde_json::to_string(&outcome.metadata)?)
                 .bind(outcome.content_at_rest.as_deref())
+                .bind(outcome.results.as_ref().map(rules_column))
                 .execute(&mut *transaction)
                 .await?;
                 let done = result.rows_affected() == 1;
-                let stored = outcome
-                    .results
-                    .as_ref()
-                    .map_or(0, |results| results.findings.len());
-                if let (true, Some(run_id)) = (done && stored > 0, outcome.run_id.as_deref()) {
-                    sqlx::query("UPDATE runs SET findings_kept = findings_kept + $1 WHERE run_id = $2")
-                        .bind(i64::try_from(stored).unwrap_or(i64::MAX))
-                        .bind(run_id)
-                        .execute(&mut *transaction)
-                        .await?;
+                if let (true, Some(run_id)) = (done, outcome.run_id.as_deref()) {
+                    let tally = RunTally::of(outcome);
+                    sqlx::query(
+                        "UPDATE runs SET findings_kept = findings_kept + $1, \
+                             jobs_completed = jobs_completed + $2, jobs_failed = jobs_failed + $3, \
+                             jobs_incomplete = jobs_incomplete + $4, critical = critical + $5, \
+                             major = major + $6, minor = minor + $7, info = info + $8, \
+                             finished_at = CASE WHEN jobs_completed + jobs_failed + 1 >= total \
+                                 THEN $9 ELSE finished_at END \
+                         WHERE run_id = $10",
+                    )
+                    .bind(tally.kept)
+                    .bind(tally.completed)
+                    .bind(tally.failed)
+                    .bind(tally.incomplete)
+                    .bind(tally.findings[0])
+                    .bind(tally.findings[1])
+                    .bind(tally.findings[2])
+                    .bind(tally.findings[3])
+                    .bind(now)
+                    .bind(run_id)
+                    .execute(&mut *transaction)
+                    .await?;
                 }
                 applied.push(done);
             }
@@ -420,6 +438,29 @@ impl Store {
             transaction.commit().await?;
             Ok(applied)
         })
+    }
+
+    /// The stored text of each of `job_ids` (masked at rest once reviewed), for code frames; jobs that do not
+    /// exist are left out.
+    pub async fn job_contents(
+        &self,
+        job_ids: &[&str],
+    ) -> Result<std::collections::HashMap<String, String>, StoreError> {
+        let mut contents = std::collections::HashMap::new();
+        for chunk in job_ids.chunks(INSERT_CHUNK) {
+            on_pool!(self, pool => {
+                let mut query = QueryBuilder::new("SELECT job_id, file_content FROM jobs WHERE job_id IN (");
+                let mut ids = query.separated(", ");
+                for id in chunk {
+                    ids.push_bind(*id);
+                }
+                query.push(")");
+                for row in query.build().fetch_all(pool).await? {
+                    contents.insert(row.text("job_id")?, row.text("file_content")?);
+                }
+            });
+        }
+        Ok(contents)
     }
 
     /// The full job document, `file_content` included.
@@ -481,6 +522,9 @@ impl Store {
                     .push_bind(pattern.clone())
                     .push(" ESCAPE '\\' OR language")
                     .push(like)
+                    .push_bind(pattern.clone())
+                    .push(" ESCAPE '\\' OR rules")
+                    .push(like)
                     .push_bind(pattern)
                     .push(" ESCAPE '\\')");
             }
@@ -488,6 +532,14 @@ impl Store {
                 query
                     .push(" AND created_at >= ")
                     .push_bind(since.timestamp_micros());
+            }
+            if let Some(run_id) = &filter.run_id {
+                query.push(" AND run_id = ").push_bind(run_id.clone());
+            }
+            if let Some(until) = filter.until {
+                query
+                    .push(" AND created_at < ")
+                    .push_bind(until.timestamp_micros());
             }
             if let Some(cursor) = filter.cursor {
                 query
@@ -515,6 +567,66 @@ impl Store {
             Ok(page(jobs, &positions, filter.limit))
         })
     }
+}
+
+/// What one finished job adds to its run's counters.
+struct RunTally {
+    kept: i64,
+    completed: i64,
+    failed: i64,
+    /// Completed, but a required stage did not run.
+    incomplete: i64,
+    /// Critical, major, minor, info: kept and counted-but-dropped findings alike, since both gate.
+    findings: [i64; 4],
+}
+
+impl RunTally {
+    fn of(outcome: &JobOutcome) -> RunTally {
+        let count = |count: usize| i64::try_from(count).unwrap_or(i64::MAX);
+        let completed = outcome.status == JobStatus::Completed;
+        let mut counts = crate::protocol::SeverityCounts::default();
+        let mut kept = 0;
+        let mut incomplete = false;
+        if let Some(results) = &outcome.results {
+            kept = results.findings.len();
+            for finding in &results.findings {
+                counts.add(finding.severity, 1);
+            }
+            if let Some(truncated) = &results.truncated {
+                for severity in crate::protocol::Severity::ALL_DESCENDING {
+                    counts.add(severity, truncated.dropped.get(severity));
+                }
+            }
+            incomplete = results
+                .stages
+                .iter()
+                .any(|stage| stage.required && stage.outcome != crate::protocol::StageOutcome::Ok);
+        }
+        RunTally {
+            kept: count(kept),
+            completed: i64::from(completed),
+            failed: i64::from(!completed),
+            incomplete: i64::from(completed && incomplete),
+            findings: crate::protocol::Severity::ALL_DESCENDING
+                .map(|severity| count(counts.get(severity))),
+        }
+    }
+}
+
+/// The `rules` column of a finished job: its findings' rule ids, each once, space-separated with a space at
+/// each end so that a search for ` id ` matches whole ids.
+fn rules_column(results: &JobResults) -> String {
+    let ids: std::collections::BTreeSet<&str> = results
+        .findings
+        .iter()
+        .map(|finding| finding.rule_id.as_str())
+        .collect();
+    let mut column = String::from(" ");
+    for id in ids {
+        column.push_str(id);
+        column.push(' ');
+    }
+    column
 }
 
 /// A history page of at most `limit` jobs (one more was read), and the cursor of the next page when there is one.
@@ -681,7 +793,7 @@ macro_rules! insert_jobs {
 }
 pub(super) use insert_jobs;
 
-fn escape_like(text: &str) -> String {
+pub(super) fn escape_like(text: &str) -> String {
     let mut escaped = String::with_capacity(text.len());
     for character in text.chars() {
         if matches!(character, '%' | '_' | '\\') {

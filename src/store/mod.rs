@@ -8,6 +8,7 @@ mod database;
 mod error;
 mod jobs;
 mod runs;
+mod sessions;
 mod tokens;
 
 pub use cache::{CacheEntry, CachedResult, cache_key};
@@ -15,7 +16,8 @@ pub(crate) use database::now_micros;
 pub use database::{POSTGRES_POOL_SIZE, Store};
 pub use error::StoreError;
 pub use jobs::{ClaimedJob, HistoryCursor, HistoryFilter, JobOutcome, NewJob, QueueCounts};
-pub use runs::{NewRun, RunPage};
+pub use runs::{NewRun, RunCursor, RunFilter, RunPage, verdict_of};
+pub use sessions::SessionUser;
 pub use tokens::{
     AuthenticatedToken, NewToken, TokenInfo, create_token, list_tokens, revoke_token,
 };

@@ -50,7 +50,7 @@ fn parse_token(token: &str) -> Option<(&str, &str)> {
     (!id.is_empty() && !secret.is_empty()).then_some((id, secret))
 }
 
-fn random_hex(bytes: usize) -> Result<String, StoreError> {
+pub(super) fn random_hex(bytes: usize) -> Result<String, StoreError> {
     let mut buffer = vec![0_u8; bytes];
     getrandom::fill(&mut buffer).map_err(|error| StoreError::Random(error.to_string()))?;
     Ok(buffer

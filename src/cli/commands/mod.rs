@@ -1,6 +1,7 @@
 //! One function per subcommand; each returns an exit status or a failure the caller reports.
 
 mod baseline;
+mod dashboard;
 mod debug;
 mod doctor;
 mod history;
@@ -10,6 +11,7 @@ mod serve;
 mod show;
 
 pub use baseline::baseline;
+pub use dashboard::dashboard;
 pub use debug::debug;
 pub use doctor::doctor;
 pub use history::history;

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use crate::client::{Snapshot, Subject};
-use crate::protocol::{RejectedFile, RunFile, RunOptions, RunRequest};
+use crate::protocol::{RejectedFile, RunContext, RunFile, RunGate, RunOptions, RunRequest};
 use crate::render::plural;
 
 use crate::cli::args::ReviewArgs;
@@ -172,7 +172,15 @@ async fn run_review(
     }
     let mut run_id: Option<String> = None;
     let mut job_count = 0;
+    // The run carries its gate, so that `show` and the web view judge it as this command does, and where its
+    // code came from.
+    let gate = RunGate {
+        fail_on: settings.threshold.fail_on,
+        report_min: settings.threshold.report_min,
+    };
+    let context = crate::cli::provenance::run_context(cwd, &|name| std::env::var(name).ok());
     for batch in &batches {
+        let first = run_id.is_none();
         let request = RunRequest {
             files: batch
                 .files
@@ -185,6 +193,12 @@ async fn run_review(
                 .collect(),
             options: options.clone(),
             repo_id: None,
+            gate: first.then_some(gate),
+            context: if first {
+                context.clone()
+            } else {
+                RunContext::default()
+            },
             skipped: batch
                 .skipped
                 .iter()
@@ -199,17 +213,28 @@ async fn run_review(
         };
         let created = match deadline {
             Some(deadline) => match tokio::time::timeout_at(deadline, submit).await {
-                Ok(result) => result?,
-                Err(_) => {
-                    return Err(Failure::timed_out(
-                        settings.timeout_seconds,
-                        "the run to be accepted",
-                        0,
-                        total,
-                    ));
-                }
+                Ok(result) => result.map_err(Failure::from),
+                Err(_) => Err(Failure::timed_out(
+                    settings.timeout_seconds,
+                    "the run to be accepted",
+                    0,
+                    total,
+                )),
             },
-            None => submit.await?,
+            None => submit.await.map_err(Failure::from),
+        };
+        let created = match (created, &run_id) {
+            (Ok(created), _) => created,
+            // Part of the run is on the server: record there that it failed to start, so that its history says
+            // so instead of showing a run that merely looks small.
+            (Err(failure), Some(run_id)) => {
+                let reason = format!("a request adding files failed: {failure}");
+                if let Err(error) = connection.client.abort_run(run_id, &reason).await {
+                    tracing::debug!(error = %error, "recording the run's failure failed");
+                }
+                return Err(failure);
+            }
+            (Err(failure), None) => return Err(failure),
         };
         job_count += created.jobs.len();
         run_id.get_or_insert(created.run_id);
