@@ -925,11 +925,19 @@ fn run_id_of(project: &Project, args: &[&str]) -> (String, Outcome) {
     (report["run_id"].as_str().unwrap().to_owned(), outcome)
 }
 
+/// `doc["jobs"]` of a `history --jobs --format json` page.
+fn jobs_of(outcome: &Outcome) -> Vec<serde_json::Value> {
+    let document: serde_json::Value = serde_json::from_str(&outcome.stdout)
+        .unwrap_or_else(|error| panic!("{error}: {}\n{}", outcome.stdout, outcome.stderr));
+    assert_eq!(document["schema"], "codeinsight/history-jobs/v1");
+    document["jobs"].as_array().unwrap().clone()
+}
+
 #[test]
 fn history_lists_jobs_with_server_side_filters() {
     let project = Project::new();
     project.run(&["review", "demo"]).expect_code(1);
-    let table = project.run(&["history", "--color", "never"]);
+    let table = project.run(&["history", "--jobs", "--color", "never"]);
     table.expect_code(0);
     assert!(table.stdout.starts_with("ID "), "{}", table.stdout);
     assert!(
@@ -937,54 +945,163 @@ fn history_lists_jobs_with_server_side_filters() {
         "{}",
         table.stdout
     );
-    let completed = project.run(&["history", "--status", "completed", "--format", "json"]);
+    let completed = project.run(&[
+        "history",
+        "--jobs",
+        "--status",
+        "completed",
+        "--format",
+        "json",
+    ]);
     completed.expect_code(0);
-    let jobs: serde_json::Value = serde_json::from_str(&completed.stdout).unwrap();
-    assert!(!jobs.as_array().unwrap().is_empty());
-    assert!(
-        jobs.as_array()
-            .unwrap()
-            .iter()
-            .all(|job| job["status"] == "completed")
-    );
-    let failed = project.run(&["history", "--status", "failed", "--format", "json"]);
+    let jobs = jobs_of(&completed);
+    assert!(!jobs.is_empty());
+    assert!(jobs.iter().all(|job| job["status"] == "completed"));
+    let failed = project.run(&[
+        "history", "--jobs", "--status", "failed", "--format", "json",
+    ]);
     failed.expect_code(0);
-    let failed: serde_json::Value = serde_json::from_str(&failed.stdout).unwrap();
-    assert!(
-        failed
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|job| job["status"] == "failed")
+    assert!(jobs_of(&failed).iter().all(|job| job["status"] == "failed"));
+    let python = project.run(&[
+        "history",
+        "--jobs",
+        "--language",
+        "python",
+        "--format",
+        "json",
+    ]);
+    let python = jobs_of(&python);
+    assert!(!python.is_empty());
+    assert!(python.iter().all(|job| job["language"] == "python"));
+    // `--search` finds files by the rule ids of their findings too.
+    let by_rule = project.run(&[
+        "history",
+        "--jobs",
+        "--search",
+        "python/subprocess-shell-true",
+        "--format",
+        "json",
+    ]);
+    let by_rule = jobs_of(&by_rule);
+    assert_eq!(by_rule.len(), 1, "{by_rule:?}");
+    assert_eq!(by_rule[0]["file_path"], "demo/python/inventory.py");
+    // `--until` takes a date as a whole day.
+    let before = project.run(&[
+        "history",
+        "--jobs",
+        "--until",
+        "2000-01-01",
+        "--format",
+        "json",
+    ]);
+    before.expect_code(0);
+    assert!(jobs_of(&before).is_empty());
+    let until = project.run(&[
+        "history",
+        "--jobs",
+        "--until",
+        "2999-12-31",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(
+        jobs_of(&until).len(),
+        jobs_of(&completed).len() + jobs_of(&failed).len()
     );
-    let python = project.run(&["history", "--language", "python", "--format", "json"]);
-    let python: serde_json::Value = serde_json::from_str(&python.stdout).unwrap();
-    assert!(
-        python
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|job| job["language"] == "python")
-    );
-    let bad_date = project.run(&["history", "--since", "last tuesday"]);
+    let bad_date = project.run(&["history", "--jobs", "--since", "last tuesday"]);
     bad_date.expect_code(2);
     assert!(bad_date.stderr.contains("since"), "{}", bad_date.stderr);
-    let limited = project.run(&["history", "--limit", "2", "--format", "json"]);
-    let limited: serde_json::Value = serde_json::from_str(&limited.stdout).unwrap();
-    assert_eq!(limited.as_array().unwrap().len(), 2);
+    let limited = project.run(&["history", "--jobs", "--limit", "2", "--format", "json"]);
+    let limited_document: serde_json::Value = serde_json::from_str(&limited.stdout).unwrap();
+    let limited = jobs_of(&limited);
+    assert_eq!(limited.len(), 2);
     // `--page` walks the server's cursor: page 2 of 2 continues where page 1 stopped.
-    let second = project.run(&["history", "--limit", "2", "--page", "2", "--format", "json"]);
+    let second = project.run(&[
+        "history", "--jobs", "--limit", "2", "--page", "2", "--format", "json",
+    ]);
     second.expect_code(0);
-    let second: serde_json::Value = serde_json::from_str(&second.stdout).unwrap();
-    let ids = |page: &serde_json::Value| -> Vec<String> {
-        page.as_array()
-            .unwrap()
-            .iter()
+    let ids = |page: &[serde_json::Value]| -> Vec<String> {
+        page.iter()
             .map(|job| job["job_id"].as_str().unwrap().to_owned())
             .collect()
     };
+    let second = jobs_of(&second);
     assert_eq!(ids(&second).len(), 2);
     assert!(ids(&second).iter().all(|id| !ids(&limited).contains(id)));
+    // ... and so does `--cursor` with the `next_cursor` of page 1.
+    let cursor = limited_document["next_cursor"].as_str().unwrap();
+    let continued = project.run(&[
+        "history", "--jobs", "--limit", "2", "--cursor", cursor, "--format", "json",
+    ]);
+    continued.expect_code(0);
+    assert_eq!(ids(&jobs_of(&continued)), ids(&second));
+}
+
+#[test]
+fn history_refuses_filters_that_do_not_fit_what_it_lists() {
+    let project = Project::new();
+    // Refused before any server is asked: no review ran, no server started.
+    for flag in [
+        ["--type", "review"],
+        ["--language", "python"],
+        ["--since", "2024-01-01"],
+        ["--until", "2024-01-01"],
+    ] {
+        let refused = project.run(&["history", flag[0], flag[1]]);
+        refused.expect_code(2);
+        assert!(
+            refused
+                .stderr
+                .contains(&format!("`{}` filters files", flag[0]))
+                && refused.stderr.contains("add `--jobs`"),
+            "{}",
+            refused.stderr
+        );
+    }
+    let file_status = project.run(&["history", "--status", "completed"]);
+    file_status.expect_code(2);
+    assert!(
+        file_status.stderr.contains(
+            "invalid `--status completed`: a run's status is running, passed, failed or incomplete"
+        ),
+        "{}",
+        file_status.stderr
+    );
+    assert!(
+        file_status.stderr.contains("add `--jobs`"),
+        "{}",
+        file_status.stderr
+    );
+    let run_status = project.run(&["history", "--jobs", "--status", "passed"]);
+    run_status.expect_code(2);
+    assert!(
+        run_status.stderr.contains(
+            "invalid `--status passed` with `--jobs`: a file's status is pending, processing, completed or failed"
+        ),
+        "{}",
+        run_status.stderr
+    );
+    assert!(
+        run_status.stderr.contains("drop `--jobs`"),
+        "{}",
+        run_status.stderr
+    );
+    let unknown = project.run(&["history", "--status", "done"]);
+    unknown.expect_code(2);
+    assert!(
+        unknown
+            .stderr
+            .contains("running, passed, failed or incomplete"),
+        "{}",
+        unknown.stderr
+    );
+    project
+        .run(&["history", "--page", "2", "--cursor", "abc"])
+        .expect_code(2);
+    assert!(
+        !project.data.path().join("codeinsight.db").exists(),
+        "a refused command started the embedded server"
+    );
 }
 
 #[test]
@@ -1158,16 +1275,11 @@ fn review_history_and_show_against_a_real_serve_process() {
         "{}",
         review.stdout
     );
-    let history = remote(&["history", "--format", "json"]);
+    let history = remote(&["history", "--jobs", "--format", "json"]);
     history.expect_code(0);
-    let jobs: serde_json::Value = serde_json::from_str(&history.stdout).unwrap();
+    let jobs = jobs_of(&history);
     let first = jobs[0]["job_id"].as_str().unwrap().to_owned();
-    assert!(
-        jobs.as_array()
-            .unwrap()
-            .iter()
-            .all(|job| job["user_id"] == "alice")
-    );
+    assert!(jobs.iter().all(|job| job["user_id"] == "alice"));
     remote(&["history", "--status", "failed"]).expect_code(0);
     let shown = remote(&["show", &first]);
     assert!(matches!(shown.code, 0 | 1), "{}", shown.stderr);
@@ -1185,6 +1297,356 @@ fn review_history_and_show_against_a_real_serve_process() {
         refused.stderr.contains("refused the token"),
         "{}",
         refused.stderr
+    );
+}
+
+/// Fails unless the JSON document at `document` is valid against `tests/schemas/{schema}` (Python's `jsonschema`).
+#[track_caller]
+fn assert_matches_schema(schema: &str, document: &Path) {
+    let schema = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/schemas")
+        .join(schema);
+    let output = std::process::Command::new("python3")
+        .arg("-c")
+        .arg("import json, sys, jsonschema\njsonschema.validate(json.load(open(sys.argv[2])), json.load(open(sys.argv[1])))")
+        .arg(&schema)
+        .arg(document)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !stderr.contains("ModuleNotFoundError"),
+        "a Python validator is missing: run `.ci/run` or `python3 -m pip install jsonschema`\n{stderr}"
+    );
+    assert!(
+        output.status.success(),
+        "{} does not match {}:\n{stderr}",
+        document.display(),
+        schema.display()
+    );
+}
+
+/// `review ARGS` against `server` as if in a GitLab CI job on the branch `feature/history`.
+fn review_in_ci(project: &Project, server: &ServeProcess, token: &str, args: &[&str]) -> Outcome {
+    let mut all = vec!["review"];
+    all.extend(args);
+    all.extend([
+        "--server",
+        &server.url,
+        "--token",
+        token,
+        "--color",
+        "never",
+    ]);
+    let mut command = project.command(&all);
+    for name in [
+        "GITHUB_ACTIONS",
+        "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME",
+        "CI_PIPELINE_URL",
+    ] {
+        command.env_remove(name);
+    }
+    command
+        .env("GITLAB_CI", "true")
+        .env("CI_COMMIT_SHA", "0123456789abcdef0123456789abcdef01234567")
+        .env("CI_COMMIT_REF_NAME", "feature/history")
+        .env("CI_PROJECT_PATH", "team/app")
+        .env("CI_JOB_URL", "https://ci.example.com/team/app/-/jobs/42");
+    Outcome::of(&command.output().unwrap())
+}
+
+/// The report `review --format json=PATH` wrote.
+fn report_at(project: &Project, relative: &str) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(project.path(relative)).unwrap()).unwrap()
+}
+
+#[test]
+fn history_lists_runs_with_their_verdicts_and_show_judges_a_run_with_its_own_gate() {
+    let server = start_serve();
+    let project = Project::new();
+    let created = project.run(&[
+        "token",
+        "create",
+        "--user",
+        "carol",
+        "--database",
+        &server.database,
+    ]);
+    created.expect_code(0);
+    let token = created.stdout.trim().to_owned();
+    let remote = |args: &[&str]| project.remote(&server.url, &token, args);
+
+    // Two runs: one fails the default gate, one has findings but is made with `--fail-on never`.
+    let gated = review_in_ci(
+        &project,
+        &server,
+        &token,
+        &["demo", "--format", "json=out/gated.json"],
+    );
+    gated.expect_code(1);
+    let never = remote(&[
+        "review",
+        "demo/python/inventory.py",
+        "--fail-on",
+        "never",
+        "--report-min",
+        "major",
+        "--format",
+        "json=out/never.json",
+    ]);
+    never.expect_code(0);
+    let gated_report = report_at(&project, "out/gated.json");
+    let never_report = report_at(&project, "out/never.json");
+    let gated_id = gated_report["run_id"].as_str().unwrap().to_owned();
+    let never_id = never_report["run_id"].as_str().unwrap().to_owned();
+    assert!(
+        never_report["counts"]["major"].as_u64().unwrap() > 0,
+        "{never_report}"
+    );
+
+    // The table: one row per run, newest first.
+    let table = remote(&["history"]);
+    table.expect_code(0);
+    assert_no_control_characters(&table.stdout);
+    let lines: Vec<&str> = table.stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "{}", table.stdout);
+    for column in [
+        "RUN", "STARTED", "VERDICT", "FILES", "CRIT", "MAJ", "MIN", "INFO", "DURATION", "SOURCE",
+    ] {
+        assert!(lines[0].contains(column), "{}", table.stdout);
+    }
+    let cells =
+        |line: &str| -> Vec<String> { line.split_whitespace().map(str::to_owned).collect() };
+    let never_row = cells(lines[1]);
+    assert_eq!(never_row[0], never_id[..8], "{}", table.stdout);
+    assert_eq!(never_row[3], "passed", "{}", table.stdout);
+    assert_eq!(never_row[4], "1", "{}", table.stdout);
+    let gated_row = cells(lines[2]);
+    assert_eq!(gated_row[0], gated_id[..8], "{}", table.stdout);
+    assert_eq!(gated_row[3], "failed", "{}", table.stdout);
+    assert_eq!(
+        gated_row[4],
+        gated_report["files"].as_array().unwrap().len().to_string()
+    );
+    for (cell, severity) in gated_row[5..9]
+        .iter()
+        .zip(["critical", "major", "minor", "info"])
+    {
+        assert_eq!(
+            *cell,
+            gated_report["counts"][severity].to_string(),
+            "{}",
+            table.stdout
+        );
+    }
+    assert!(
+        lines[2].ends_with("feature/history (0123456)"),
+        "{}",
+        table.stdout
+    );
+
+    // The JSON document: the documented schema, and the runs with their gates, counts and source.
+    let json = remote(&["history", "--format", "json"]);
+    json.expect_code(0);
+    project.write("out/runs.json", &json.stdout);
+    assert_matches_schema(
+        "codeinsight-history-runs-v1.json",
+        &project.path("out/runs.json"),
+    );
+    let document: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(document["schema"], "codeinsight/history-runs/v1");
+    assert!(document["next_cursor"].is_null(), "{document}");
+    let runs = document["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 2, "{document}");
+    assert_eq!(runs[0]["run_id"], never_id.as_str());
+    assert_eq!(runs[0]["verdict"], "passed");
+    assert!(runs[0]["gate"]["fail_on"].is_null(), "{document}");
+    assert_eq!(runs[0]["gate"]["report_min"], "major");
+    assert_eq!(runs[1]["run_id"], gated_id.as_str());
+    assert_eq!(runs[1]["verdict"], "failed");
+    assert_eq!(runs[1]["gate"]["fail_on"], "major");
+    for severity in ["critical", "major", "minor", "info"] {
+        assert_eq!(
+            runs[1]["findings"][severity], gated_report["counts"][severity],
+            "{document}"
+        );
+        assert_eq!(
+            runs[0]["findings"][severity], never_report["counts"][severity],
+            "{document}"
+        );
+    }
+    assert_eq!(
+        runs[1]["context"],
+        serde_json::json!({
+            "commit": "0123456789abcdef0123456789abcdef01234567",
+            "branch": "feature/history",
+            "repository": "team/app",
+            "ci_url": "https://ci.example.com/team/app/-/jobs/42",
+        })
+    );
+    // `--search` looks in the source and the run id; `--status` is a run's verdict.
+    let searched = remote(&["history", "--search", "feature/hist", "--format", "json"]);
+    let searched: serde_json::Value = serde_json::from_str(&searched.stdout).unwrap();
+    assert_eq!(searched["runs"].as_array().unwrap().len(), 1, "{searched}");
+    assert_eq!(searched["runs"][0]["run_id"], gated_id.as_str());
+    let by_id = remote(&["history", "--search", &never_id[..8], "--format", "json"]);
+    let by_id: serde_json::Value = serde_json::from_str(&by_id.stdout).unwrap();
+    assert_eq!(by_id["runs"][0]["run_id"], never_id.as_str(), "{by_id}");
+    let passed = remote(&["history", "--status", "passed", "--format", "json"]);
+    let passed: serde_json::Value = serde_json::from_str(&passed.stdout).unwrap();
+    assert_eq!(passed["runs"].as_array().unwrap().len(), 1, "{passed}");
+    assert_eq!(passed["runs"][0]["run_id"], never_id.as_str());
+    // Pages: `--page 2` and the first page's `next_cursor` both give the older run.
+    let first_page = remote(&["history", "--limit", "1", "--format", "json"]);
+    let first_page: serde_json::Value = serde_json::from_str(&first_page.stdout).unwrap();
+    assert_eq!(first_page["runs"][0]["run_id"], never_id.as_str());
+    let cursor = first_page["next_cursor"].as_str().unwrap();
+    for page in [
+        remote(&["history", "--limit", "1", "--page", "2", "--format", "json"]),
+        remote(&[
+            "history", "--limit", "1", "--cursor", cursor, "--format", "json",
+        ]),
+    ] {
+        page.expect_code(0);
+        let page: serde_json::Value = serde_json::from_str(&page.stdout).unwrap();
+        assert_eq!(page["runs"].as_array().unwrap().len(), 1, "{page}");
+        assert_eq!(page["runs"][0]["run_id"], gated_id.as_str());
+    }
+
+    // `--jobs`: the files of both runs, in the documented schema.
+    let jobs_table = remote(&["history", "--jobs", "--limit", "100"]);
+    jobs_table.expect_code(0);
+    assert!(
+        jobs_table.stdout.starts_with("ID "),
+        "{}",
+        jobs_table.stdout
+    );
+    assert!(
+        jobs_table.stdout.contains("demo/python/inventory.py")
+            && jobs_table.stdout.contains("demo/go/server.go"),
+        "{}",
+        jobs_table.stdout
+    );
+    let jobs = remote(&["history", "--jobs", "--limit", "100", "--format", "json"]);
+    jobs.expect_code(0);
+    project.write("out/jobs.json", &jobs.stdout);
+    assert_matches_schema(
+        "codeinsight-history-jobs-v1.json",
+        &project.path("out/jobs.json"),
+    );
+    let jobs = jobs_of(&jobs);
+    assert_eq!(
+        jobs.len(),
+        gated_report["files"].as_array().unwrap().len() + 1
+    );
+    assert_eq!(
+        jobs.iter()
+            .filter(|job| job["run_id"] == never_id.as_str())
+            .count(),
+        1
+    );
+
+    // `show` judges a run with the gate it was made with: `--fail-on never` passes again, with the same verdict.
+    let shown = remote(&["show", &never_id]);
+    shown.expect_code(0);
+    assert_eq!(shown.last_line(), never.last_line(), "{}", shown.stdout);
+    assert!(
+        shown.last_line().starts_with("PASS (exit 0): ")
+            && shown.last_line().contains("(gate off: --fail-on never)"),
+        "{}",
+        shown.stdout
+    );
+    // Its `--report-min major` too: the minor finding stays hidden, as it was; without the run's own, it shows.
+    assert_eq!(never_report["counts"]["minor"], 1, "{never_report}");
+    assert!(
+        shown.stdout.contains(" MAJOR ") && !shown.stdout.contains(" MINOR "),
+        "{}",
+        shown.stdout
+    );
+    let all = remote(&["show", &never_id, "--report-min", "info"]);
+    all.expect_code(0);
+    assert!(all.stdout.contains(" MINOR "), "{}", all.stdout);
+    // The start of the id, as the table shows it, names the run too.
+    let short = remote(&["show", &never_id[..8]]);
+    short.expect_code(0);
+    assert_eq!(short.last_line(), never.last_line());
+    // A flag given to `show` wins over the run's gate.
+    let strict = remote(&["show", &never_id, "--fail-on", "major"]);
+    strict.expect_code(1);
+    assert!(
+        strict.last_line().starts_with("FAIL (exit 1): "),
+        "{}",
+        strict.stdout
+    );
+    // A job of the run is judged with the run's gate as well.
+    let job_id = never_report["files"][0]["job_id"].as_str().unwrap();
+    let job = remote(&["show", job_id]);
+    job.expect_code(0);
+    assert!(
+        job.last_line().contains("(gate off: --fail-on never)"),
+        "{}",
+        job.stdout
+    );
+    let gated_shown = remote(&["show", &gated_id]);
+    gated_shown.expect_code(1);
+    assert_eq!(gated_shown.last_line(), gated.last_line());
+
+    // A run the server refuses (a rule selection it does not know) is recorded as failed, with the reason.
+    let refused = remote(&[
+        "review",
+        "demo/clean/temperatures.py",
+        "--select",
+        "no/such-rule",
+    ]);
+    refused.expect_code(2);
+    assert!(
+        refused.stderr.contains("no/such-rule"),
+        "{}",
+        refused.stderr
+    );
+    let failed = remote(&["history", "--status", "failed"]);
+    failed.expect_code(0);
+    assert_no_control_characters(&failed.stdout);
+    let lines: Vec<&str> = failed.stdout.lines().collect();
+    assert_eq!(lines.len(), 4, "{}", failed.stdout);
+    assert!(cells(lines[1])[3] == "failed", "{}", failed.stdout);
+    assert!(
+        lines[2].starts_with("          refused by the server: `options.rules`: ")
+            && lines[2].contains("no/such-rule"),
+        "{}",
+        failed.stdout
+    );
+    assert!(lines[3].starts_with(&gated_id[..8]), "{}", failed.stdout);
+    let failed = remote(&["history", "--status", "failed", "--format", "json"]);
+    project.write("out/failed.json", &failed.stdout);
+    assert_matches_schema(
+        "codeinsight-history-runs-v1.json",
+        &project.path("out/failed.json"),
+    );
+    let failed: serde_json::Value = serde_json::from_str(&failed.stdout).unwrap();
+    let failed = failed["runs"].as_array().unwrap();
+    assert_eq!(failed.len(), 2);
+    assert!(failed.iter().all(|run| run["verdict"] == "failed"));
+    let refused_run = &failed[0];
+    assert_eq!(refused_run["total"], 0);
+    assert!(
+        refused_run["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("refused by the server: `options.rules`: "),
+        "{refused_run}"
+    );
+    assert!(failed[1].get("error").is_none(), "{}", failed[1]);
+    // `show` of it says it failed to start, and is not a pass.
+    let refused_id = refused_run["run_id"].as_str().unwrap();
+    let shown = remote(&["show", refused_id]);
+    shown.expect_code(5);
+    assert!(
+        shown
+            .last_line()
+            .starts_with("INCOMPLETE (exit 5): the run failed to start (refused by the server: "),
+        "{}",
+        shown.stdout
     );
 }
 
@@ -1337,10 +1799,9 @@ fn token_commands_serve_and_review_work_on_postgresql() {
         "{}",
         review.stdout
     );
-    let history = remote(&["history", "--format", "json"]);
+    let history = remote(&["history", "--jobs", "--format", "json"]);
     history.expect_code(0);
-    let jobs: serde_json::Value = serde_json::from_str(&history.stdout).unwrap();
-    assert!(!jobs.as_array().unwrap().is_empty());
+    assert!(!jobs_of(&history).is_empty());
     // The jobs are in PostgreSQL, not in a file of the server's.
     let stored = cluster.psql("SELECT count(*) FROM jobs WHERE user_id = 'alice'");
     assert!(stored.trim().parse::<usize>().unwrap() > 0, "{stored}");
@@ -1649,17 +2110,20 @@ fn a_fifty_megabyte_tree_is_one_run_sent_in_batches_within_the_server_limits() {
     );
     // One logical run: every job of the history belongs to it, and `show` reads all of it back.
     let run_id = report["run_id"].as_str().unwrap();
-    let history = project.run(&["history", "--limit", "100", "--format", "json"]);
-    let jobs: serde_json::Value = serde_json::from_str(&history.stdout).unwrap();
-    assert_eq!(jobs.as_array().unwrap().len(), 100);
+    let history = project.run(&["history", "--jobs", "--limit", "100", "--format", "json"]);
+    let jobs = jobs_of(&history);
+    assert_eq!(jobs.len(), 100);
     assert!(
-        jobs.as_array()
-            .unwrap()
-            .iter()
-            .all(|job| job["run_id"] == run_id),
+        jobs.iter().all(|job| job["run_id"] == run_id),
         "{}",
         history.stdout
     );
+    // ... and the runs list has that one run, with every file.
+    let runs = project.run(&["history", "--format", "json"]);
+    let runs: serde_json::Value = serde_json::from_str(&runs.stdout).unwrap();
+    assert_eq!(runs["runs"].as_array().unwrap().len(), 1, "{runs}");
+    assert_eq!(runs["runs"][0]["run_id"], run_id);
+    assert_eq!(runs["runs"][0]["total"], files);
     let shown = project.run(&["show", run_id, "--format", "json"]);
     shown.expect_code(0);
     let shown: serde_json::Value = serde_json::from_str(&shown.stdout).unwrap();

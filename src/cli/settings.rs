@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::protocol::Severity;
+use crate::protocol::{RunGate, Severity};
 use crate::render::{Format, Threshold};
 
 use super::args::{GateArgs, ServerArgs};
@@ -142,6 +142,19 @@ impl GateSettings {
     }
 }
 
+impl GateSettings {
+    /// Judges a stored run with the gate it was made with: `gate` replaces what `codeinsight.toml` and the defaults
+    /// gave, while `--fail-on` and `--report-min` given on this command line still win.
+    pub fn adopt_run_gate(&mut self, args: &GateArgs, gate: RunGate) {
+        if args.fail_on.is_none() {
+            self.threshold.fail_on = gate.fail_on;
+        }
+        if args.report_min.is_none() {
+            self.threshold.report_min = gate.report_min;
+        }
+    }
+}
+
 impl ServerChoice {
     pub fn resolve(args: &ServerArgs, config: &Config) -> Result<ServerChoice, Failure> {
         let url = args
@@ -207,4 +220,51 @@ pub fn data_dir() -> Result<PathBuf, Failure> {
 /// The `SQLite` URL of the database in `data_dir`.
 pub fn sqlite_url(data_dir: &Path) -> String {
     format!("sqlite://{}", data_dir.join("codeinsight.db").display())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::{Config, GateSettings};
+    use crate::cli::args::GateArgs;
+    use crate::cli::config::ConfigFile;
+    use crate::protocol::{RunGate, Severity};
+
+    #[derive(Parser)]
+    struct Gate {
+        #[command(flatten)]
+        gate: GateArgs,
+    }
+
+    fn settings(flags: &[&str], file: &str) -> (GateArgs, GateSettings) {
+        let args = Gate::parse_from(std::iter::once("gate").chain(flags.iter().copied())).gate;
+        let config = Config {
+            file: toml::from_str::<ConfigFile>(file).unwrap(),
+            ..Config::default()
+        };
+        let settings = GateSettings::resolve(&args, &config).unwrap();
+        (args, settings)
+    }
+
+    #[test]
+    fn a_runs_gate_wins_over_the_file_and_the_defaults_and_flags_win_over_it() {
+        let never = RunGate {
+            fail_on: None,
+            report_min: Severity::Minor,
+        };
+        let (args, mut from_file) =
+            settings(&[], "fail_on = \"critical\"\nreport_min = \"major\"\n");
+        from_file.adopt_run_gate(&args, never);
+        assert_eq!(from_file.threshold.fail_on, None);
+        assert_eq!(from_file.threshold.report_min, Severity::Minor);
+        let (args, mut flagged) = settings(&["--fail-on", "info"], "fail_on = \"critical\"\n");
+        flagged.adopt_run_gate(&args, never);
+        assert_eq!(flagged.threshold.fail_on, Some(Severity::Info));
+        assert_eq!(flagged.threshold.report_min, Severity::Minor);
+        let (args, mut reported) = settings(&["--report-min", "critical"], "");
+        reported.adopt_run_gate(&args, RunGate::default());
+        assert_eq!(reported.threshold.fail_on, Some(Severity::Major));
+        assert_eq!(reported.threshold.report_min, Severity::Critical);
+    }
 }
