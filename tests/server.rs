@@ -1752,3 +1752,102 @@ both_backends! {
         server.server.shutdown().await;
     }
 }
+
+both_backends! {
+    multi_thread async fn runs_are_listed_with_their_gate_counts_verdicts_and_refusals() {
+        let server = TestServer::start().await;
+        // A run judged with the default gate fails on its critical and major findings; the same files under
+        // `fail_on: null` pass; a clean file passes.
+        let (status, failing) = server
+            .post(
+                &server.alice,
+                "/api/v1/runs",
+                &json!({
+                    "files": [{"path": "shell.py", "content": PYTHON_SHELL}, {"path": "main.rs", "content": RUST_DBG}],
+                    "options": {"no_cache": true, "no_linters": true},
+                    "context": {"commit": "0123456789abcdef", "branch": "feature/x", "ci_url": "javascript:alert(1)"},
+                }),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{failing}");
+        let failing = failing["run_id"].as_str().unwrap().to_owned();
+        let (_, never) = server
+            .post(
+                &server.alice,
+                "/api/v1/runs",
+                &json!({
+                    "files": [{"path": "shell.py", "content": PYTHON_SHELL}],
+                    "options": {"no_linters": true},
+                    "gate": {"fail_on": null, "report_min": "minor"},
+                }),
+            )
+            .await;
+        let never = never["run_id"].as_str().unwrap().to_owned();
+        let clean = server.submit(&server.alice, &[("add.py", PYTHON_CLEAN)], true).await.run_id;
+        for run_id in [&failing, &never, &clean] {
+            server.wait_for_run(&server.alice, run_id).await;
+        }
+        // The server refuses a run naming a rule it does not have: the refusal is answered and recorded.
+        let (status, refusal) = server
+            .post(
+                &server.alice,
+                "/api/v1/runs",
+                &json!({"files": [{"path": "a.py", "content": "x = 1\n"}], "options": {"rules": {"select": ["no/such-rule"]}}}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{refusal}");
+
+        let (status, list) = server.get(&server.alice, "/api/v1/runs").await;
+        assert_eq!(status, StatusCode::OK, "{list}");
+        let runs = list["runs"].as_array().unwrap();
+        assert_eq!(runs.len(), 4, "{list}");
+        let by_id = |id: &str| runs.iter().find(|run| run["run_id"] == id).unwrap().clone();
+        let run = by_id(&failing);
+        assert_eq!(run["verdict"], "failed", "{run}");
+        assert_eq!(run["total"], 2);
+        assert_eq!(run["completed"], 2);
+        assert!(run["findings"]["critical"].as_u64().unwrap() + run["findings"]["major"].as_u64().unwrap() >= 1, "{run}");
+        assert_eq!(run["gate"], json!({"fail_on": "major", "report_min": "info"}));
+        assert_eq!(run["context"], json!({"commit": "0123456789abcdef", "branch": "feature/x"}), "a non-http link is dropped");
+        assert!(run["finished_at"].is_string());
+        let run = by_id(&never);
+        assert_eq!(run["verdict"], "passed", "{run}");
+        assert_eq!(run["gate"], json!({"fail_on": null, "report_min": "minor"}));
+        assert_eq!(by_id(&clean)["verdict"], "passed");
+        let refused = &runs[0];
+        assert_eq!(refused["verdict"], "failed", "the newest run is the refused one: {refused}");
+        assert_eq!(refused["total"], 0);
+        assert!(refused["error"].as_str().unwrap().starts_with("refused by the server: `options.rules`"), "{refused}");
+
+        // Filters run on the server; pages are keyset pages.
+        let (_, failed) = server.get(&server.alice, "/api/v1/runs?status=failed").await;
+        let failed: HashSet<&str> = failed["runs"].as_array().unwrap().iter().map(|run| run["run_id"].as_str().unwrap()).collect();
+        assert_eq!(failed, HashSet::from([failing.as_str(), refused["run_id"].as_str().unwrap()]));
+        let (_, found) = server.get(&server.alice, "/api/v1/runs?search=FEATURE%2Fx").await;
+        assert_eq!(found["runs"].as_array().unwrap().len(), 1, "{found}");
+        let (_, first) = server.get(&server.alice, "/api/v1/runs?limit=3").await;
+        let cursor = first["next_cursor"].as_str().unwrap();
+        let (_, second) = server.get(&server.alice, &format!("/api/v1/runs?limit=3&cursor={cursor}")).await;
+        assert_eq!(second["runs"].as_array().unwrap().len(), 1);
+        assert!(second["next_cursor"].is_null());
+        let (status, _) = server.get(&server.alice, "/api/v1/runs?status=green").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+
+        // Another user sees none of them, and cannot abort one; its owner can, and the run is failed from then on.
+        let (_, theirs) = server.get(&server.bob, "/api/v1/runs").await;
+        assert_eq!(theirs["runs"], json!([]));
+        let (status, _) = server.post(&server.bob, &format!("/api/v1/runs/{clean}/abort"), &json!({"reason": "x"})).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        let (status, aborted) = server
+            .post(&server.alice, &format!("/api/v1/runs/{clean}/abort"), &json!({"reason": "the connection dropped"}))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{aborted}");
+        assert_eq!(aborted["verdict"], "failed");
+        assert_eq!(aborted["error"], "failed to start: the connection dropped");
+
+        // The run document carries the same summary.
+        let (_, document) = server.get(&server.alice, &format!("/api/v1/runs/{failing}")).await;
+        assert_eq!(document["summary"]["verdict"], "failed");
+        assert_eq!(document["summary"]["findings"], by_id(&failing)["findings"]);
+    }
+}

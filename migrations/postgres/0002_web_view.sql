@@ -50,6 +50,11 @@ UPDATE runs SET
     finished_at = CASE WHEN jobs_completed + jobs_failed >= total
         THEN COALESCE((SELECT MAX(completed_at) FROM jobs WHERE jobs.run_id = runs.run_id), created_at) END;
 
+-- History pages are filtered from this index alone.
+DROP INDEX jobs_history;
+CREATE INDEX jobs_history ON jobs (user_id, created_at DESC, id DESC)
+    INCLUDE (status, job_type, language, run_id, file_path, job_id, rules);
+
 DROP INDEX runs_by_user;
 CREATE INDEX runs_history ON runs (user_id, created_at DESC, run_id DESC);
 

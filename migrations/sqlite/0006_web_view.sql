@@ -57,6 +57,12 @@ UPDATE runs SET
     finished_at = CASE WHEN jobs_completed + jobs_failed >= total
         THEN COALESCE((SELECT MAX(completed_at) FROM jobs WHERE jobs.run_id = runs.run_id), created_at) END;
 
+-- History pages are filtered from this index alone (every column a filter or search reads is in it), so a search
+-- never reads the stored files and results of the rows it skips; only the page's rows are read from the table.
+DROP INDEX jobs_history;
+CREATE INDEX jobs_history ON jobs (user_id, created_at DESC, id DESC, status, job_type, language, run_id,
+    file_path, job_id, rules);
+
 -- Runs newest first per user, with the run id as the tie-break of the keyset.
 DROP INDEX runs_by_user;
 CREATE INDEX runs_history ON runs (user_id, created_at DESC, run_id DESC);

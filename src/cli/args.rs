@@ -48,9 +48,9 @@ pub enum Command {
     /// Review files, directories, globs or stdin and exit by the gate.
     #[command(after_help = AFTER_HELP)]
     Review(ReviewArgs),
-    /// List past reviews stored on the server.
+    /// List past runs stored on the server, with their verdicts; `--jobs` lists the reviewed files.
     History(HistoryArgs),
-    /// Re-render a stored job or run, following it live if it is still running.
+    /// Re-render a stored run or job with the gate it was made with, following it live if it is still running.
     #[command(after_help = AFTER_HELP)]
     Show(ShowArgs),
     /// Run the review server (REST + WebSocket).
@@ -292,7 +292,7 @@ pub enum HistoryFormat {
 
 #[derive(Debug, Args)]
 pub struct ShowArgs {
-    /// A job id or a run id.
+    /// A run id (or its start, as `history` shows it) or a job id.
     pub id: String,
     #[command(flatten)]
     pub server: ServerArgs,

@@ -494,8 +494,10 @@ impl Store {
         filter: &HistoryFilter,
     ) -> Result<(Vec<Job>, Option<HistoryCursor>), StoreError> {
         on_pool!(self, pool => {
+            // The page's ids are found in `jobs_history` alone (it holds every column a filter reads), then only
+            // those rows are read: a search never reads the stored files and results of the rows it skips.
             let mut query = QueryBuilder::new(format!(
-                "SELECT {SUMMARY_COLUMNS} FROM jobs WHERE user_id = "
+                "SELECT {SUMMARY_COLUMNS} FROM jobs WHERE id IN (SELECT id FROM jobs WHERE user_id = "
             ));
             query.push_bind(user_id);
             if let Some(status) = filter.status {
@@ -542,18 +544,21 @@ impl Store {
                     .push_bind(until.timestamp_micros());
             }
             if let Some(cursor) = filter.cursor {
+                // `created_at <= c` bounds the index range, so a deep page seeks to its start instead of
+                // skipping every row before it.
                 query
+                    .push(" AND created_at <= ")
+                    .push_bind(cursor.created_at)
                     .push(" AND (created_at < ")
                     .push_bind(cursor.created_at)
-                    .push(" OR (created_at = ")
-                    .push_bind(cursor.created_at)
-                    .push(" AND id < ")
+                    .push(" OR id < ")
                     .push_bind(cursor.id)
-                    .push("))");
+                    .push(")");
             }
             query
                 .push(" ORDER BY created_at DESC, id DESC LIMIT ")
-                .push_bind(i64::from(filter.limit) + 1);
+                .push_bind(i64::from(filter.limit) + 1)
+                .push(") ORDER BY created_at DESC, id DESC");
             let rows = query.build().fetch_all(pool).await?;
             let mut jobs = Vec::with_capacity(rows.len());
             let mut positions = Vec::with_capacity(rows.len());

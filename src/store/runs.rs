@@ -342,14 +342,15 @@ impl Store {
                     .push(" ESCAPE '\\')");
             }
             if let Some(cursor) = &filter.cursor {
+                // `created_at <= c` bounds the index range: a deep page seeks to its start.
                 query
+                    .push(" AND created_at <= ")
+                    .push_bind(cursor.created_at)
                     .push(" AND (created_at < ")
                     .push_bind(cursor.created_at)
-                    .push(" OR (created_at = ")
-                    .push_bind(cursor.created_at)
-                    .push(" AND run_id < ")
+                    .push(" OR run_id < ")
                     .push_bind(cursor.run_id.clone())
-                    .push("))");
+                    .push(")");
             }
             query
                 .push(" ORDER BY created_at DESC, run_id DESC LIMIT ")

@@ -172,7 +172,8 @@ pub fn fix_diff(source: &str, fix: &Fix) -> Option<Markup> {
         let _ = writeln!(text, "{header}");
         let _ = write!(body, "<span class=\"dh\">");
         escape_into(&mut body, &header);
-        body.push_str("</span>\n");
+        // Each line is a block of its own: no newline between them, or the copy of the page's text doubles them.
+        body.push_str("</span>");
         for op in &group {
             for change in diff.iter_changes(op) {
                 let (sign, class) = match change.tag() {
@@ -184,7 +185,7 @@ pub fn fix_diff(source: &str, fix: &Fix) -> Option<Markup> {
                 let _ = writeln!(text, "{sign}{line}");
                 let _ = write!(body, "<span class=\"{class}\">{sign}");
                 escape_into(&mut body, line);
-                body.push_str("</span>\n");
+                body.push_str("</span>");
             }
         }
     }

@@ -430,7 +430,7 @@ fn by_file(findings: &[(&Job, &Finding)], indices: &[usize]) -> Vec<Vec<usize>> 
     for &index in indices {
         match files.last_mut() {
             Some(group) if findings[group[0]].0.job_id == findings[index].0.job_id => {
-                group.push(index)
+                group.push(index);
             }
             _ => files.push(vec![index]),
         }
@@ -539,11 +539,19 @@ fn outcome_text(outcome: StageOutcome) -> &'static str {
 
 /// Each stage's time over the files shown, as bars: what the run spent where.
 fn stage_timeline(jobs: &[Job]) -> Markup {
-    let mut stages: BTreeMap<&str, (u64, usize, usize)> = BTreeMap::new();
+    // In pipeline order: the engine's own stages, then linters and models by name.
+    let mut stages: BTreeMap<(u8, &str), (Option<u64>, usize, usize)> = BTreeMap::new();
     for results in jobs.iter().filter_map(|job| job.results.as_ref()) {
         for stage in &results.stages {
-            let entry = stages.entry(stage.name.as_str()).or_default();
-            entry.0 += stage.elapsed_ms.unwrap_or(0);
+            let order = match stage.name.as_str() {
+                "rules" => 0,
+                "secrets" => 1,
+                _ => 2,
+            };
+            let entry = stages.entry((order, stage.name.as_str())).or_default();
+            if let Some(ms) = stage.elapsed_ms {
+                entry.0 = Some(entry.0.unwrap_or(0) + ms);
+            }
             if stage.outcome == StageOutcome::Ok {
                 entry.1 += 1;
             } else {
@@ -556,25 +564,31 @@ fn stage_timeline(jobs: &[Job]) -> Markup {
     }
     let longest = stages
         .values()
-        .map(|(ms, _, _)| *ms)
+        .filter_map(|(ms, _, _)| *ms)
         .max()
         .unwrap_or(0)
         .max(1);
     html! {
         section.timeline {
-            h2 { "Stages" }
+            h2 { "Stages " span.count { "time summed over the files shown" } }
             table.stages {
-                @for (name, (ms, ok, not_ok)) in &stages {
+                @for ((_, name), (ms, ok, not_ok)) in &stages {
                     tr {
                         th { (name) }
-                        td.bar { span style={ "width:" (ms * 100 / longest) "%" } {} }
-                        td.num { (duration_ms(*ms)) }
+                        td.bar { @if let Some(ms) = ms { span class=(bar_class(*ms, longest)) {} } }
+                        td.num { @match ms { Some(ms) => (duration_ms(*ms)), None => "not timed" } }
                         td.meta { (ok) " ok" @if *not_ok > 0 { ", " (not_ok) " not run" } }
                     }
                 }
             }
         }
     }
+}
+
+/// A bar's width as a class (`w0` … `w100` in steps of 5): the content security policy allows no inline styles.
+fn bar_class(value: u64, longest: u64) -> String {
+    let percent = value.saturating_mul(100) / longest.max(1);
+    format!("w{}", (percent + 2) / 5 * 5)
 }
 
 fn job_stages(stages: &[StageReport]) -> Markup {
@@ -589,7 +603,7 @@ fn job_stages(stages: &[StageReport]) -> Markup {
             @for stage in stages {
                 tr {
                     th { (stage.name) }
-                    td.bar { span style={ "width:" (stage.elapsed_ms.unwrap_or(0) * 100 / longest) "%" } {} }
+                    td.bar { @if let Some(ms) = stage.elapsed_ms { span class=(bar_class(ms, longest)) {} } }
                     td.num { @if let Some(ms) = stage.elapsed_ms { (duration_ms(ms)) } }
                     td class=(if stage.outcome == StageOutcome::Ok { "meta" } else if stage.required { "error" } else { "meta" }) {
                         (outcome_text(stage.outcome))
