@@ -212,6 +212,12 @@ async fn a_user_watches_a_run_live_filters_history_reads_a_fix_and_signs_out() {
         );
     }
     browser.screenshot("web-run-final").await;
+    browser.goto(&server.url("/")).await;
+    browser
+        .wait_for_text("table.runs tbody", "failed", Duration::from_secs(10))
+        .await;
+    browser.screenshot("web-runs").await;
+    browser.goto(&server.url(&format!("/runs/{run_id}"))).await;
 
     // Hostile text stays text: the path `<script>/page.js` and a message quoting `<script>` are shown, and no
     // element came from them (the page's only script is its own).
@@ -322,6 +328,23 @@ async fn a_user_watches_a_run_live_filters_history_reads_a_fix_and_signs_out() {
     let missing = browser.text("main").await;
     assert_eq!(theirs, missing);
     assert!(theirs.contains("Not found"), "{theirs}");
+    let plain = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let (_, bob_cookie) = login(&plain, &server, &bob, false).await;
+    for path in [
+        format!("/runs/{run_id}"),
+        "/runs/00000000-0000-4000-8000-000000000000".to_owned(),
+    ] {
+        let response = plain
+            .get(server.url(&path))
+            .header("cookie", &bob_cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 404, "{path}");
+    }
     browser.goto(&server.url("/history?search=app.py")).await;
     assert!(browser.text("main").await.contains("No files match"));
     browser.close().await;

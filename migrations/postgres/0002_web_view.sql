@@ -50,10 +50,26 @@ UPDATE runs SET
     finished_at = CASE WHEN jobs_completed + jobs_failed >= total
         THEN COALESCE((SELECT MAX(completed_at) FROM jobs WHERE jobs.run_id = runs.run_id), created_at) END;
 
+-- What a history search matches, lower-cased: path, job id, language and the rule ids of the job's findings.
+ALTER TABLE jobs ADD COLUMN search TEXT;
+UPDATE jobs SET search = lower(file_path || ' ' || job_id || ' ' || language || ' ' || COALESCE(rules, ''));
+
 -- History pages are filtered from this index alone.
 DROP INDEX jobs_history;
 CREATE INDEX jobs_history ON jobs (user_id, created_at DESC, id DESC)
-    INCLUDE (status, job_type, language, run_id, file_path, job_id, rules);
+    INCLUDE (status, job_type, language, run_id, search);
+
+-- A search that matches few rows is answered from a trigram index instead of a scan of every row of the user
+-- (PostgreSQL picks it by its statistics). `pg_trgm` ships with PostgreSQL and is a trusted extension (13+); where
+-- it cannot be created, searches still work, by scanning.
+DO $$
+BEGIN
+    CREATE EXTENSION IF NOT EXISTS pg_trgm;
+    CREATE INDEX jobs_search_trigrams ON jobs USING gin (search gin_trgm_ops);
+EXCEPTION WHEN OTHERS THEN
+    RAISE NOTICE 'pg_trgm is unavailable (%): history searches scan the user''s rows', SQLERRM;
+END
+$$;
 
 DROP INDEX runs_by_user;
 CREATE INDEX runs_history ON runs (user_id, created_at DESC, run_id DESC);

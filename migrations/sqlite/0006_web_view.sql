@@ -57,11 +57,15 @@ UPDATE runs SET
     finished_at = CASE WHEN jobs_completed + jobs_failed >= total
         THEN COALESCE((SELECT MAX(completed_at) FROM jobs WHERE jobs.run_id = runs.run_id), created_at) END;
 
+-- What a history search matches, lower-cased: path, job id, language and the rule ids of the job's findings.
+ALTER TABLE jobs ADD COLUMN search TEXT;
+UPDATE jobs SET search = lower(file_path || ' ' || job_id || ' ' || language || ' ' || COALESCE(rules, ''));
+
 -- History pages are filtered from this index alone (every column a filter or search reads is in it), so a search
 -- never reads the stored files and results of the rows it skips; only the page's rows are read from the table.
 DROP INDEX jobs_history;
 CREATE INDEX jobs_history ON jobs (user_id, created_at DESC, id DESC, status, job_type, language, run_id,
-    file_path, job_id, rules);
+    search);
 
 -- Runs newest first per user, with the run id as the tie-break of the keyset.
 DROP INDEX runs_by_user;

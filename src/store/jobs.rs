@@ -145,7 +145,7 @@ const SUMMARY_COLUMNS: &str = "id, job_id, user_id, run_id, job_type, status, fi
 /// served, so every user comes up in turn).
 const USERS_PER_CLAIM: i64 = 64;
 
-/// Rows per multi-row `INSERT` (17 parameters each, well under `SQLite`'s limit of 32,766 and `PostgreSQL`'s of
+/// Rows per multi-row `INSERT` (18 parameters each, well under `SQLite`'s limit of 32,766 and `PostgreSQL`'s of
 /// 65,535).
 pub(super) const INSERT_CHUNK: usize = 500;
 
@@ -366,13 +366,15 @@ impl Store {
                     "UPDATE jobs SET status = $1, results = $2, error = $3, cache_hit = $4, updated_at = $5, \
                          completed_at = $5, worker = NULL, lease_until = NULL, prompt_tokens = $8, \
                          completion_tokens = $9, estimated_cost = $10, metadata = json_patch(metadata, $11), \
-                         file_content = COALESCE($12, file_content), rules = $13 \
+                         file_content = COALESCE($12, file_content), rules = $13, \
+                         search = lower(file_path || ' ' || job_id || ' ' || language || ' ' || COALESCE($13, '')) \
                      WHERE job_id = $6 AND status = 'processing' AND worker = $7",
                     "UPDATE jobs SET status = $1, results = $2, error = $3, cache_hit = $4, updated_at = $5, \
                          completed_at = $5, worker = NULL, lease_until = NULL, prompt_tokens = $8, \
                          completion_tokens = $9, estimated_cost = $10, \
                          metadata = (metadata::jsonb || $11::jsonb)::text, \
-                         file_content = COALESCE($12, file_content), rules = $13 \
+                         file_content = COALESCE($12, file_content), rules = $13, \
+                         search = lower(file_path || ' ' || job_id || ' ' || language || ' ' || COALESCE($13, '')) \
                      WHERE job_id = $6 AND status = 'processing' AND worker = $7",
                 ))
                 .bind(outcome.status.as_str())
@@ -512,23 +514,11 @@ impl Store {
                     .push_bind(language.to_ascii_lowercase());
             }
             if let Some(search) = filter.search.as_deref().filter(|search| !search.is_empty()) {
-                // Case-insensitive on both: SQLite's `LIKE` folds ASCII case, PostgreSQL's `ILIKE` folds it.
-                let pattern = format!("%{}%", escape_like(search));
-                let like = pool.sql(" LIKE ", " ILIKE ");
+                // Paths, job ids, languages and rule ids, lower-cased in the `search` column.
                 query
-                    .push(" AND (file_path")
-                    .push(like)
-                    .push_bind(pattern.clone())
-                    .push(" ESCAPE '\\' OR job_id")
-                    .push(like)
-                    .push_bind(pattern.clone())
-                    .push(" ESCAPE '\\' OR language")
-                    .push(like)
-                    .push_bind(pattern.clone())
-                    .push(" ESCAPE '\\' OR rules")
-                    .push(like)
-                    .push_bind(pattern)
-                    .push(" ESCAPE '\\')");
+                    .push(" AND search LIKE ")
+                    .push_bind(format!("%{}%", escape_like(&search.to_lowercase())))
+                    .push(" ESCAPE '\\'");
             }
             if let Some(since) = filter.since {
                 query
@@ -771,7 +761,8 @@ macro_rules! insert_jobs {
             }
             let mut query = sqlx::QueryBuilder::new(
                 "INSERT INTO jobs (job_id, user_id, run_id, job_type, status, file_path, language, repo_id, \
-                 file_content, content_sha256, error_log, no_cache, ai, no_linters, metadata, created_at, updated_at) ",
+                 file_content, content_sha256, error_log, no_cache, ai, no_linters, metadata, created_at, updated_at, \
+                 search) ",
             );
             query.push_values(chunk.iter().zip(metadata), |mut row, (job, metadata)| {
                 row.push_bind(&job.job_id)
@@ -790,13 +781,21 @@ macro_rules! insert_jobs {
                     .push_bind(job.no_linters)
                     .push_bind(metadata)
                     .push_bind($now)
-                    .push_bind($now);
+                    .push_bind($now)
+                    .push_bind($crate::store::jobs::search_text(&job.file_path, &job.job_id, &job.language));
             });
             query.build().execute(&mut *$transaction).await?;
         }
     };
 }
 pub(super) use insert_jobs;
+
+/// The `search` column of a job before it has findings: what a history search matches, lower-cased once at
+/// write time so that a search is one `LIKE` on one column. The rule ids of its findings are added when it
+/// finishes (`finish_jobs`).
+pub(super) fn search_text(path: &str, job_id: &str, language: &str) -> String {
+    format!("{path} {job_id} {language} ").to_lowercase()
+}
 
 pub(super) fn escape_like(text: &str) -> String {
     let mut escaped = String::with_capacity(text.len());
