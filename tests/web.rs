@@ -55,6 +55,28 @@ fn write_project(root: &Path) {
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("main.go"), go_file(index)).unwrap();
     }
+    // A git checkout on a branch: `review` sends its commit and branch with the run.
+    for args in [
+        &["init", "--quiet", "--initial-branch", "feature/web-view"][..],
+        &["add", "."],
+        &[
+            "-c",
+            "user.name=Test",
+            "-c",
+            "user.email=test@example.org",
+            "commit",
+            "--quiet",
+            "-m",
+            "start",
+        ],
+    ] {
+        let status = std::process::Command::new("git")
+            .args(args)
+            .current_dir(root)
+            .status()
+            .unwrap();
+        assert!(status.success(), "git {args:?}");
+    }
 }
 
 async fn sign_in(browser: &Browser, server: &ServeProcess, token: &str) {
@@ -213,9 +235,13 @@ async fn a_user_watches_a_run_live_filters_history_reads_a_fix_and_signs_out() {
     }
     browser.screenshot("web-run-final").await;
     browser.goto(&server.url("/")).await;
-    browser
+    let row = browser
         .wait_for_text("table.runs tbody", "failed", Duration::from_secs(10))
         .await;
+    assert!(
+        row.contains("feature/web-view"),
+        "the run's branch is shown: {row}"
+    );
     browser.screenshot("web-runs").await;
     browser.goto(&server.url(&format!("/runs/{run_id}"))).await;
 
