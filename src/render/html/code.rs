@@ -38,8 +38,11 @@ pub struct HighlightedFile {
 }
 
 impl HighlightedFile {
-    /// `source` (already masked) in `language` (`None`: plain text).
+    /// `source` in `language` (`None`: plain text), with its secrets masked byte for byte (a file still in
+    /// review is stored as it was sent; a reviewed one is masked already).
     pub fn new(language: Option<Language>, source: &str) -> HighlightedFile {
+        let masked = mask_secrets_in_place(source);
+        let source = masked.as_ref();
         let spans = highlight(language, source);
         let mut lines = Vec::new();
         let mut spans = spans.into_iter().peekable();
@@ -225,6 +228,14 @@ mod tests {
             "{}",
             file.line(2)
         );
+    }
+
+    #[test]
+    fn secrets_are_masked_in_the_page() {
+        let key = "AKIAQ3EGUJ5ZRTY4HX2M";
+        let file = HighlightedFile::new(Some(Language::Python), &format!("KEY = \"{key}\"\n"));
+        assert!(!file.line(1).contains(key), "{}", file.line(1));
+        assert!(file.line(1).contains("AKIA****"), "{}", file.line(1));
     }
 
     #[test]
