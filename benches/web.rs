@@ -14,6 +14,8 @@
     reason = "a benchmark's report is its standard output, its failure goes to standard error"
 )]
 
+mod common;
+
 use std::error::Error;
 use std::net::SocketAddr;
 use std::path::Path;
@@ -453,22 +455,5 @@ async fn cursor_at(
 }
 
 fn main() -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("error: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(run()) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("error: {error}");
-            ExitCode::FAILURE
-        }
-    }
+    common::run_main(run)
 }

@@ -339,6 +339,29 @@ pub struct JobResults {
     pub truncated: Option<Truncation>,
 }
 
+impl JobResults {
+    /// The findings by severity, those counted but not kept included (both gate).
+    pub fn severity_counts(&self) -> SeverityCounts {
+        let mut counts = SeverityCounts::default();
+        for finding in &self.findings {
+            counts.add(finding.severity, 1);
+        }
+        if let Some(truncated) = &self.truncated {
+            for severity in Severity::ALL_DESCENDING {
+                counts.add(severity, truncated.dropped.get(severity));
+            }
+        }
+        counts
+    }
+
+    /// Whether a required stage did not run (the review is incomplete).
+    pub fn missing_required_stage(&self) -> bool {
+        self.stages
+            .iter()
+            .any(|stage| stage.required && stage.outcome != StageOutcome::Ok)
+    }
+}
+
 /// Findings the server counted but did not keep.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Truncation {

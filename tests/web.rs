@@ -84,21 +84,9 @@ async fn sign_in(browser: &Browser, server: &ServeProcess, token: &str) {
     browser
         .wait_for_text("h1", "Sign in", Duration::from_secs(10))
         .await;
-    let client = browser.client();
-    client
-        .find(Locator::Css("#token"))
-        .await
-        .unwrap()
-        .send_keys(token)
-        .await
-        .unwrap();
-    client
-        .find(Locator::Css("section.login button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    browser
+        .fill_and_submit("#token", token, "section.login button[type=submit]")
+        .await;
     browser
         .wait_for_text("h1", "Runs", Duration::from_secs(10))
         .await;
@@ -288,21 +276,14 @@ async fn a_user_watches_a_run_live_filters_history_reads_a_fix_and_signs_out() {
     browser
         .wait_for_text("h1", "History", Duration::from_secs(10))
         .await;
+    browser
+        .fill_and_submit(
+            "input[name=search]",
+            "python/mutable-default-argument",
+            "form.filters button[type=submit]",
+        )
+        .await;
     let client = browser.client();
-    client
-        .find(Locator::Css("input[name=search]"))
-        .await
-        .unwrap()
-        .send_keys("python/mutable-default-argument")
-        .await
-        .unwrap();
-    client
-        .find(Locator::Css("form.filters button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
     browser
         .wait_for_text("table.history tbody", "app.py", Duration::from_secs(10))
         .await;

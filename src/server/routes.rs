@@ -251,11 +251,10 @@ pub(crate) struct HistoryQuery {
 
 /// The end of an `until` filter: a time as given, a date at the end of that day.
 fn parse_until(text: &str) -> Option<DateTime<Utc>> {
-    if let Ok(time) = DateTime::parse_from_rfc3339(text) {
-        return Some(time.with_timezone(&Utc));
+    if DateTime::parse_from_rfc3339(text).is_ok() {
+        return parse_since(text);
     }
-    let date = NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()?;
-    Some(date.succ_opt()?.and_hms_opt(0, 0, 0)?.and_utc())
+    Some(parse_since(text)? + chrono::Duration::days(1))
 }
 
 fn parse_since(text: &str) -> Option<DateTime<Utc>> {

@@ -579,24 +579,10 @@ impl RunTally {
     fn of(outcome: &JobOutcome) -> RunTally {
         let count = |count: usize| i64::try_from(count).unwrap_or(i64::MAX);
         let completed = outcome.status == JobStatus::Completed;
-        let mut counts = crate::protocol::SeverityCounts::default();
-        let mut kept = 0;
-        let mut incomplete = false;
-        if let Some(results) = &outcome.results {
-            kept = results.findings.len();
-            for finding in &results.findings {
-                counts.add(finding.severity, 1);
-            }
-            if let Some(truncated) = &results.truncated {
-                for severity in crate::protocol::Severity::ALL_DESCENDING {
-                    counts.add(severity, truncated.dropped.get(severity));
-                }
-            }
-            incomplete = results
-                .stages
-                .iter()
-                .any(|stage| stage.required && stage.outcome != crate::protocol::StageOutcome::Ok);
-        }
+        let results = outcome.results.as_ref();
+        let counts = results.map(JobResults::severity_counts).unwrap_or_default();
+        let kept = results.map_or(0, |results| results.findings.len());
+        let incomplete = results.is_some_and(JobResults::missing_required_stage);
         RunTally {
             kept: count(kept),
             completed: i64::from(completed),

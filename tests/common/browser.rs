@@ -106,6 +106,24 @@ impl Browser {
             .unwrap_or_else(|error| panic!("the browser could not open {url}: {error}"));
     }
 
+    /// Types `text` into the field `field` (a CSS selector) and clicks `button`, as a user submits a form.
+    pub async fn fill_and_submit(&self, field: &str, text: &str, button: &str) {
+        self.client
+            .find(Locator::Css(field))
+            .await
+            .unwrap()
+            .send_keys(text)
+            .await
+            .unwrap();
+        self.client
+            .find(Locator::Css(button))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+    }
+
     /// The text of the first element matching the CSS selector `css`, as the browser renders it.
     pub async fn text(&self, css: &str) -> String {
         match self.try_text(css).await {

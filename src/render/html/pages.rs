@@ -9,8 +9,8 @@ use super::asset_version;
 use super::code::{HighlightedFile, code_frame, fix_diff};
 use crate::engine::Language;
 use crate::protocol::{
-    Applicability, Finding, Job, JobStatus, RejectedFile, RunSummary, RunVerdict, Severity,
-    SeverityCounts, StageOutcome, StageReport,
+    Applicability, Finding, Job, JobResults, JobStatus, RejectedFile, RunSummary, RunVerdict,
+    Severity, SeverityCounts, StageOutcome, StageReport,
 };
 
 /// Findings of a run page drawn with their code frame and fix; the rest are listed one line each.
@@ -236,12 +236,11 @@ impl FileGroup {
                 let counts = job_counts(job);
                 if summary.gate.fails(&counts) {
                     FileGroup::Failing
-                } else if job.results.as_ref().is_some_and(|results| {
-                    results
-                        .stages
-                        .iter()
-                        .any(|stage| stage.required && stage.outcome != StageOutcome::Ok)
-                }) {
+                } else if job
+                    .results
+                    .as_ref()
+                    .is_some_and(JobResults::missing_required_stage)
+                {
                     FileGroup::Incomplete
                 } else if counts.total() > 0 {
                     FileGroup::BelowGate
@@ -255,18 +254,10 @@ impl FileGroup {
 
 /// A job's findings by severity, those counted but not kept included.
 fn job_counts(job: &Job) -> SeverityCounts {
-    let mut counts = SeverityCounts::default();
-    if let Some(results) = &job.results {
-        for finding in &results.findings {
-            counts.add(finding.severity, 1);
-        }
-        if let Some(truncated) = &results.truncated {
-            for severity in Severity::ALL_DESCENDING {
-                counts.add(severity, truncated.dropped.get(severity));
-            }
-        }
-    }
-    counts
+    job.results
+        .as_ref()
+        .map(JobResults::severity_counts)
+        .unwrap_or_default()
 }
 
 pub fn run_page(page: &Page<'_>, view: &RunView<'_>) -> String {
