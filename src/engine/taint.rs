@@ -28,6 +28,9 @@
 //!   => ...)`: `rq.query`, `params`, `body`, `cookies`, `headers`) and the parameters of Python web handlers (Flask and `FastAPI` route decorators,
 //!   Django views taking `request` first) are sources too.
 
+mod summaries;
+
+use std::cell::RefCell;
 use std::collections::HashMap;
 
 use ast_grep_config::RuleConfig;
@@ -38,6 +41,7 @@ use ast_grep_core::tree_sitter::StrDoc;
 use ast_grep_language::SupportLang;
 
 use super::language::Language;
+use summaries::{Functions, Summary};
 
 type SyntaxNode<'r> = Node<'r, StrDoc<SupportLang>>;
 
@@ -251,20 +255,31 @@ pub(crate) fn find_flows(
     if sources.ranges.is_empty() && !handlers {
         return Vec::new();
     }
+    let functions = Functions::new(
+        &sources.functions,
+        language,
+        taint.sink_texts.as_deref(),
+        &sources.ranges,
+    );
     let mut analysis = Analysis {
         language,
         sinks,
         taint,
+        functions: &functions,
+        sources: &sources.ranges,
         hits: Vec::new(),
+        summarizing: None,
     };
     // The module's top level when a source lies outside every function, then each function that holds a
-    // source or is a web handler: nothing can be tainted anywhere else.
+    // source or is a web handler: nothing can be tainted anywhere else. A function reaches a sink when it holds
+    // one or calls a function of the file that does.
     let may_reach_a_sink = |node: &SyntaxNode<'_>| {
         let text = node.text();
         taint
             .sink_texts
             .as_ref()
             .is_none_or(|texts| texts.iter().any(|sink| text.contains(sink.as_str())))
+            || functions.calls_a_sink(&text)
     };
     if sources.outside_functions && may_reach_a_sink(root) {
         analysis.scope(root, State::new());
@@ -279,7 +294,8 @@ pub(crate) fn find_flows(
         let holds_source = sources
             .ranges
             .iter()
-            .any(|source| range.start <= source.start && source.end <= range.end);
+            .any(|source| range.start <= source.start && source.end <= range.end)
+            || functions.calls_a_source(&node.text());
         if !holds_source && state.is_empty() || !may_reach_a_sink(node) {
             continue;
         }
@@ -333,14 +349,27 @@ fn is_class(node: &SyntaxNode<'_>) -> bool {
     )
 }
 
-struct Analysis<'a> {
+struct Analysis<'a, 'r> {
     language: Language,
     sinks: &'a RuleConfig<SupportLang>,
     taint: &'a CompiledTaint,
+    /// The file's functions, for the calls to them (see [`summaries`]).
+    functions: &'a Functions<'r>,
+    /// Where the file's sources are.
+    sources: &'a [std::ops::Range<usize>],
     hits: Vec<Hit>,
+    /// While a function is summarized: what it returns and which variables its checks cleared.
+    summarizing: Option<RefCell<Collected>>,
 }
 
-impl Analysis<'_> {
+/// What a function's interpretation collects for its summary.
+#[derive(Default)]
+struct Collected {
+    returns: Vec<Vec<Step>>,
+    cleared: Vec<String>,
+}
+
+impl<'r> Analysis<'_, 'r> {
     fn scope(&mut self, body: &SyntaxNode<'_>, mut state: State) {
         if body.kind() == "statement_block"
             || body.kind() == "block"
@@ -350,9 +379,82 @@ impl Analysis<'_> {
         {
             self.block(body, &mut state);
         } else {
-            // An arrow function's expression body.
+            // An arrow function's expression body, which is what it returns.
             self.statement(body, &mut state);
+            self.returned(body, &state);
         }
+    }
+
+    /// Records what a summarized function returns.
+    fn returned(&self, value: &SyntaxNode<'_>, state: &State) {
+        if let Some(collected) = &self.summarizing
+            && let Some(flow) = self.taint_of(value, state)
+        {
+            collected.borrow_mut().returns.push(flow);
+        }
+    }
+
+    /// What the function `node` of the file does with the taint of each of its parameters, for this rule.
+    fn summarize(&self, function: &summaries::Function<'r>) -> Option<Summary> {
+        let node = &function.node;
+        let parameters = summaries::parameters(node, self.language)?;
+        let body = node.field("body")?;
+        let interpret = |state: State| {
+            let mut inner = Analysis {
+                language: self.language,
+                sinks: self.sinks,
+                taint: self.taint,
+                functions: self.functions,
+                sources: self.sources,
+                hits: Vec::new(),
+                summarizing: Some(RefCell::new(Collected::default())),
+            };
+            inner.scope(&body, state);
+            let collected = inner.summarizing.take().unwrap_or_default().into_inner();
+            (collected, inner.hits)
+        };
+        let mut summary = Summary::default();
+        for parameter in &parameters {
+            let within = parameter.target.range();
+            let mut state = State::new();
+            Self::assign(&parameter.target, Some(Vec::new()), false, &mut state);
+            let from_here = |flow: &Vec<Step>| {
+                flow.first()
+                    .is_some_and(|first| within.start <= first.start && first.end <= within.end)
+            };
+            let (collected, hits) = interpret(state);
+            summary
+                .returns
+                .push(collected.returns.into_iter().find(|flow| from_here(flow)));
+            summary
+                .sinks
+                .push(hits.into_iter().filter(|hit| from_here(&hit.flow)).collect());
+            summary.checks.push(
+                parameter
+                    .target
+                    .kind()
+                    .eq("identifier")
+                    .then(|| parameter.target.text())
+                    .is_some_and(|name| collected.cleared.iter().any(|cleared| *cleared == name)),
+            );
+        }
+        if self.functions.may_return_a_source(function) {
+            let (collected, _) = interpret(State::new());
+            summary.returns_source = collected.returns.into_iter().next();
+        }
+        Some(summary)
+    }
+
+    /// The summary of the function of the file `call` names, with the call's arguments by parameter.
+    fn summary_of_call<'c>(
+        &self,
+        call: &SyntaxNode<'c>,
+    ) -> Option<(std::rc::Rc<Summary>, Vec<(usize, SyntaxNode<'c>)>)> {
+        let (function, arguments) = self.functions.resolve(call, self.language)?;
+        let summary = self
+            .functions
+            .summary(function, |function| self.summarize(function))?;
+        Some((summary, arguments))
     }
 
     fn block(&mut self, node: &SyntaxNode<'_>, state: &mut State) {
@@ -399,6 +501,11 @@ impl Analysis<'_> {
             _ => {
                 self.check_sinks(node, state);
                 self.effects(node, state);
+                if node.kind() == "return_statement"
+                    && let Some(value) = node.children().find(SyntaxNode::is_named)
+                {
+                    self.returned(&value, state);
+                }
             }
         }
     }
@@ -516,24 +623,26 @@ impl Analysis<'_> {
     /// `if !strings.HasPrefix(path, base)`) is a check the code branches on: the variable counts as sanitized
     /// from there on, in both arms.
     fn clear_guarded(&self, condition: &SyntaxNode<'_>, state: &mut State) {
-        let Some(sanitizers) = &self.taint.sanitizers else {
-            return;
-        };
         for node in condition.dfs() {
-            if !sanitizers.may_match(&node) {
-                continue;
-            }
-            let Some(found) = sanitizers.rule.matcher.match_node(node.clone()) else {
-                continue;
-            };
+            let found = self
+                .taint
+                .sanitizers
+                .as_ref()
+                .filter(|sanitizers| sanitizers.may_match(&node))
+                .and_then(|sanitizers| sanitizers.rule.matcher.match_node(node.clone()));
             // The value bound to `$X`, or without one (a validator recognised by its name) every variable
-            // passed to the call.
-            let checked: Vec<SyntaxNode<'_>> = match found.get_env().get_match("X") {
-                Some(checked) => vec![checked.clone()],
-                None => node
-                    .field("arguments")
-                    .map(|arguments| arguments.children().filter(SyntaxNode::is_named).collect())
-                    .unwrap_or_default(),
+            // passed to the call; or what a function of the file given a tainted variable checks.
+            let checked: Vec<SyntaxNode<'_>> = match found {
+                Some(found) => match found.get_env().get_match("X") {
+                    Some(checked) => vec![checked.clone()],
+                    None => node
+                        .field("arguments")
+                        .map(|arguments| {
+                            arguments.children().filter(SyntaxNode::is_named).collect()
+                        })
+                        .unwrap_or_default(),
+                },
+                None => self.checked_by_call(&node, state),
             };
             for checked in checked {
                 // `check(url=value)`: the keyword's value is what is checked.
@@ -542,11 +651,47 @@ impl Analysis<'_> {
                 } else {
                     Some(checked)
                 };
-                if let Some(checked) = checked.filter(|checked| checked.kind() == "identifier") {
-                    state.remove(checked.text().as_ref());
+                if let Some(checked) = checked {
+                    self.clear(&checked, state);
                 }
             }
         }
+    }
+
+    /// A variable a check was given is clean from here on (and a summarized function checks it).
+    fn clear(&self, checked: &SyntaxNode<'_>, state: &mut State) {
+        if checked.kind() != "identifier" {
+            return;
+        }
+        let name = checked.text();
+        if state.remove(name.as_ref()).is_some()
+            && let Some(collected) = &self.summarizing
+        {
+            collected.borrow_mut().cleared.push(name.into_owned());
+        }
+    }
+
+    /// The tainted variables `call` passes to a function of the file that checks them.
+    fn checked_by_call<'c>(&self, call: &SyntaxNode<'c>, state: &State) -> Vec<SyntaxNode<'c>> {
+        let is_call = matches!(call.kind().as_ref(), "call" | "call_expression");
+        let given_taint = || {
+            call.field("arguments").is_some_and(|arguments| {
+                arguments
+                    .children()
+                    .any(|argument| state.contains_key(argument.text().as_ref()))
+            })
+        };
+        if !is_call || !given_taint() {
+            return Vec::new();
+        }
+        let Some((summary, arguments)) = self.summary_of_call(call) else {
+            return Vec::new();
+        };
+        arguments
+            .into_iter()
+            .filter(|(slot, _)| summary.checks.get(*slot).copied().unwrap_or(false))
+            .map(|(_, argument)| argument)
+            .collect()
     }
 
     /// Reports the sinks in `node` that tainted data reaches.
@@ -580,8 +725,103 @@ impl Analysis<'_> {
                     });
                 }
             }
+            if matches!(current.kind().as_ref(), "call" | "call_expression") {
+                self.sinks_through_call(&current, state);
+            }
             pending.extend(current.children().filter(SyntaxNode::is_named));
         }
+    }
+
+    /// Whether `call` is a built-in that returns a number or a truth value, which no text can be smuggled in:
+    /// `len(x)`, `int(x)`, `parseInt(x)`, `Number(x)`, `Math.max(x, 1)`, Go's `len` and `cap`.
+    fn returns_a_number(&self, call: &SyntaxNode<'_>) -> bool {
+        let Some(function) = call.field("function") else {
+            return false;
+        };
+        let name = function.text();
+        match self.language {
+            Language::Python => matches!(
+                name.as_ref(),
+                "len" | "int" | "float" | "bool" | "abs" | "round" | "hash" | "id" | "ord"
+            ),
+            Language::Go => matches!(name.as_ref(), "len" | "cap"),
+            _ if is_javascript_like(self.language) => {
+                matches!(
+                    name.as_ref(),
+                    "parseInt" | "parseFloat" | "Number" | "Boolean" | "isNaN" | "isFinite"
+                ) || name.starts_with("Math.")
+            }
+            _ => false,
+        }
+    }
+
+    /// `run(command)` where `run` is a function of the file that passes its parameter to a sink: the sink
+    /// inside it is reached, through the call.
+    fn sinks_through_call(&mut self, call: &SyntaxNode<'_>, state: &State) {
+        let Some((function, arguments)) = self.functions.resolve(call, self.language) else {
+            return;
+        };
+        if !self.functions.may_reach_a_sink(function) {
+            return;
+        }
+        let tainted: Vec<(usize, Vec<Step>)> = arguments
+            .iter()
+            .filter_map(|(slot, argument)| {
+                let flow = if self.taint.tainted_start {
+                    self.start_taint(argument, state)
+                } else {
+                    self.taint_of(argument, state)
+                }?;
+                Some((*slot, flow))
+            })
+            .collect();
+        if tainted.is_empty() {
+            return;
+        }
+        let Some(summary) = self
+            .functions
+            .summary(function, |function| self.summarize(function))
+        else {
+            return;
+        };
+        for (slot, flow) in tainted {
+            for hit in summary.sinks.get(slot).into_iter().flatten() {
+                let mut joined = flow.clone();
+                joined.extend(hit.flow.iter().cloned());
+                self.hits.push(Hit {
+                    start: hit.start,
+                    end: hit.end,
+                    flow: shorten(joined),
+                });
+            }
+        }
+    }
+
+    /// The taint a call to a function of the file returns, from its summary: `Some(None)` when it returns none
+    /// of what it is given; `None` when the call is not to one function of the file (or it cannot be followed).
+    fn through_function(&self, call: &SyntaxNode<'_>, state: &State) -> Option<Option<Vec<Step>>> {
+        let (function, arguments) = self.functions.resolve(call, self.language)?;
+        let tainted: Vec<(usize, Vec<Step>)> = arguments
+            .iter()
+            .filter_map(|(slot, argument)| Some((*slot, self.taint_of(argument, state)?)))
+            .collect();
+        if tainted.is_empty() && !self.functions.may_return_a_source(function) {
+            return Some(None);
+        }
+        let summary = self
+            .functions
+            .summary(function, |function| self.summarize(function))?;
+        let through = tainted.into_iter().find_map(|(slot, flow)| {
+            let inner = summary.returns.get(slot)?.as_ref()?;
+            let mut joined = flow;
+            joined.extend(inner.iter().cloned());
+            Some(shorten(joined))
+        });
+        // `page()` returning `request.args["page"]`: the call is a step of the flow.
+        Some(through.or_else(|| {
+            let flow = summary.returns_source.clone()?;
+            Some(shorten(with(flow, step_for(call))))
+        }))
     }
 
     /// Applies what `node` assigns to the state, in source order.
@@ -686,11 +926,22 @@ impl Analysis<'_> {
                             })
                         })
                     };
-                    if let (Some(call), Some(sanitizers)) = (call, &self.taint.sanitizers)
+                    if let Some(call) = call
                         && given_taint(&call)
-                        && sanitizers.matches(&call)
                     {
-                        self.clear_guarded(&call, state);
+                        let sanitizes = self
+                            .taint
+                            .sanitizers
+                            .as_ref()
+                            .is_some_and(|sanitizers| sanitizers.matches(&call));
+                        if sanitizes {
+                            self.clear_guarded(&call, state);
+                        } else {
+                            // `check_path(path)`, a function of the file that checks what it is given.
+                            for checked in self.checked_by_call(&call, state) {
+                                self.clear(&checked, state);
+                            }
+                        }
                     }
                 }
             }
@@ -896,6 +1147,14 @@ impl Analysis<'_> {
                 }
                 self.first_tainted(node, state)
             }
+            // A length is a number, whatever the text was.
+            "member_expression"
+                if node
+                    .field("property")
+                    .is_some_and(|property| property.text() == "length") =>
+            {
+                None
+            }
             // `rq.query` where `rq` is an Express handler's request: the field is tainted, not the object.
             "member_expression" if state.contains_key(node.text().as_ref()) => {
                 state.get(node.text().as_ref()).cloned()
@@ -915,6 +1174,15 @@ impl Analysis<'_> {
                 .or_else(|| node.field("operand"))
                 .and_then(|base| self.taint_of(&base, state)),
             "call" | "call_expression" | "new_expression" => {
+                if self.returns_a_number(node) {
+                    return None;
+                }
+                // A function of the file: its summary says what it returns.
+                if node.kind() != "new_expression"
+                    && let Some(returned) = self.through_function(node, state)
+                {
+                    return returned;
+                }
                 let from_arguments = node.field("arguments").and_then(|arguments| {
                     let name = node.field("function").map(|function| {
                         function
