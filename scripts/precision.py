@@ -12,6 +12,16 @@ precision per rule and per language. Writes `docs/precision.md` and `target/prec
 Triage: read `target/precision/sample-all.md`, then add one line per sampled finding to `rules/precision.tsv`:
 project, path, line, rule, verdict (true, false, debatable) and a one-line reason. A rule's precision is the share
 of its sampled findings triaged `true`; `debatable` ones count against it.
+
+Data-flow rules on web applications: the libraries of the corpus have no web handlers, so the `mode: taint` rules
+never fire there. `--webapps` reviews the web applications that `scripts/precision-webapps.sh` fetches with those
+rules only (every taint rule by id, opt-in ones included), triages EVERY finding (no sampling) from
+`rules/precision-webapps.tsv` (same columns) and rewrites the section "Data-flow rules on web applications" at the
+end of docs/precision.md; the other modes keep that section as it is.
+
+    scripts/precision-webapps.sh && scripts/precision.py --bin target/release/codeinsight --webapps [--no-page]
+
+Its triage aid is `target/precision/webapps.md`: every finding with its flow and the code around each step.
 """
 
 import argparse
@@ -29,6 +39,9 @@ ROOT = Path(__file__).resolve().parent.parent
 CORPUS = Path(os.environ.get("CODEINSIGHT_CORPUS_DIR", Path.home() / ".cache/codeinsight-corpus"))
 OUT = ROOT / "target/precision"
 TRIAGE = ROOT / "rules/precision.tsv"
+WEBAPPS = Path(f"{os.environ.get('CODEINSIGHT_CORPUS_DIR') or Path.home() / '.cache/codeinsight-corpus'}-webapps")
+WEBAPPS_TRIAGE = ROOT / "rules/precision-webapps.tsv"
+WEBAPPS_HEADING = "## Data-flow rules on web applications"
 BEFORE_TRIAGE = ROOT / "rules/precision-before.tsv"
 BEFORE_SUMMARY = ROOT / "rules/precision-before.json"
 SAMPLE_PER_RULE = 12
@@ -85,10 +98,10 @@ def projects():
     return found
 
 
-def review(binary, project, project_dir, select, label):
+def review(binary, project, project_dir, select, label, data_dir=None):
     out = OUT / label / f"{project}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ, CODEINSIGHT_DATA_DIR=str(OUT / label / "data"), NO_COLOR="1")
+    env = dict(os.environ, CODEINSIGHT_DATA_DIR=str(data_dir or OUT / label / "data"), NO_COLOR="1")
     command = [
         str(binary), "review", ".", "--no-linters", "--no-cache", "--fail-on", "never", "--quiet",
         "--format", f"json={out}",
@@ -255,7 +268,13 @@ def main():
     parser.add_argument("--label", default="current", help="name of a one-selection measurement")
     parser.add_argument("--only", nargs="*", default=[], help="projects to run (default: all)")
     parser.add_argument("--no-page", action="store_true", help="do not rewrite docs/precision.md")
+    parser.add_argument("--webapps", action="store_true",
+                        help="the data-flow rules on the web applications of scripts/precision-webapps.sh, and the "
+                             "page's section about them")
     args = parser.parse_args()
+    if args.webapps:
+        webapps(args.bin, args.only, args.no_page)
+        return
     verdicts = read_triage(TRIAGE)
 
     if args.select is not None:
@@ -272,11 +291,194 @@ def main():
         before = json.load(handle)
     page = render_page(before, read_triage(BEFORE_TRIAGE), default, everything, default_findings, verdicts,
                        rule_metadata(), stale)
+    write_page(page + webapps_section_of(read_page()))
+
+
+def read_page():
+    target = ROOT / "docs/precision.md"
+    return target.read_text() if target.exists() else ""
+
+
+def webapps_section_of(page):
+    """The page's generated section about web applications (from its heading to the end), or nothing."""
+    at = page.find("\n" + WEBAPPS_HEADING + "\n")
+    return page[at:] if at >= 0 else ""
+
+
+def write_page(page):
     target = ROOT / "docs/precision.md"
     temporary = target.with_suffix(".md.tmp")
     temporary.write_text(page)
     temporary.replace(target)
     print(f"wrote {target.relative_to(ROOT)}")
+
+
+def taint_rules():
+    """The data-flow rules (`mode: taint`): id -> group, severity, from the first form of each rule file."""
+    import yaml
+
+    rules = {}
+    for path in sorted((ROOT / "rules").glob("*/*.yml")):
+        with open(path) as handle:
+            first = next(yaml.safe_load_all(handle))
+        if first.get("mode") == "taint":
+            metadata = first.get("metadata", {})
+            rules[first["id"]] = {"group": metadata.get("group", "default"), "severity": metadata.get("severity", "")}
+    return rules
+
+
+def webapp_notes():
+    """App name-version -> the advisory line under it in scripts/precision-webapps.sh."""
+    notes, last = {}, None
+    text = (ROOT / "scripts/precision-webapps.sh").read_text()
+    body = text[text.index("APPS='\n") + len("APPS='\n"):]
+    for line in body[:body.index("\n'\n")].splitlines():
+        if line[:1].isalpha():
+            fields = line.split()
+            last = f"{fields[1]}-{fields[2]}"
+        elif line.strip() and last:
+            notes[last] = line.strip()
+    return notes
+
+
+def webapps(binary, only, no_page):
+    """Reviews each web application with the data-flow rules only, writes the triage aid and the page's section."""
+    import shutil
+    import tempfile
+
+    rules = taint_rules()
+    select = ",".join(sorted(rules))
+    verdicts = read_triage(WEBAPPS_TRIAGE)
+    if not WEBAPPS.is_dir():
+        sys.exit(f"precision: no web applications in {WEBAPPS}: run scripts/precision-webapps.sh first")
+    apps = [(language_dir.name, app_dir.name, app_dir)
+            for language_dir in sorted(WEBAPPS.iterdir()) if language_dir.is_dir() and not language_dir.name.startswith(".")
+            for app_dir in sorted(language_dir.iterdir()) if (app_dir / ".complete").exists()]
+    if only:
+        apps = [app for app in apps if app[1] in only or app[1].rsplit("-", 1)[0] in only]
+    print(f"== webapps (select: {len(rules)} data-flow rules)", flush=True)
+    rows, findings = [], []
+    for language, project, project_dir in apps:
+        data_dir = tempfile.mkdtemp(prefix="codeinsight-precision-")
+        try:
+            report, elapsed = review(binary, project, project_dir, select, "webapps", data_dir)
+        finally:
+            shutil.rmtree(data_dir, ignore_errors=True)
+        count = 0
+        for file in report["files"]:
+            for finding in file["findings"]:
+                finding["project"] = project
+                finding["path"] = file["path"]
+                finding["context"] = context_of(file["path"])
+                findings.append(finding)
+                count += 1
+        lines = 0
+        for file in report["files"]:
+            try:
+                with open(project_dir / file["path"], "rb") as handle:
+                    lines += sum(1 for _ in handle)
+            except OSError:
+                pass
+        rows.append({"language": language, "project": project, "lines": lines, "files": len(report["files"]),
+                     "left_out": len(report["skipped"]), "findings": count})
+        print(f"{project:32} {len(report['files']):5} files {lines:7} lines {count:4} findings {elapsed:6.1f} s",
+              flush=True)
+    findings.sort(key=lambda f: (f["rule_id"], f["project"], f["path"], f["line"]))
+    key = lambda f: (f["project"], f["path"], f["line"], f["rule_id"])
+    dirs = {project: project_dir for _, project, project_dir in apps}
+
+    # The triage aid: every finding with its flow and the code around each step, and the lines to fill in.
+    OUT.mkdir(parents=True, exist_ok=True)
+    with open(OUT / "webapps.tsv", "w") as tsv, open(OUT / "webapps.md", "w") as md:
+        for f in findings:
+            verdict, reason = verdicts.get(key(f), ("", ""))
+            tsv.write("\t".join([f["project"], f["path"], str(f["line"]), f["rule_id"], verdict, reason]) + "\n")
+            md.write(f"### {f['rule_id']} ({f['severity']}) {f['project']}/{f['path']}:{f['line']} "
+                     f"[{f['context']}]{' — ' + verdict if verdict else ''}\n\n{f['message']}\n\n"
+                     f"flow: {flow_text(f)}\n\n")
+            shown = set()
+            for line in [step["line"] for step in f.get("flow") or []] + [f["line"]]:
+                if line in shown:
+                    continue
+                shown.add(line)
+                md.write(f"```\n{excerpt(dirs[f['project']], f['path'], line, around=2)}\n```\n\n")
+    untriaged = [f for f in findings if key(f) not in verdicts]
+    stale = sorted(k for k in verdicts if k not in {key(f) for f in findings})
+    counts = collections.Counter(verdicts[key(f)][0] for f in findings if key(f) in verdicts)
+    print(f"\n{len(findings)} findings in {sum(r['lines'] for r in rows)} lines; {counts['true']} true, "
+          f"{counts['false']} false, {counts['debatable']} debatable, {len(untriaged)} not triaged yet "
+          f"(see {OUT / 'webapps.md'})")
+    if stale:
+        print(f"{len(stale)} lines of {WEBAPPS_TRIAGE.name} name findings no longer reported, e.g. {stale[0]}")
+    if no_page or only:
+        return
+    page = read_page()
+    at = page.find("\n" + WEBAPPS_HEADING + "\n")
+    main_part = page[:at] if at >= 0 else page.rstrip("\n") + "\n"
+    write_page(main_part + render_webapps(rules, rows, findings, verdicts, webapp_notes(), len(stale)))
+
+
+def flow_text(finding):
+    return " → ".join(f"{step['label']} ({step['line']})" for step in finding.get("flow") or []) or "-"
+
+
+def render_webapps(rules, rows, findings, verdicts, notes, stale):
+    """The page's section about the data-flow rules on web applications; it starts with a blank line."""
+    key = lambda f: (f["project"], f["path"], f["line"], f["rule_id"])
+    out = [""]
+    w = out.append
+    w(WEBAPPS_HEADING + "\n")
+    w("Generated by `scripts/precision.py --webapps`; do not edit by hand. The data-flow rules (`mode: taint`) follow")
+    w("request data to a sink, and the libraries above have no request handlers, so they never fire there. They are")
+    w("measured instead on real web applications, pinned in versions with public advisories and fetched from the")
+    w("registries by `scripts/precision-webapps.sh`, reviewed with the data-flow rules alone (`--select` with every")
+    w("one of them by id, the opt-in ones included). Every finding is listed and triaged by hand in")
+    w("`rules/precision-webapps.tsv` by reading the flow in the code: `true` when request data really reaches the sink")
+    w("unchecked and a maintainer would accept the report, `false` when they would close it, `debatable` when they")
+    w("could go either way. No sampling: precision is the share of `true` among all findings (debatable counts")
+    w("against it); the bar is 90%. Missed advisories (false negatives) are not measured here.\n")
+    by_rule = collections.defaultdict(list)
+    for f in findings:
+        by_rule[f["rule_id"]].append(f)
+    total = collections.Counter()
+    w("| rule | group | severity | findings | triaged | true | false | debatable | precision |")
+    w("|---|---|---|---|---|---|---|---|---|")
+    for rule in sorted(set(rules) | set(by_rule)):
+        meta = rules.get(rule, {})
+        found = by_rule.get(rule, [])
+        c = collections.Counter(verdicts[key(f)][0] for f in found if key(f) in verdicts)
+        triaged = c["true"] + c["false"] + c["debatable"]
+        total.update(c)
+        total["findings"] += len(found)
+        precision = ratio(c["true"], triaged) if found else "never fires on the web applications"
+        w(f"| `{rule}` | {meta.get('group', '')} | {meta.get('severity', '')} | {len(found)} | {triaged} | "
+          f"{c['true']} | {c['false']} | {c['debatable']} | {precision} |")
+    triaged = total["true"] + total["false"] + total["debatable"]
+    w(f"| all | | | {total['findings']} | {triaged} | {total['true']} | {total['false']} | {total['debatable']} | "
+      f"{ratio(total['true'], triaged)} |")
+    w("")
+    w("### Every finding, triaged\n")
+    w("The flow runs from the source to the sink, with each step's line.\n")
+    w("| finding | severity | flow | verdict | reason |")
+    w("|---|---|---|---|---|")
+    for f in findings:
+        verdict, reason = verdicts.get(key(f), ("not triaged", ""))
+        w(f"| `{f['rule_id']}` {f['project']}/{f['path']}:{f['line']} | {f['severity']} | "
+          f"{flow_text(f).replace('|', '/')} | {verdict} | {reason.replace('|', '/')} |")
+    w("")
+    w("### Web applications\n")
+    w("Files left out by policy (vendored, generated, minified, too large) are not reviewed, as in any directory")
+    w("review; lines count the files reviewed.\n")
+    w("| application | language | files reviewed | left out | lines | findings | why it is here |")
+    w("|---|---|---|---|---|---|---|")
+    for row in rows:
+        w(f"| {row['project']} | {row['language']} | {row['files']} | {row['left_out']} | {row['lines']} | "
+          f"{row['findings']} | {notes.get(row['project'], '').replace('|', '/')} |")
+    w(f"\nTotal: {len(rows)} applications, {sum(r['files'] for r in rows)} files reviewed, "
+      f"{sum(r['lines'] for r in rows)} lines.")
+    if stale:
+        w(f"\n{stale} triage lines name findings the rules no longer report; they count for nothing.")
+    return "\n".join(out) + "\n"
 
 
 def by_language(rows, metadata=None, group=None):

@@ -1,0 +1,191 @@
+#!/usr/bin/env bash
+# Fetches the web-application corpus for the data-flow (taint) rules: a pinned set of real web applications, each
+# in a version with publicly known injection, traversal, SSRF, redirect or deserialization advisories, taken from
+# the package registries only (PyPI wheels and sdists, npm tarballs). The mature libraries of
+# scripts/precision-corpus.sh have no web handlers, so the taint rules never fire there; these apps do have them.
+# `scripts/precision.py --webapps` reviews them with the data-flow rules only and writes the page's section.
+#
+#   scripts/precision-webapps.sh                 # fetch all that is missing, then print the table
+#   scripts/precision-webapps.sh python gradio   # only these languages / app names
+#
+# Layout: ${CODEINSIGHT_CORPUS_DIR:-$HOME/.cache/codeinsight-corpus}-webapps/<language>/<name>-<version>/ holds the
+# tree as published: a wheel's content (the installed package, unzipped), an sdist or an npm tarball without its
+# top-level folder. As in precision-corpus.sh, a tree is staged in a temp dir beside it, marked with `.complete`
+# (written last) and renamed into place, so a tree that exists is whole; trees already there are skipped, and the
+# archives are deleted once unpacked. Needs python3 -m pip, npm, tar and unzip. An app that fails is named and the
+# others still go on; exit status 1. About 400 MB downloaded, 1.3 GB unpacked, a few minutes.
+set -euo pipefail
+
+dest=${CODEINSIGHT_CORPUS_DIR:-$HOME/.cache/codeinsight-corpus}-webapps
+
+# The apps are chosen for their web handlers and advisories, before any review of them: none is left out for what
+# the rules report. The first fifteen were measured by hand before this script existed; the indented line under an
+# app names advisories of that version where they are public (CVE, fixed-in version), else why it is here.
+# language    name                version          registry  spec (PyPI project name; npm: -)
+APPS='
+python      pgadmin4            7.6              wheel     pgadmin4
+  CVE-2023-5002 command injection through the binary path validation (fixed in 7.7)
+python      calibreweb          0.6.17           wheel     calibreweb
+  CVE-2022-0939 SSRF through the cover URL (fixed in 0.6.18)
+python      pyload-ng           0.5.0b3.dev30    wheel     pyload-ng
+  CVE-2023-0297 code injection through js2py in /flash/addcrypted2 (fixed in 0.5.0b3.dev31)
+python      changedetection.io  0.45.1           wheel     changedetection.io
+  CVE-2024-32651 server-side template injection in notifications (fixed in 0.45.21)
+python      sickchill           2023.6.27        wheel     sickchill
+  a large Tornado web UI
+python      flask-appbuilder    3.3.0            wheel     Flask-AppBuilder
+  CVE-2021-32805 open redirect after login (fixed in 3.3.2)
+python      flask-appbuilder    4.5.0            sdist     Flask-AppBuilder
+  the same framework years later
+python      flask-admin         1.5.8            sdist     Flask-Admin
+  admin views over user-supplied filters, URLs and file paths (fileadmin)
+python      octoprint           1.9.3            wheel     OctoPrint
+  a Flask and Tornado web UI with file management
+python      pyspider            0.3.10           sdist     pyspider
+  a web UI that runs user scripts
+python      mlflow              2.9.2            wheel     mlflow
+  path traversal advisories in the tracking server fixed in later 2.x releases
+python      django-allauth      65.3.0           sdist     django-allauth
+  a mature Django app (few true findings expected)
+python      wagtail             6.3.1            sdist     wagtail
+  a mature Django CMS (few true findings expected)
+python      gradio              3.33.1           wheel     gradio
+  CVE-2023-34239 arbitrary file read and SSRF through /file= and /proxy= (fixed in 3.34.0)
+python      lektor              3.3.10           wheel     Lektor
+  CVE-2024-28335 path traversal in the admin API (fixed in 3.3.11)
+python      jupyter-server      2.7.1            wheel     jupyter-server
+  CVE-2023-39968 open redirect, CVE-2023-40170 XSS (fixed in 2.7.2)
+python      notebook            6.1.4            wheel     notebook
+  CVE-2020-26215 open redirect (fixed in 6.1.5)
+python      streamlit           1.11.0           wheel     streamlit
+  CVE-2022-35918 path traversal in custom components (fixed in 1.11.1)
+python      graphite-web        1.1.5            sdist     graphite-web
+  CVE-2017-18638 SSRF in composer send_email (fixed in 1.1.6)
+python      label-studio        1.9.1            wheel     label-studio
+  CVE-2023-47116 SSRF, CVE-2023-47115 XSS (fixed in 1.9.2)
+python      apache-superset     2.1.0            sdist     apache-superset
+  CVE-2023-37941 unsafe deserialization, CVE-2023-39265 SQLite URIs (fixed in 2.1.1)
+python      bentoml             1.2.4            wheel     bentoml
+  CVE-2024-2912 unsafe deserialization of request bodies (fixed in 1.2.5)
+python      archivy             1.6.2            wheel     archivy
+  CVE-2022-0697 open redirect (fixed in 1.7.0)
+javascript  json-server         0.17.4           npm       -
+  a small Express server (few true findings expected)
+javascript  verdaccio           5.31.1           npm       -
+  an Express registry server (compiled build/ as published)
+javascript  mongo-express       0.53.0           npm       -
+  CVE-2019-10758 code injection through /checkValid (fixed in 0.54.0)
+javascript  ungit               1.5.18           npm       -
+  CVE-2022-25766 argument injection into git in /api/fetch (fixed in 1.5.20)
+javascript  parse-server        6.4.0            npm       -
+  CVE-2024-27298 SQL injection in the Postgres adapter (fixed in 6.5.0)
+javascript  node-red-dashboard  2.26.0           npm       -
+  CVE-2021-3223 path traversal in ui_base (fixed in 2.26.2)
+'
+
+# Source extensions per language, as src/engine/language.rs detects them (npm packages count both JS and TS).
+extensions() {
+  case $1 in
+    python) echo 'py pyi pyw' ;;
+    javascript) echo 'js mjs cjs jsx ts mts cts tsx' ;;
+  esac
+}
+
+fail() { echo "precision-webapps: $app: $*" >&2; exit 1; }
+need() { command -v "$1" >/dev/null || fail "needs '$1' on PATH"; }
+
+# unpack ARCHIVE DIR: extracts a tarball into DIR, dropping its single top-level folder (package/, name-version/).
+unpack() {
+  local x="$2.x"
+  { mkdir -p "$x" && tar -xzf "$1" -C "$x" --no-same-owner; } || fail "cannot extract $(basename "$1")"
+  local top=("$x"/*)
+  if [[ ${#top[@]} == 1 && -d ${top[0]} ]]; then mv "${top[0]}" "$2"; rmdir "$x"; else mv "$x" "$2"; fi
+}
+
+pip_download() { # spec version stage binary-flag
+  need python3
+  python3 -m pip download --quiet --disable-pip-version-check --no-deps "$4" :all: -d "$3/dl" "$1==$2" \
+    >/dev/null 2>"$3/pip.log" || { tail -5 "$3/pip.log" >&2; fail "pip download $1==$2 failed"; }
+}
+
+fetch_wheel() { # name version spec stage: the installed package, as the wheel would lay it out
+  need unzip
+  pip_download "$3" "$2" "$4" --only-binary
+  local files=("$4"/dl/*.whl)
+  [[ -f ${files[0]} ]] || fail "PyPI gave no wheel for $3==$2"
+  unzip -q "${files[0]}" -d "$4/src" || fail "cannot unzip $(basename "${files[0]}")"
+}
+
+fetch_sdist() { # name version spec stage
+  pip_download "$3" "$2" "$4" --no-binary
+  local files=("$4"/dl/*.tar.gz)
+  [[ -f ${files[0]} ]] || fail "PyPI gave no .tar.gz sdist for $3==$2"
+  unpack "${files[0]}" "$4/src"
+}
+
+fetch_npm() { # name version spec stage
+  need npm
+  mkdir -p "$4/dl"
+  (cd "$4/dl" && npm pack --loglevel=error "$1@$2" >/dev/null) || fail "npm pack $1@$2 failed"
+  local files=("$4"/dl/*.tgz)
+  unpack "${files[0]}" "$4/src"
+}
+
+# fetch LANGUAGE NAME VERSION REGISTRY SPEC: stages the tree in a temp dir, marks it, renames it into place.
+fetch() {
+  local final="$dest/$1/$2-$3"
+  [[ -f $final/.complete ]] && { echo "have  $1/$2-$3"; return; }
+  echo "fetch $1/$2-$3 ($4)"
+  mkdir -p "$dest/$1"
+  stage=$(mktemp -d "$dest/$1/.staging-$2-$3.XXXXXX")
+  trap 'rm -rf "$stage"' EXIT
+  "fetch_$4" "$2" "$3" "$5" "$stage"
+  printf 'registry=%s\nspec=%s\nfetched=%s\n' "$4" "$5" "$(date -u +%FT%TZ)" > "$stage/src/.complete"
+  rm -rf "$final"  # a leftover without .complete
+  mv "$stage/src" "$final" || fail "cannot move into $final"
+}
+
+selected() { # LANGUAGE NAME: whether the command line asks for this app (no arguments: all)
+  ((${#filters[@]} == 0)) && return
+  local f; for f in "${filters[@]}"; do [[ $f == "$1" || $f == "$2" ]] && return; done; return 1
+}
+
+# The app lines of $APPS (the indented advisory lines are documentation).
+app_lines() { grep -E '^[a-z]' <<<"$APPS"; }
+
+filters=("$@")
+failed=()
+start=$SECONDS
+while read -r language name version registry spec; do
+  selected "$language" "$name" || continue
+  app="$language/$name-$version"
+  set +e
+  (set -eE; trap 'echo "precision-webapps: $app: failed: $BASH_COMMAND" >&2' ERR; fetch "$language" "$name" "$version" "$registry" "$spec")
+  status=$?
+  set -e
+  ((status == 0)) || failed+=("$app")
+done < <(app_lines)
+
+echo
+printf '%-11s %-19s %-14s %8s %9s\n' LANGUAGE APP VERSION FILES LINES
+total_files=0 total_lines=0
+list=$(mktemp)
+trap 'rm -f "$list"' EXIT
+while read -r language name version registry spec; do
+  selected "$language" "$name" || continue
+  dir="$dest/$language/$name-$version"
+  [[ -f $dir/.complete ]] || { printf '%-11s %-19s %-14s %8s %9s\n' "$language" "$name" "$version" - MISSING; continue; }
+  pattern=() && for ext in $(extensions "$language"); do pattern+=(-o -iname "*.$ext"); done
+  find "$dir" -type f \( "${pattern[@]:1}" \) -print0 > "$list"
+  count=$(tr -cd '\0' < "$list" | wc -c)
+  lines=$(xargs -0r cat < "$list" | wc -l)
+  printf '%-11s %-19s %-14s %8s %9s\n' "$language" "$name" "$version" "$count" "$lines"
+  total_files=$((total_files + count)) total_lines=$((total_lines + lines))
+done < <(app_lines)
+printf '%-46s %8s %9s\n' TOTAL "$total_files" "$total_lines"
+echo "webapps: $dest ($(du -sh "$dest" | cut -f1)), $((SECONDS - start)) s"
+
+if ((${#failed[@]})); then
+  echo "precision-webapps: could not fetch: ${failed[*]}" >&2
+  exit 1
+fi
