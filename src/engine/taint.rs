@@ -1194,10 +1194,19 @@ impl<'r> Analysis<'_, 'r> {
                     // A lookup by a tainted key (`Model.objects.get(pk=value)`, `get_object(id=value)`)
                     // returns stored data, not the key: Python keyword arguments carry taint only into
                     // string building (`.format(name=value)`) and `dict(...)`.
+                    // A Python `table.get(key, default)` on an untainted mapping returns a stored value or
+                    // the default, not the key.
+                    let looks_up = self.language == Language::Python
+                        && name.as_ref().is_some_and(|name| name.text() == "get")
+                        && node
+                            .field("function")
+                            .and_then(|function| function.field("object"))
+                            .is_some_and(|object| self.taint_of(&object, state).is_none());
                     let mut keywords = false;
                     let flow = arguments
                         .children()
                         .filter(SyntaxNode::is_named)
+                        .skip(usize::from(looks_up))
                         .find_map(|argument| {
                             if argument.kind() == "keyword_argument" {
                                 keywords = true;
