@@ -156,15 +156,20 @@ impl<'r> Sources<'r> {
         };
         let python_handlers = taint.handler_parameters && language == Language::Python;
         let express_handlers = taint.handler_parameters && is_javascript_like(language);
+        let go_handlers = taint.handler_parameters && language == Language::Go;
         let may_hold = taint
             .source_texts
             .as_ref()
             .is_none_or(|texts| texts.iter().any(|text| content.contains(text.as_str())))
             || python_handlers && (content.contains('@') || content.contains("request"))
             || express_handlers
-                && [".query", ".params", ".body", ".cookies", ".headers"]
+                && [".query", ".params", ".body", ".cookies", ".headers", ".request"]
                     .iter()
-                    .any(|field| content.contains(field));
+                    .any(|field| content.contains(field))
+            || go_handlers
+                && GO_REQUEST_TYPES
+                    .iter()
+                    .any(|(kind, _)| content.contains(kind.trim_start_matches('*')));
         if !may_hold {
             return found;
         }
@@ -250,8 +255,8 @@ pub(crate) fn find_flows(
     sources: &Sources<'_>,
     path: &str,
 ) -> Vec<Hit> {
-    let handlers =
-        taint.handler_parameters && (language == Language::Python || is_javascript_like(language));
+    let handlers = taint.handler_parameters
+        && (language == Language::Python || language == Language::Go || is_javascript_like(language));
     if sources.ranges.is_empty() && !handlers {
         return Vec::new();
     }
@@ -1162,6 +1167,10 @@ impl<'r> Analysis<'_, 'r> {
             "attribute" | "member_expression" => node
                 .field("object")
                 .and_then(|object| self.taint_of(&object, state)),
+            // `r.Header`, `c.Query` where `r`, `c` are a Go handler's request: the field is tainted.
+            "selector_expression" if state.contains_key(node.text().as_ref()) => {
+                state.get(node.text().as_ref()).cloned()
+            }
             "selector_expression" => node
                 .field("operand")
                 .and_then(|operand| self.taint_of(&operand, state)),
@@ -1811,6 +1820,9 @@ fn handler_parameters(
     if is_javascript_like(language) {
         return express_request_fields(function);
     }
+    if language == Language::Go {
+        return go_request_fields(function);
+    }
     if language != Language::Python || function.kind() != "function_definition" {
         return state;
     }
@@ -1958,6 +1970,116 @@ fn parsed_type(annotation: &str) -> bool {
     )
 }
 
+/// Go's request types and what of them the client chooses: `net/http`'s request, Gin's and Echo's contexts.
+const GO_REQUEST_TYPES: [(&str, &[&str]); 3] = [
+    (
+        "*http.Request",
+        &[
+            "Header",
+            "Body",
+            "Form",
+            "PostForm",
+            "MultipartForm",
+            "FormValue",
+            "PostFormValue",
+            "FormFile",
+            "Cookie",
+            "Cookies",
+            "URL",
+            "RequestURI",
+            "Referer",
+            "UserAgent",
+        ],
+    ),
+    (
+        "*gin.Context",
+        &[
+            "Query",
+            "DefaultQuery",
+            "GetQuery",
+            "QueryArray",
+            "QueryMap",
+            "Param",
+            "PostForm",
+            "DefaultPostForm",
+            "GetPostForm",
+            "PostFormArray",
+            "GetHeader",
+            "Cookie",
+            "FormFile",
+            "GetRawData",
+            "ShouldBind",
+            "ShouldBindJSON",
+            "BindJSON",
+            "Bind",
+        ],
+    ),
+    (
+        "echo.Context",
+        &[
+            "QueryParam",
+            "QueryParams",
+            "QueryString",
+            "Param",
+            "ParamValues",
+            "FormValue",
+            "FormParams",
+            "FormFile",
+            "Cookie",
+            "Cookies",
+            "Bind",
+        ],
+    ),
+];
+
+/// A Go function taking a request (`r *http.Request`, `c *gin.Context`, `ctx echo.Context`), whatever its
+/// parameter is called: the request's fields and methods the client chooses (`r.Header`, `c.Query`,
+/// `ctx.QueryParam`) are sources. `c.Request` is followed to its fields through the `*http.Request` ones.
+fn go_request_fields(function: &SyntaxNode<'_>) -> State {
+    let mut state = State::new();
+    let Some(parameters) = function.field("parameters") else {
+        return state;
+    };
+    for parameter in parameters
+        .children()
+        .filter(|parameter| parameter.kind() == "parameter_declaration")
+    {
+        let Some(kind) = parameter.field("type") else {
+            continue;
+        };
+        let kind = kind.text();
+        let Some((_, fields)) = GO_REQUEST_TYPES
+            .iter()
+            .find(|(request, _)| *request == kind.as_ref())
+        else {
+            continue;
+        };
+        for name in parameter.field_children("name") {
+            let range = name.range();
+            let mut add = |key: String| {
+                state.insert(
+                    key.clone(),
+                    vec![Step {
+                        label: key,
+                        start: range.start,
+                        end: range.end,
+                    }],
+                );
+            };
+            for field in *fields {
+                add(format!("{}.{field}", name.text()));
+            }
+            // Gin's and Echo's underlying request.
+            if kind != "*http.Request" {
+                for field in GO_REQUEST_TYPES[0].1 {
+                    add(format!("{}.Request.{field}", name.text()));
+                }
+            }
+        }
+    }
+    state
+}
+
 /// An Express-style route handler (the last argument of `app.get(path, ...)`, `router.post`, `app.use`, ...,
 /// taking the request and the response): the request's `query`, `params`, `body`, `cookies` and `headers`,
 /// whatever the parameter is called. The request itself is not tainted: `req.user` and `req.method` are not
@@ -1982,15 +2104,30 @@ fn express_request_fields(function: &SyntaxNode<'_>) -> State {
                 "get" | "post" | "put" | "patch" | "delete" | "all" | "use" | "head" | "options"
             )
         });
-    let parameters: Vec<SyntaxNode<'_>> = function
-        .field("parameters")
-        .map(|parameters| parameters.children().filter(SyntaxNode::is_named).collect())
-        .unwrap_or_default();
-    if !routes || parameters.len() < 2 || parameters[0].kind() != "identifier" {
+    let parameters: Vec<SyntaxNode<'_>> = match function.field("parameters") {
+        Some(parameters) => parameters.children().filter(SyntaxNode::is_named).collect(),
+        // `ctx => ...`
+        None => function.field("parameter").into_iter().collect(),
+    };
+    if !routes || parameters.is_empty() || parameters[0].kind() != "identifier" {
         return state;
     }
     let request = parameters[0].text().into_owned();
-    for field in ["query", "params", "body", "cookies", "headers"] {
+    // Koa's middleware takes the context and `next` (or the context alone): its `body` is the response's, the
+    // client's body is `ctx.request.body`.
+    let koa = match parameters.as_slice() {
+        [_, next] => next.text() == "next",
+        [only] => matches!(only.text().as_ref(), "ctx" | "context"),
+        _ => false,
+    };
+    let fields: &[&str] = if koa {
+        &["query", "params", "request", "headers", "cookies", "querystring"]
+    } else if parameters.len() >= 2 {
+        &["query", "params", "body", "cookies", "headers"]
+    } else {
+        return state;
+    };
+    for field in fields {
         state.insert(
             format!("{request}.{field}"),
             vec![Step {
