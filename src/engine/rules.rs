@@ -288,6 +288,7 @@ struct PendingTaint {
     handler_parameters: bool,
     tainted_start: bool,
     segments_are_safe: bool,
+    raised_by_checks: Vec<String>,
 }
 
 /// Rules grouped by the language of the files they run on, compiled on first use.
@@ -759,6 +760,7 @@ fn compile(
                 handler_parameters: taint.handler_parameters,
                 tainted_start: taint.tainted_start,
                 segments_are_safe: taint.segments_are_safe,
+                raised_by_checks: taint.raised_by_checks.clone(),
                 sink_kinds: super::taint::Kinds::of(&config),
             })
         }
@@ -801,6 +803,23 @@ fn taint_documents(
     let handler_parameters = flag("handler-parameters")?;
     let tainted_start = flag("tainted-start")?;
     let segments_are_safe = flag("segments-are-safe")?;
+    let raised_by_checks = match object.remove("raised-by-checks") {
+        None => Vec::new(),
+        Some(serde_json::Value::Array(names)) => names
+            .iter()
+            .map(|name| name.as_str().map(str::to_owned))
+            .collect::<Option<Vec<String>>>()
+            .ok_or_else(|| {
+                RuleProblem::from(format!(
+                    "rule `{id}`: `raised-by-checks` is a list of exception names"
+                ))
+            })?,
+        Some(_) => {
+            return Err(RuleProblem::from(format!(
+                "rule `{id}`: `raised-by-checks` is a list of exception names"
+            )));
+        }
+    };
     let mut list = |key: &str, required: bool| -> Result<Option<serde_json::Value>, RuleProblem> {
         match object.remove(key) {
             Some(serde_json::Value::Array(entries)) if !entries.is_empty() => {
@@ -837,6 +856,7 @@ fn taint_documents(
         handler_parameters,
         tainted_start,
         segments_are_safe,
+        raised_by_checks,
     };
     Ok((sinks, Some(taint)))
 }

@@ -65,6 +65,9 @@ pub(crate) struct CompiledTaint {
     /// With `segments-are-safe: true` (path sinks), a Flask route segment (`<name>`, `<string:name>`), which
     /// cannot hold a `/`, is not a source; `<path:name>` is.
     pub(crate) segments_are_safe: bool,
+    /// Exceptions a check of this sink class raises (`PermissionError` for a path outside its directory): a call
+    /// given tainted data in a `try` that catches one of them is such a check, and what it returns is clean.
+    pub(crate) raised_by_checks: Vec<String>,
     /// The kinds the rule's sinks (its `config`) can match.
     pub(crate) sink_kinds: Kinds,
 }
@@ -177,7 +180,9 @@ impl<'r> Sources<'r> {
             if is_function(&node) {
                 found.functions.push(node.clone());
             }
-            if taint.sources.matches(&node) {
+            if taint.sources.matches(&node)
+                && !(is_javascript_like(language) && names_a_local_variable(&node))
+            {
                 found.ranges.push(node.range());
                 if !node.ancestors().any(|ancestor| is_function(&ancestor)) {
                     found.outside_functions = true;
@@ -186,6 +191,28 @@ impl<'r> Sources<'r> {
         }
         found
     }
+}
+
+/// Whether a JavaScript source (`request.params`, `req.query`) reads a variable its function declares itself
+/// (`var request = JSON.parse(message.data)`) rather than a request handed to a handler.
+fn names_a_local_variable(source: &SyntaxNode<'_>) -> bool {
+    let mut base = source.clone();
+    while let Some(object) = base.field("object") {
+        base = object;
+    }
+    if base.kind() != "identifier" {
+        return false;
+    }
+    let name = base.text();
+    let Some(function) = source.ancestors().find(is_function) else {
+        return false;
+    };
+    function.dfs().any(|node| {
+        node.kind() == "variable_declarator"
+            && node
+                .field("name")
+                .is_some_and(|declared| declared.text() == name)
+    })
 }
 
 /// For each source entry, a piece of text any match of it contains (`request.args`, `.FormValue`); `None` when
@@ -274,6 +301,7 @@ pub(crate) fn find_flows(
         sources: &sources.ranges,
         hits: Vec::new(),
         summarizing: None,
+        checked_by_raising: false,
     };
     // The module's top level when a source lies outside every function, then each function that holds a
     // source or is a web handler: nothing can be tainted anywhere else. A function reaches a sink when it holds
@@ -365,6 +393,8 @@ struct Analysis<'a, 'r> {
     hits: Vec<Hit>,
     /// While a function is summarized: what it returns and which variables its checks cleared.
     summarizing: Option<RefCell<Collected>>,
+    /// Inside a `try` that catches what this sink class's checks raise (see `raised_by_checks`).
+    checked_by_raising: bool,
 }
 
 /// What a function's interpretation collects for its summary.
@@ -390,6 +420,61 @@ impl<'r> Analysis<'_, 'r> {
         }
     }
 
+    /// Whether a Python `try` catches an exception this sink class's checks raise.
+    fn catches_a_check(&self, node: &SyntaxNode<'_>) -> bool {
+        !self.taint.raised_by_checks.is_empty()
+            && node
+                .children()
+                .filter(|child| child.kind() == "except_clause")
+                .any(|clause| {
+                    let caught = clause
+                        .children()
+                        .filter(SyntaxNode::is_named)
+                        .find(|part| part.kind() != "block")
+                        .map(|part| part.text().into_owned())
+                        .unwrap_or_default();
+                    caught
+                        .split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.'))
+                        .any(|name| {
+                            let name = name.rsplit('.').next().unwrap_or(name);
+                            self.taint.raised_by_checks.iter().any(|check| check == name)
+                        })
+                })
+    }
+
+    /// In a `try` whose handler catches what a check raises: a call given a tainted variable is taken as that
+    /// check (`path = confined_path(path)` under `except PermissionError`), which cleans the variable and
+    /// returns clean data.
+    fn check_by_raising(&self, value: &SyntaxNode<'_>, state: &mut State) -> bool {
+        if !self.checked_by_raising {
+            return false;
+        }
+        let call = if value.kind() == "await" {
+            value.children().find(SyntaxNode::is_named)
+        } else {
+            Some(value.clone())
+        };
+        let Some(call) = call.filter(|call| call.kind() == "call") else {
+            return false;
+        };
+        let given: Vec<SyntaxNode<'_>> = call
+            .field("arguments")
+            .map(|arguments| {
+                arguments
+                    .children()
+                    .filter(|argument| {
+                        argument.kind() == "identifier"
+                            && state.contains_key(argument.text().as_ref())
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        for argument in &given {
+            self.clear(argument, state);
+        }
+        !given.is_empty()
+    }
+
     /// Records what a summarized function returns.
     fn returned(&self, value: &SyntaxNode<'_>, state: &State) {
         if let Some(collected) = &self.summarizing
@@ -413,6 +498,7 @@ impl<'r> Analysis<'_, 'r> {
                 sources: self.sources,
                 hits: Vec::new(),
                 summarizing: Some(RefCell::new(Collected::default())),
+                checked_by_raising: false,
             };
             inner.scope(&body, state);
             let collected = inner.summarizing.take().unwrap_or_default().into_inner();
@@ -476,6 +562,14 @@ impl<'r> Analysis<'_, 'r> {
             "if_statement" => self.branch(node, state),
             "for_statement" | "for_in_statement" | "while_statement" | "do_statement" => {
                 self.repeat(node, state);
+            }
+            "try_statement" if self.catches_a_check(node) => {
+                let outer = self.checked_by_raising;
+                for child in node.children().filter(SyntaxNode::is_named) {
+                    self.checked_by_raising = child.kind() == "block";
+                    self.statement(&child, state);
+                }
+                self.checked_by_raising = outer;
             }
             "block"
             | "statement_block"
@@ -716,7 +810,9 @@ impl<'r> Analysis<'_, 'r> {
                         .field("arguments")
                         .and_then(|arguments| self.taint_of(&arguments, state)),
                 };
-                if let Some(mut flow) = flow {
+                if let Some(mut flow) = flow
+                    && !in_development_only_code(&current)
+                {
                     let range = current.range();
                     flow.push(Step {
                         label: label(&callee(&current)),
@@ -842,6 +938,10 @@ impl<'r> Analysis<'_, 'r> {
                 if let (Some(target), Some(value)) = (target, value) {
                     self.effects(&value, state);
                     let value = innermost_value(value);
+                    if self.check_by_raising(&value, state) {
+                        Self::assign(&target, None, false, state);
+                        return;
+                    }
                     let flow = self.taint_of(&value, state);
                     let starts = self.starts_tainted(&value, state);
                     Self::assign(&target, flow, false, state);
@@ -915,6 +1015,11 @@ impl<'r> Analysis<'_, 'r> {
                     } else {
                         Some(expression)
                     };
+                    if let Some(call) = &call
+                        && self.check_by_raising(call, state)
+                    {
+                        return;
+                    }
                     // Only a call given a tainted variable can clean one: the sanitizers are matched then.
                     let given_taint = |call: &SyntaxNode<'_>| {
                         call.field("arguments").is_some_and(|arguments| {
@@ -1493,6 +1598,10 @@ fn looks_up_by_id(name: &str, arguments: &SyntaxNode<'_>) -> bool {
     if !lookup {
         return false;
     }
+    // `getProfileByUsername(name)`, `get_user_by_email(email)`: a record found by what it is given.
+    if name.contains("By") || name.contains("_by_") {
+        return true;
+    }
     let lower = name.to_ascii_lowercase();
     let builds_a_location = ["path", "url", "uri", "file", "dir", "name", "link"]
         .iter()
@@ -1513,6 +1622,65 @@ fn looks_up_by_id(name: &str, arguments: &SyntaxNode<'_>) -> bool {
                 || text.ends_with("ID"))
     };
     arguments.children().any(|argument| id_named(&argument))
+}
+
+/// Whether `node` runs only in development or tests: it lies in the arm an `if` on a development flag guards
+/// (`if (config.dev)`, `if settings.DEBUG:`, `if (process.env.NODE_ENV === "test")`), where a test server's
+/// routes or a debugging page are registered. Such code is not exposed to anyone.
+fn in_development_only_code(node: &SyntaxNode<'_>) -> bool {
+    let mut child = node.clone();
+    for ancestor in node.ancestors() {
+        if ancestor.kind() == "if_statement"
+            && ancestor
+                .field("consequence")
+                .is_some_and(|consequence| consequence.range() == child.range())
+            && ancestor
+                .field("condition")
+                .is_some_and(|condition| is_development_flag(&condition))
+        {
+            return true;
+        }
+        child = ancestor;
+    }
+    false
+}
+
+fn is_development_flag(condition: &SyntaxNode<'_>) -> bool {
+    let text = condition.text();
+    let text = text.trim().trim_start_matches('(').trim_end_matches(')').trim();
+    let flag = |name: &str| {
+        let last = name.rsplit('.').next().unwrap_or(name).to_ascii_lowercase();
+        matches!(
+            last.as_str(),
+            "dev"
+                | "debug"
+                | "development"
+                | "isdev"
+                | "isdevelopment"
+                | "is_dev"
+                | "testing"
+                | "istest"
+                | "istesting"
+                | "is_testing"
+                | "test_mode"
+                | "testmode"
+        )
+    };
+    if text
+        .chars()
+        .all(|c| c.is_alphanumeric() || c == '_' || c == '.')
+    {
+        return flag(text);
+    }
+    // `NODE_ENV === "development"`, `env == 'test'`
+    let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    ["===", "=="].iter().any(|operator| {
+        compact.split_once(operator).is_some_and(|(left, right)| {
+            let value = right.trim_matches(|c| c == '"' || c == '\'' || c == '`');
+            left.to_ascii_lowercase().ends_with("env")
+                && matches!(value, "development" | "dev" | "test" | "testing")
+        })
+    })
 }
 
 /// `a = b = value`: the value at the end of a chain of assignments.
