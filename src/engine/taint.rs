@@ -164,7 +164,10 @@ impl<'r> Sources<'r> {
             .source_texts
             .as_ref()
             .is_none_or(|texts| texts.iter().any(|text| content.contains(text.as_str())))
-            || python_handlers && (content.contains('@') || content.contains("request"))
+            || python_handlers
+                && (content.contains('@')
+                    || content.contains("request")
+                    || content.contains("Handler"))
             || express_handlers
                 && [".query", ".params", ".body", ".cookies", ".headers", ".request"]
                     .iter()
@@ -1997,7 +2000,7 @@ fn handler_parameters(
     let decorated = function
         .parent()
         .filter(|parent| parent.kind() == "decorated_definition");
-    let routed = decorated.as_ref().is_some_and(|decorated| {
+    let routed = is_tornado_handler(function) || decorated.as_ref().is_some_and(|decorated| {
         decorated
             .children()
             .filter(|child| child.kind() == "decorator")
@@ -2089,6 +2092,33 @@ fn handler_parameters(
         state.insert(name, vec![step]);
     }
     state
+}
+
+/// A Tornado handler's HTTP method (`def get(self, path)` in a class deriving from a `...Handler`): its
+/// parameters are the groups of its URL pattern.
+fn is_tornado_handler(function: &SyntaxNode<'_>) -> bool {
+    let verb = function.field("name").is_some_and(|name| {
+        matches!(
+            name.text().as_ref(),
+            "get" | "post" | "put" | "patch" | "delete" | "head" | "options"
+        )
+    });
+    if !verb {
+        return false;
+    }
+    let mut parent = function.parent();
+    if parent
+        .as_ref()
+        .is_some_and(|parent| parent.kind() == "decorated_definition")
+    {
+        parent = parent.and_then(|parent| parent.parent());
+    }
+    parent
+        .filter(|block| block.kind() == "block")
+        .and_then(|block| block.parent())
+        .filter(|class| class.kind() == "class_definition")
+        .and_then(|class| class.field("superclasses"))
+        .is_some_and(|bases| bases.text().contains("Handler"))
 }
 
 /// The `<converter:name>` placeholders of a Flask route decorator, as `(name, converter)` (`""` for `<name>`).
