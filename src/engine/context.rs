@@ -122,25 +122,41 @@ fn is_minified(path: &str, content: &str) -> bool {
     if name.contains(".min.") {
         return true;
     }
-    if content.len() < 2048 {
-        return false;
-    }
+    // A compiler's inline source map (`//# sourceMappingURL=data:...`) is one long line after readable code.
+    let mut size = 0_usize;
     let mut lines = 0_usize;
     let mut long_bytes = 0_usize;
     for line in content.lines() {
+        let trimmed = line.trim_start();
+        if trimmed.starts_with("//# sourceMappingURL=") || trimmed.starts_with("/*# sourceMappingURL=") {
+            continue;
+        }
         lines += 1;
+        size += line.len() + 1;
         if line.len() > 1000 {
             long_bytes += line.len();
         }
     }
-    let average = content.len() / lines.max(1);
+    if size < 2048 {
+        return false;
+    }
+    let average = size / lines.max(1);
     // One-line files of several KiB, or most of the text in lines over 1,000 characters.
-    average > 500 || long_bytes * 2 > content.len()
+    average > 500 || long_bytes * 2 > size
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_inline_source_map_does_not_make_readable_code_minified() {
+        let code = "function add(a, b) {\n  return a + b;\n}\n".repeat(80);
+        let map = format!("//# sourceMappingURL=data:application/json;base64,{}\n", "A".repeat(40_000));
+        assert!(!is_minified("lib/add.js", &format!("{code}{map}")));
+        let minified = format!("{}\n", "var a=1;".repeat(1_000));
+        assert!(is_minified("lib/add.js", &format!("{minified}{map}")));
+    }
 
     #[test]
     fn paths_say_tests_examples_and_vendored_copies() {
