@@ -167,7 +167,15 @@ fn looks_like_a_real_secret(name: &str, candidate: &str) -> bool {
     let wordy = candidate
         .split(['_', '-', ':', '.', ' '])
         .all(|word| word.chars().all(|c| c.is_ascii_lowercase()));
-    if wordy {
+    // `ME_CONFIG_MONGODB_ADMINPASSWORD`: the name of the environment variable that holds the credential.
+    let environment_name = candidate.contains('_')
+        && candidate.split('_').all(|word| {
+            !word.is_empty()
+                && word
+                    .chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+        });
+    if wordy || environment_name {
         return false;
     }
     let classes = [
@@ -582,6 +590,12 @@ mod tests {
         assert!(ids(r#"password = "some:password""#).is_empty());
         assert!(ids(r#"password = "test_password9""#).is_empty());
         assert!(ids(r#"SECRET_KEY = "django_tests_secret_key""#).is_empty());
+        // The name of the environment variable that holds it (mongo-express's config.default.js).
+        assert!(ids(r#"const adminPassword = 'ME_CONFIG_MONGODB_ADMINPASSWORD';"#).is_empty());
+        assert_eq!(
+            ids(r#"const adminPassword = 'ME_CONFIG_9xQ2v';"#),
+            ["secrets/hardcoded-credential"]
+        );
     }
 
     #[test]
