@@ -128,7 +128,9 @@ fn is_minified(path: &str, content: &str) -> bool {
     let mut long_bytes = 0_usize;
     for line in content.lines() {
         let trimmed = line.trim_start();
-        if trimmed.starts_with("//# sourceMappingURL=") || trimmed.starts_with("/*# sourceMappingURL=") {
+        if trimmed.starts_with("//# sourceMappingURL=")
+            || trimmed.starts_with("/*# sourceMappingURL=")
+        {
             continue;
         }
         lines += 1;
@@ -152,7 +154,10 @@ mod tests {
     #[test]
     fn an_inline_source_map_does_not_make_readable_code_minified() {
         let code = "function add(a, b) {\n  return a + b;\n}\n".repeat(80);
-        let map = format!("//# sourceMappingURL=data:application/json;base64,{}\n", "A".repeat(40_000));
+        let map = format!(
+            "//# sourceMappingURL=data:application/json;base64,{}\n",
+            "A".repeat(40_000)
+        );
         assert!(!is_minified("lib/add.js", &format!("{code}{map}")));
         let minified = format!("{}\n", "var a=1;".repeat(1_000));
         assert!(is_minified("lib/add.js", &format!("{minified}{map}")));

@@ -591,9 +591,9 @@ mod tests {
         assert!(ids(r#"password = "test_password9""#).is_empty());
         assert!(ids(r#"SECRET_KEY = "django_tests_secret_key""#).is_empty());
         // The name of the environment variable that holds it (mongo-express's config.default.js).
-        assert!(ids(r#"const adminPassword = 'ME_CONFIG_MONGODB_ADMINPASSWORD';"#).is_empty());
+        assert!(ids(r"const adminPassword = 'ME_CONFIG_MONGODB_ADMINPASSWORD';").is_empty());
         assert_eq!(
-            ids(r#"const adminPassword = 'ME_CONFIG_9xQ2v';"#),
+            ids(r"const adminPassword = 'ME_CONFIG_9xQ2v';"),
             ["secrets/hardcoded-credential"]
         );
     }

@@ -169,9 +169,11 @@ impl<'r> Sources<'r> {
                     || content.contains("request")
                     || content.contains("Handler"))
             || express_handlers
-                && [".query", ".params", ".body", ".cookies", ".headers", ".request"]
-                    .iter()
-                    .any(|field| content.contains(field))
+                && [
+                    ".query", ".params", ".body", ".cookies", ".headers", ".request",
+                ]
+                .iter()
+                .any(|field| content.contains(field))
             || go_handlers
                 && GO_REQUEST_TYPES
                     .iter()
@@ -286,7 +288,9 @@ pub(crate) fn find_flows(
     path: &str,
 ) -> Vec<Hit> {
     let handlers = taint.handler_parameters
-        && (language == Language::Python || language == Language::Go || is_javascript_like(language));
+        && (language == Language::Python
+            || language == Language::Go
+            || is_javascript_like(language));
     if sources.ranges.is_empty() && !handlers {
         return Vec::new();
     }
@@ -400,6 +404,14 @@ struct Analysis<'a, 'r> {
     checked_by_raising: bool,
 }
 
+/// What a call to a function of the file returns.
+enum Through {
+    /// Not a call to one function of the file, or one that cannot be followed: the general rule applies.
+    NotFollowed,
+    /// The summary's answer: the taint of the call's result, if any.
+    Returns(Option<Vec<Step>>),
+}
+
 /// What a function's interpretation collects for its summary.
 #[derive(Default)]
 struct Collected {
@@ -440,7 +452,10 @@ impl<'r> Analysis<'_, 'r> {
                         .split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.'))
                         .any(|name| {
                             let name = name.rsplit('.').next().unwrap_or(name);
-                            self.taint.raised_by_checks.iter().any(|check| check == name)
+                            self.taint
+                                .raised_by_checks
+                                .iter()
+                                .any(|check| check == name)
                         })
                 })
     }
@@ -520,9 +535,11 @@ impl<'r> Analysis<'_, 'r> {
             summary
                 .returns
                 .push(collected.returns.into_iter().find(|flow| from_here(flow)));
-            summary
-                .sinks
-                .push(hits.into_iter().filter(|hit| from_here(&hit.flow)).collect());
+            summary.sinks.push(
+                hits.into_iter()
+                    .filter(|hit| from_here(&hit.flow))
+                    .collect(),
+            );
             summary.checks.push(
                 parameter
                     .target
@@ -543,7 +560,7 @@ impl<'r> Analysis<'_, 'r> {
     fn summary_of_call<'c>(
         &self,
         call: &SyntaxNode<'c>,
-    ) -> Option<(std::rc::Rc<Summary>, Vec<(usize, SyntaxNode<'c>)>)> {
+    ) -> Option<(std::rc::Rc<Summary>, summaries::Arguments<'c>)> {
         let (function, arguments) = self.functions.resolve(call, self.language)?;
         let summary = self
             .functions
@@ -901,20 +918,24 @@ impl<'r> Analysis<'_, 'r> {
         }
     }
 
-    /// The taint a call to a function of the file returns, from its summary: `Some(None)` when it returns none
-    /// of what it is given; `None` when the call is not to one function of the file (or it cannot be followed).
-    fn through_function(&self, call: &SyntaxNode<'_>, state: &State) -> Option<Option<Vec<Step>>> {
-        let (function, arguments) = self.functions.resolve(call, self.language)?;
+    /// The taint a call to a function of the file returns, from its summary.
+    fn through_function(&self, call: &SyntaxNode<'_>, state: &State) -> Through {
+        let Some((function, arguments)) = self.functions.resolve(call, self.language) else {
+            return Through::NotFollowed;
+        };
         let tainted: Vec<(usize, Vec<Step>)> = arguments
             .iter()
             .filter_map(|(slot, argument)| Some((*slot, self.taint_of(argument, state)?)))
             .collect();
         if tainted.is_empty() && !self.functions.may_return_a_source(function) {
-            return Some(None);
+            return Through::Returns(None);
         }
-        let summary = self
+        let Some(summary) = self
             .functions
-            .summary(function, |function| self.summarize(function))?;
+            .summary(function, |function| self.summarize(function))
+        else {
+            return Through::NotFollowed;
+        };
         let through = tainted.into_iter().find_map(|(slot, flow)| {
             let inner = summary.returns.get(slot)?.as_ref()?;
             let mut joined = flow;
@@ -922,7 +943,7 @@ impl<'r> Analysis<'_, 'r> {
             Some(shorten(joined))
         });
         // `page()` returning `request.args["page"]`: the call is a step of the flow.
-        Some(through.or_else(|| {
+        Through::Returns(through.or_else(|| {
             let flow = summary.returns_source.clone()?;
             Some(shorten(with(flow, step_for(call))))
         }))
@@ -1268,17 +1289,16 @@ impl<'r> Analysis<'_, 'r> {
             {
                 None
             }
-            // `rq.query` where `rq` is an Express handler's request: the field is tainted, not the object.
-            "member_expression" if state.contains_key(node.text().as_ref()) => {
+            // `rq.query` where `rq` is an Express handler's request, `r.Header`, `c.Query` where `r`, `c` are a
+            // Go handler's: the field is tainted, not the object.
+            "member_expression" | "selector_expression"
+                if state.contains_key(node.text().as_ref()) =>
+            {
                 state.get(node.text().as_ref()).cloned()
             }
             "attribute" | "member_expression" => node
                 .field("object")
                 .and_then(|object| self.taint_of(&object, state)),
-            // `r.Header`, `c.Query` where `r`, `c` are a Go handler's request: the field is tainted.
-            "selector_expression" if state.contains_key(node.text().as_ref()) => {
-                state.get(node.text().as_ref()).cloned()
-            }
             "selector_expression" => node
                 .field("operand")
                 .and_then(|operand| self.taint_of(&operand, state)),
@@ -1296,7 +1316,7 @@ impl<'r> Analysis<'_, 'r> {
                 }
                 // A function of the file: its summary says what it returns.
                 if node.kind() != "new_expression"
-                    && let Some(returned) = self.through_function(node, state)
+                    && let Through::Returns(returned) = self.through_function(node, state)
                 {
                     return returned;
                 }
@@ -1650,7 +1670,11 @@ fn in_development_only_code(node: &SyntaxNode<'_>) -> bool {
 
 fn is_development_flag(condition: &SyntaxNode<'_>) -> bool {
     let text = condition.text();
-    let text = text.trim().trim_start_matches('(').trim_end_matches(')').trim();
+    let text = text
+        .trim()
+        .trim_start_matches('(')
+        .trim_end_matches(')')
+        .trim();
     let flag = |name: &str| {
         let last = name.rsplit('.').next().unwrap_or(name).to_ascii_lowercase();
         matches!(
@@ -2000,26 +2024,27 @@ fn handler_parameters(
     let decorated = function
         .parent()
         .filter(|parent| parent.kind() == "decorated_definition");
-    let routed = is_tornado_handler(function) || decorated.as_ref().is_some_and(|decorated| {
-        decorated
-            .children()
-            .filter(|child| child.kind() == "decorator")
-            .any(|decorator| {
-                let text = decorator.text();
-                [
-                    ".route(",
-                    ".get(",
-                    ".post(",
-                    ".put(",
-                    ".patch(",
-                    ".delete(",
-                    ".api_route(",
-                    ".websocket(",
-                ]
-                .iter()
-                .any(|call| text.contains(call))
-            })
-    });
+    let routed = is_tornado_handler(function)
+        || decorated.as_ref().is_some_and(|decorated| {
+            decorated
+                .children()
+                .filter(|child| child.kind() == "decorator")
+                .any(|decorator| {
+                    let text = decorator.text();
+                    [
+                        ".route(",
+                        ".get(",
+                        ".post(",
+                        ".put(",
+                        ".patch(",
+                        ".delete(",
+                        ".api_route(",
+                        ".websocket(",
+                    ]
+                    .iter()
+                    .any(|call| text.contains(call))
+                })
+        });
     let Some(parameters) = function.field("parameters") else {
         return state;
     };
@@ -2319,7 +2344,14 @@ fn express_request_fields(function: &SyntaxNode<'_>) -> State {
         _ => false,
     };
     let fields: &[&str] = if koa {
-        &["query", "params", "request", "headers", "cookies", "querystring"]
+        &[
+            "query",
+            "params",
+            "request",
+            "headers",
+            "cookies",
+            "querystring",
+        ]
     } else if parameters.len() >= 2 {
         &["query", "params", "body", "cookies", "headers"]
     } else {

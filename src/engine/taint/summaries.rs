@@ -48,6 +48,9 @@ enum Rest {
     Keywords,
 }
 
+/// A call's arguments, each with the index of the parameter it goes to.
+pub(super) type Arguments<'c> = Vec<(usize, SyntaxNode<'c>)>;
+
 /// What a function does with each parameter's taint, for one rule.
 #[derive(Default)]
 pub(super) struct Summary {
@@ -68,9 +71,9 @@ pub(super) struct Functions<'r> {
     /// By the function's start byte; `None` while it is being summarized (a recursive call is guessed at).
     summaries: RefCell<HashMap<usize, Option<Rc<Summary>>>>,
     /// Names of the functions that hold a sink's text or call one that does.
-    sinky: HashSet<String>,
+    sink_callers: HashSet<String>,
     /// Names of the functions that hold a source or call one that does.
-    sourcey: HashSet<String>,
+    source_callers: HashSet<String>,
 }
 
 impl<'r> Functions<'r> {
@@ -96,12 +99,12 @@ impl<'r> Functions<'r> {
             })
             .collect();
         // Functions that may reach a sink: their text holds a sink's, or they call such a function.
-        let sinky = closure(&texts_of, |node| {
+        let sink_callers = closure(&texts_of, |node| {
             let text = node.text();
             sink_texts.is_none_or(|texts| texts.iter().any(|sink| text.contains(sink.as_str())))
         });
         // Functions that may return a source's data: they hold a source, or call such a function.
-        let sourcey = closure(&texts_of, |node| {
+        let source_callers = closure(&texts_of, |node| {
             let range = node.range();
             sources
                 .iter()
@@ -110,29 +113,29 @@ impl<'r> Functions<'r> {
         Functions {
             named,
             summaries: RefCell::new(HashMap::new()),
-            sinky,
-            sourcey,
+            sink_callers,
+            source_callers,
         }
     }
 
     /// Whether `text` calls a function of the file that holds a source or calls one that does.
     pub(super) fn calls_a_source(&self, text: &str) -> bool {
-        calls_any(text, &self.sourcey)
+        calls_any(text, &self.source_callers)
     }
 
     /// Whether `function` holds a source or calls a function that does.
     pub(super) fn may_return_a_source(&self, function: &Function<'_>) -> bool {
-        self.sourcey.contains(&function.name)
+        self.source_callers.contains(&function.name)
     }
 
     /// Whether `function` holds a sink's text or calls a function that does.
     pub(super) fn may_reach_a_sink(&self, function: &Function<'_>) -> bool {
-        self.sinky.contains(&function.name)
+        self.sink_callers.contains(&function.name)
     }
 
     /// Whether `text` calls a function of the file that may reach a sink.
     pub(super) fn calls_a_sink(&self, text: &str) -> bool {
-        calls_any(text, &self.sinky)
+        calls_any(text, &self.sink_callers)
     }
 
     /// The one function of the file `call` names, and how its arguments map to the function's parameters.
@@ -140,7 +143,7 @@ impl<'r> Functions<'r> {
         &self,
         call: &SyntaxNode<'c>,
         language: Language,
-    ) -> Option<(&Function<'r>, Vec<(usize, SyntaxNode<'c>)>)> {
+    ) -> Option<(&Function<'r>, Arguments<'c>)> {
         let function = call.field("function")?;
         let (name, method) = match function.kind().as_ref() {
             "identifier" => (function.text().into_owned(), false),
@@ -198,7 +201,7 @@ fn map_arguments<'c>(
     call: &SyntaxNode<'c>,
     function: &Function<'_>,
     language: Language,
-) -> Option<Vec<(usize, SyntaxNode<'c>)>> {
+) -> Option<Arguments<'c>> {
     let parameters = parameters(&function.node, language)?;
     let skip = usize::from(function.skips_first);
     let arguments = call.field("arguments")?;
@@ -225,9 +228,7 @@ fn map_arguments<'c>(
                 }
             }
             _ => {
-                let slot = if position < parameters.len()
-                    && parameters[position].rest == Rest::No
-                {
+                let slot = if position < parameters.len() && parameters[position].rest == Rest::No {
                     position
                 } else {
                     parameters
@@ -307,8 +308,7 @@ fn named_function<'r>(node: &SyntaxNode<'r>, language: Language) -> Option<(Stri
             (name, in_class)
         }
         "function_declaration" | "generator_function_declaration" => (node.field("name")?, false),
-        "method_definition" => (node.field("name")?, true),
-        "method_declaration" => (node.field("name")?, true),
+        "method_definition" | "method_declaration" => (node.field("name")?, true),
         "arrow_function" | "function_expression" | "function" => {
             let declarator = node
                 .parent()
@@ -323,7 +323,9 @@ fn named_function<'r>(node: &SyntaxNode<'r>, language: Language) -> Option<(Stri
     };
     let skips_first = language == Language::Python
         && method
-        && !decorators_of(node).iter().any(|text| text.contains("staticmethod"));
+        && !decorators_of(node)
+            .iter()
+            .any(|text| text.contains("staticmethod"));
     Some((
         name.text().into_owned(),
         Function {
