@@ -1494,6 +1494,35 @@ impl<'r> Analysis<'_, 'r> {
                 {
                     return self.start_of_format(&format, '{', arguments.first(), flow, state);
                 }
+                // `url_path_join(self.base_url, "tree", path)` (Jupyter, Tornado apps): every piece is joined as a
+                // path segment, slashes stripped, after the first, so an untainted base keeps the host.
+                // (`urljoin` is not one: an absolute second argument replaces the base.)
+                if let Some(function) = &function
+                    && function.text().ends_with("url_path_join")
+                    && let Some(base) = arguments.first()
+                {
+                    return self.start_taint(base, state);
+                }
+                // `"?".join([base_url, query])`: the first piece starts the string, unless the separator is tainted.
+                if self.language == Language::Python
+                    && let Some(function) = &function
+                    && function.kind() == "attribute"
+                    && function
+                        .field("attribute")
+                        .is_some_and(|name| name.text() == "join")
+                    && let [pieces] = arguments.as_slice()
+                    && matches!(pieces.kind().as_ref(), "list" | "tuple")
+                {
+                    if let Some(separator) = function.field("object")
+                        && let Some(flow) = self.taint_of(&separator, state)
+                    {
+                        return Some(flow);
+                    }
+                    return pieces
+                        .children()
+                        .find(SyntaxNode::is_named)
+                        .and_then(|first| self.start_taint(&first, state));
+                }
                 // `self.get_url(".edit", path=value)`, `url_for("admin.index", q=value)`: a URL built for one of
                 // the application's own endpoints, named first, is on the application's host.
                 let builds_url = function.as_ref().is_some_and(|function| {
