@@ -442,6 +442,7 @@ def render_webapps(rules, rows, findings, verdicts, notes, stale):
     for f in findings:
         by_rule[f["rule_id"]].append(f)
     total = collections.Counter()
+    default = collections.Counter()
     w("| rule | group | severity | findings | triaged | true | false | debatable | precision |")
     w("|---|---|---|---|---|---|---|---|---|")
     for rule in sorted(set(rules) | set(by_rule)):
@@ -451,12 +452,16 @@ def render_webapps(rules, rows, findings, verdicts, notes, stale):
         triaged = c["true"] + c["false"] + c["debatable"]
         total.update(c)
         total["findings"] += len(found)
+        if meta.get("group") == "default":
+            default.update(c)
+            default["findings"] += len(found)
         precision = ratio(c["true"], triaged) if found else "never fires on the web applications"
         w(f"| `{rule}` | {meta.get('group', '')} | {meta.get('severity', '')} | {len(found)} | {triaged} | "
           f"{c['true']} | {c['false']} | {c['debatable']} | {precision} |")
-    triaged = total["true"] + total["false"] + total["debatable"]
-    w(f"| all | | | {total['findings']} | {triaged} | {total['true']} | {total['false']} | {total['debatable']} | "
-      f"{ratio(total['true'], triaged)} |")
+    for label, counts in (("default rules", default), ("all", total)):
+        triaged = counts["true"] + counts["false"] + counts["debatable"]
+        w(f"| {label} | | | {counts['findings']} | {triaged} | {counts['true']} | {counts['false']} | "
+          f"{counts['debatable']} | {ratio(counts['true'], triaged)} |")
     w("")
     w("### Every finding, triaged\n")
     w("The flow runs from the source to the sink, with each step's line.\n")
