@@ -1567,6 +1567,9 @@ impl<'r> Analysis<'_, 'r> {
                 }
                 continue;
             }
+            if prefix == "/" && self.leading_slashes_stripped(part, state) {
+                return None;
+            }
             return if prefix.is_empty() {
                 self.start_taint(part, state)
             } else {
@@ -1574,6 +1577,35 @@ impl<'r> Analysis<'_, 'r> {
             };
         }
         None
+    }
+
+    /// `"/" + path.strip("/")`: one leading slash and a value that cannot start with another is a path on this
+    /// host, when the value cannot start with a backslash either (browsers read `/\host` as `//host`): the
+    /// backslash is stripped too, or the value is the raw request URI or path, where a browser never sends one.
+    fn leading_slashes_stripped(&self, part: &SyntaxNode<'_>, state: &State) -> bool {
+        let Some(function) = part.field("function") else {
+            return false;
+        };
+        let strips = function
+            .field("attribute")
+            .or_else(|| function.field("property"))
+            .is_some_and(|name| matches!(name.text().as_ref(), "strip" | "lstrip"));
+        let Some(characters) = part
+            .field("arguments")
+            .and_then(|arguments| arguments.children().find(SyntaxNode::is_named))
+            .and_then(|argument| literal_text(&argument))
+        else {
+            return false;
+        };
+        if !strips || !characters.contains('/') {
+            return false;
+        }
+        characters.contains('\\')
+            || self.taint_of(part, state).is_some_and(|flow| {
+                flow.first().is_some_and(|source| {
+                    source.label.ends_with("request.uri") || source.label.ends_with("request.path")
+                })
+            })
     }
 
     /// The start's taint of a format string filled with values: the text before the first placeholder fixes the
