@@ -181,11 +181,36 @@ impl<'r> Sources<'r> {
         if !may_hold {
             return found;
         }
+        // Where the sources' texts occur: a node can only be a source if it holds one of them, so most nodes are
+        // not tried at all.
+        let occurrences: Option<Vec<(usize, usize)>> = taint.source_texts.as_ref().map(|texts| {
+            let mut found: Vec<(usize, usize)> = texts
+                .iter()
+                .flat_map(|text| {
+                    content
+                        .match_indices(text.as_str())
+                        .map(|(start, text)| (start, start + text.len()))
+                })
+                .collect();
+            found.sort_unstable();
+            found
+        });
+        let may_be_a_source = |node: &SyntaxNode<'_>| {
+            occurrences.as_ref().is_none_or(|occurrences| {
+                let range = node.range();
+                let first = occurrences.partition_point(|&(start, _)| start < range.start);
+                occurrences[first..]
+                    .iter()
+                    .take_while(|&&(start, _)| start < range.end)
+                    .any(|&(_, end)| end <= range.end)
+            })
+        };
         for node in root.dfs() {
             if is_function(&node) {
                 found.functions.push(node.clone());
             }
-            if taint.sources.matches(&node)
+            if may_be_a_source(&node)
+                && taint.sources.matches(&node)
                 && !(is_javascript_like(language) && names_a_local_variable(&node))
             {
                 found.ranges.push(node.range());
@@ -394,7 +419,7 @@ struct Analysis<'a, 'r> {
     sinks: &'a RuleConfig<SupportLang>,
     taint: &'a CompiledTaint,
     /// The file's functions, for the calls to them (see [`summaries`]).
-    functions: &'a Functions<'r>,
+    functions: &'a Functions<'a, 'r>,
     /// Where the file's sources are.
     sources: &'a [std::ops::Range<usize>],
     hits: Vec<Hit>,

@@ -12,7 +12,7 @@
 //! another object, a name defined twice, `*args` at the call, recursion) keeps the analysis's general rule: a
 //! call's result carries its arguments' taint.
 
-use std::cell::RefCell;
+use std::cell::{OnceCell, RefCell};
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
@@ -65,77 +65,97 @@ pub(super) struct Summary {
     pub(super) returns_source: Option<Vec<Step>>,
 }
 
-/// The file's named functions and their summaries for one rule.
-pub(super) struct Functions<'r> {
-    named: HashMap<String, Vec<Function<'r>>>,
+/// The file's named functions and their summaries for one rule. Everything is worked out on first use: most
+/// files hold no source, and their functions are never looked at.
+pub(super) struct Functions<'a, 'r> {
+    all: &'a [SyntaxNode<'r>],
+    language: Language,
+    sink_texts: Option<&'a [String]>,
+    sources: &'a [std::ops::Range<usize>],
+    named: OnceCell<HashMap<String, Vec<Function<'r>>>>,
     /// By the function's start byte; `None` while it is being summarized (a recursive call is guessed at).
     summaries: RefCell<HashMap<usize, Option<Rc<Summary>>>>,
     /// Names of the functions that hold a sink's text or call one that does.
-    sink_callers: HashSet<String>,
+    sink_callers: OnceCell<HashSet<String>>,
     /// Names of the functions that hold a source or call one that does.
-    source_callers: HashSet<String>,
+    source_callers: OnceCell<HashSet<String>>,
 }
 
-impl<'r> Functions<'r> {
-    /// Indexes `functions` (every function node of the file) by the names calls use.
+impl<'a, 'r> Functions<'a, 'r> {
+    /// The functions of `all` (every function node of the file), for a rule with `sink_texts` whose sources are
+    /// at `sources`.
     pub(super) fn new(
-        functions: &[SyntaxNode<'r>],
+        all: &'a [SyntaxNode<'r>],
         language: Language,
-        sink_texts: Option<&[String]>,
-        sources: &[std::ops::Range<usize>],
-    ) -> Functions<'r> {
-        let mut named: HashMap<String, Vec<Function<'r>>> = HashMap::new();
-        for node in functions {
-            if let Some((name, function)) = named_function(node, language) {
-                named.entry(name).or_default().push(function);
-            }
-        }
-        let texts_of: Vec<(String, SyntaxNode<'r>)> = named
-            .iter()
-            .flat_map(|(name, functions)| {
-                functions
-                    .iter()
-                    .map(|function| (name.clone(), function.node.clone()))
-            })
-            .collect();
-        // Functions that may reach a sink: their text holds a sink's, or they call such a function.
-        let sink_callers = closure(&texts_of, |node| {
-            let text = node.text();
-            sink_texts.is_none_or(|texts| texts.iter().any(|sink| text.contains(sink.as_str())))
-        });
-        // Functions that may return a source's data: they hold a source, or call such a function.
-        let source_callers = closure(&texts_of, |node| {
-            let range = node.range();
-            sources
-                .iter()
-                .any(|source| range.start <= source.start && source.end <= range.end)
-        });
+        sink_texts: Option<&'a [String]>,
+        sources: &'a [std::ops::Range<usize>],
+    ) -> Functions<'a, 'r> {
         Functions {
-            named,
+            all,
+            language,
+            sink_texts,
+            sources,
+            named: OnceCell::new(),
             summaries: RefCell::new(HashMap::new()),
-            sink_callers,
-            source_callers,
+            sink_callers: OnceCell::new(),
+            source_callers: OnceCell::new(),
         }
+    }
+
+    /// The functions by the names calls use.
+    fn named(&self) -> &HashMap<String, Vec<Function<'r>>> {
+        self.named.get_or_init(|| {
+            let mut named: HashMap<String, Vec<Function<'r>>> = HashMap::new();
+            for node in self.all {
+                if let Some((name, function)) = named_function(node, self.language) {
+                    named.entry(name).or_default().push(function);
+                }
+            }
+            named
+        })
+    }
+
+    /// Functions that may reach a sink: their text holds a sink's, or they call such a function.
+    fn sink_callers(&self) -> &HashSet<String> {
+        self.sink_callers.get_or_init(|| {
+            closure(self.named(), |node| {
+                let text = node.text();
+                self.sink_texts
+                    .is_none_or(|texts| texts.iter().any(|sink| text.contains(sink.as_str())))
+            })
+        })
+    }
+
+    /// Functions that may return a source's data: they hold a source, or call such a function.
+    fn source_callers(&self) -> &HashSet<String> {
+        self.source_callers.get_or_init(|| {
+            closure(self.named(), |node| {
+                let range = node.range();
+                self.sources
+                    .iter()
+                    .any(|source| range.start <= source.start && source.end <= range.end)
+            })
+        })
     }
 
     /// Whether `text` calls a function of the file that holds a source or calls one that does.
     pub(super) fn calls_a_source(&self, text: &str) -> bool {
-        calls_any(text, &self.source_callers)
+        !self.sources.is_empty() && calls_any(text, self.source_callers())
     }
 
     /// Whether `function` holds a source or calls a function that does.
     pub(super) fn may_return_a_source(&self, function: &Function<'_>) -> bool {
-        self.source_callers.contains(&function.name)
+        !self.sources.is_empty() && self.source_callers().contains(&function.name)
     }
 
     /// Whether `function` holds a sink's text or calls a function that does.
     pub(super) fn may_reach_a_sink(&self, function: &Function<'_>) -> bool {
-        self.sink_callers.contains(&function.name)
+        self.sink_callers().contains(&function.name)
     }
 
     /// Whether `text` calls a function of the file that may reach a sink.
     pub(super) fn calls_a_sink(&self, text: &str) -> bool {
-        calls_any(text, &self.sink_callers)
+        calls_any(text, self.sink_callers())
     }
 
     /// The one function of the file `call` names, and how its arguments map to the function's parameters.
@@ -167,7 +187,7 @@ impl<'r> Functions<'r> {
             }
             _ => return None,
         };
-        let candidates = self.named.get(&name)?;
+        let candidates = self.named().get(&name)?;
         let mut matching = candidates
             .iter()
             .filter(|candidate| candidate.method == method);
@@ -246,18 +266,22 @@ fn map_arguments<'c>(
 /// The names of the functions `direct` holds for, and of those calling them, to a fixed point (a name called as
 /// `name(` or `.name(`).
 fn closure<'r>(
-    functions: &[(String, SyntaxNode<'r>)],
+    named: &HashMap<String, Vec<Function<'r>>>,
     direct: impl Fn(&SyntaxNode<'r>) -> bool,
 ) -> HashSet<String> {
-    let mut names: HashSet<String> = functions
+    let mut names: HashSet<String> = named
         .iter()
-        .filter(|(_, node)| direct(node))
+        .filter(|(_, functions)| functions.iter().any(|function| direct(&function.node)))
         .map(|(name, _)| name.clone())
         .collect();
     loop {
         let before = names.len();
-        for (name, node) in functions {
-            if !names.contains(name) && calls_any(&node.text(), &names) {
+        for (name, functions) in named {
+            if !names.contains(name)
+                && functions
+                    .iter()
+                    .any(|function| calls_any(&function.node.text(), &names))
+            {
                 names.insert(name.clone());
             }
         }
