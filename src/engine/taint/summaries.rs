@@ -269,24 +269,24 @@ fn closure<'r>(
     named: &HashMap<String, Vec<Function<'r>>>,
     direct: impl Fn(&SyntaxNode<'r>) -> bool,
 ) -> HashSet<String> {
-    let mut names: HashSet<String> = named
+    let mut found: HashSet<String> = named
         .iter()
         .filter(|(_, functions)| functions.iter().any(|function| direct(&function.node)))
         .map(|(name, _)| name.clone())
         .collect();
     loop {
-        let before = names.len();
+        let before = found.len();
         for (name, functions) in named {
-            if !names.contains(name)
+            if !found.contains(name)
                 && functions
                     .iter()
-                    .any(|function| calls_any(&function.node.text(), &names))
+                    .any(|function| calls_any(&function.node.text(), &found))
             {
-                names.insert(name.clone());
+                found.insert(name.clone());
             }
         }
-        if names.len() == before {
-            return names;
+        if found.len() == before {
+            return found;
         }
     }
 }
