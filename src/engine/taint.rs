@@ -1216,12 +1216,27 @@ impl<'r> Analysis<'_, 'r> {
                     }
                 }
             }
-            "subscript"
-            | "attribute"
-            | "member_expression"
-            | "subscript_expression"
-            | "index_expression"
-            | "selector_expression" => {
+            // `c.Params = value`, `self.name = value`: that field holds the taint, not the whole object (whose
+            // other fields, `c.Request`, `self.base_url`, stay what they were).
+            "attribute" | "member_expression" | "selector_expression" => {
+                let key: String = target
+                    .text()
+                    .chars()
+                    .filter(|c| !c.is_whitespace())
+                    .collect();
+                match flow {
+                    Some(flow) => {
+                        if !(augmented && state.contains_key(&key)) {
+                            state.insert(key, shorten(with(flow, step_for(target))));
+                        }
+                    }
+                    None if augmented => {}
+                    None => {
+                        state.remove(&key);
+                    }
+                }
+            }
+            "subscript" | "subscript_expression" | "index_expression" => {
                 let base = target
                     .field("value")
                     .or_else(|| target.field("object"))
@@ -1316,10 +1331,18 @@ impl<'r> Analysis<'_, 'r> {
             }
             // `rq.query` where `rq` is an Express handler's request, `r.Header`, `c.Query` where `r`, `c` are a
             // Go handler's: the field is tainted, not the object.
-            "member_expression" | "selector_expression"
+            "attribute" | "member_expression" | "selector_expression"
                 if state.contains_key(node.text().as_ref()) =>
             {
                 state.get(node.text().as_ref()).cloned()
+            }
+            // A Django model's options and a record's key are the application's, not the client's text.
+            "attribute"
+                if node
+                    .field("attribute")
+                    .is_some_and(|name| matches!(name.text().as_ref(), "_meta" | "pk" | "id")) =>
+            {
+                None
             }
             "attribute" | "member_expression" => node
                 .field("object")
