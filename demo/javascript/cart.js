@@ -21,4 +21,9 @@ function quantity(input) {
   return parseInt(input.value);
 }
 
-module.exports = { renderCart, applyDiscount, quantity };
+function showDiscount(banner) {
+  const code = new URLSearchParams(location.search).get("discount");
+  banner.innerHTML = `<b>Discount ${code} applied</b>`;
+}
+
+module.exports = { renderCart, applyDiscount, quantity, showDiscount };
