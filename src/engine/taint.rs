@@ -518,6 +518,49 @@ impl<'r> Analysis<'_, 'r> {
         !given.is_empty()
     }
 
+    /// Whether `value` is a call to one of the rule's sanitizers named as a check (`…allowed…`, `…safe…`,
+    /// `…valid…`, `check…`, `verify…`, `is_…`), given a tainted variable: its answer is a yes or a no.
+    fn is_stored_check(&self, value: &SyntaxNode<'_>, state: &State) -> bool {
+        if !matches!(value.kind().as_ref(), "call" | "call_expression") {
+            return false;
+        }
+        let Some(name) = value.field("function").map(|function| {
+            function
+                .field("attribute")
+                .or_else(|| function.field("property"))
+                .or_else(|| function.field("field"))
+                .unwrap_or(function)
+                .text()
+                .to_ascii_lowercase()
+        }) else {
+            return false;
+        };
+        let named_as_check = ["allowed", "safe", "valid", "check", "verify"]
+            .iter()
+            .any(|word| name.contains(word))
+            || name.starts_with("is_")
+            || name.starts_with("is") && name.len() > 2;
+        let given_taint = value.field("arguments").is_some_and(|arguments| {
+            arguments.children().any(|argument| {
+                let argument = if argument.kind() == "keyword_argument" {
+                    argument.field("value")
+                } else {
+                    Some(argument)
+                };
+                argument.is_some_and(|argument| {
+                    argument.kind() == "identifier" && state.contains_key(argument.text().as_ref())
+                })
+            })
+        });
+        named_as_check
+            && given_taint
+            && self
+                .taint
+                .sanitizers
+                .as_ref()
+                .is_some_and(|sanitizers| sanitizers.matches(value))
+    }
+
     /// Records what a summarized function returns.
     fn returned(&self, value: &SyntaxNode<'_>, state: &State) {
         if let Some(collected) = &self.summarizing
@@ -991,6 +1034,11 @@ impl<'r> Analysis<'_, 'r> {
                         Self::assign(&target, None, false, state);
                         return;
                     }
+                    // `url_is_safe = url_has_allowed_host_and_scheme(url=redirect_to, ...)`: a check whose answer is
+                    // kept to branch on later; what it checked is taken as clean from here on.
+                    if self.is_stored_check(&value, state) {
+                        self.clear_guarded(&value, state);
+                    }
                     let flow = self.taint_of(&value, state);
                     let starts = self.starts_tainted(&value, state);
                     Self::assign(&target, flow, false, state);
@@ -1455,6 +1503,11 @@ impl<'r> Analysis<'_, 'r> {
         let kind = node.kind();
         match kind.as_ref() {
             "identifier" => (!state.contains_key(&tail_key(&node.text()))).then_some(flow),
+            "attribute" | "member_expression" | "selector_expression"
+                if state.contains_key(node.text().as_ref()) =>
+            {
+                (!state.contains_key(&tail_key(&node.text()))).then_some(flow)
+            }
             "parenthesized_expression" => node
                 .children()
                 .find(SyntaxNode::is_named)
@@ -1597,10 +1650,75 @@ impl<'r> Analysis<'_, 'r> {
                 {
                     return self.start_of_format(&format, '%', arguments.get(1), flow, state);
                 }
-                Some(flow)
+                self.call_keeps_start(node, function.as_ref(), &arguments, state)
+                    .then_some(flow)
             }
             _ => Some(flow),
         }
+    }
+
+    /// Whether a tainted call's result can start with its tainted input, for `tainted-start` rules: a method of
+    /// the tainted value itself (`next.strip()`, `request.args.get("next")`), a function of the file that returns
+    /// it (its summary says so), or a function known to hand a URL back whole (`str`, `unquote`, `urljoin`,
+    /// `decodeURIComponent`, ...). What an unknown function returns when given request data among its arguments
+    /// (`self.get_success_url(obj)`, `task.on_action(state, **form.cleaned_data)`) is that function's URL.
+    fn call_keeps_start(
+        &self,
+        call: &SyntaxNode<'_>,
+        function: Option<&SyntaxNode<'_>>,
+        arguments: &[SyntaxNode<'_>],
+        state: &State,
+    ) -> bool {
+        let Some(function) = function else {
+            return true;
+        };
+        let receiver = function
+            .field("object")
+            .or_else(|| function.field("operand"));
+        if receiver.is_some_and(|receiver| self.taint_of(&receiver, state).is_some()) {
+            return true;
+        }
+        if matches!(
+            self.through_function(call, state),
+            Through::Returns(Some(_))
+        ) {
+            return true;
+        }
+        let name = function.text();
+        let last = name.rsplit('.').next().unwrap_or(&name);
+        // A URL builder or a function that hands a URL back: its result starts where its tainted argument does.
+        let hands_back = last.to_ascii_lowercase().contains("url")
+            || matches!(
+                last,
+                "str"
+                    | "String"
+                    | "unquote"
+                    | "unquote_plus"
+                    | "urljoin"
+                    | "urlunparse"
+                    | "urlunsplit"
+                    | "iri_to_uri"
+                    | "uri_to_iri"
+                    | "force_str"
+                    | "smart_str"
+                    | "escape_uri_path"
+                    | "decodeURIComponent"
+                    | "decodeURI"
+                    | "resolve"
+                    | "QueryUnescape"
+                    | "PathUnescape"
+                    | "Join"
+                    | "Sprint"
+                    | "Sprintf"
+                    | "TrimSpace"
+                    | "ToLower"
+                    | "Trim"
+            );
+        hands_back
+            && arguments
+                .iter()
+                .find(|argument| self.taint_of(argument, state).is_some())
+                .is_some_and(|argument| self.start_taint(argument, state).is_some())
     }
 
     /// The start's taint of a concatenation: literals add to a prefix until it fixes the start; the first other
@@ -1887,12 +2005,18 @@ fn mark_start(target: &SyntaxNode<'_>, starts: Option<bool>, augmented: bool, st
     let Some(starts) = starts else {
         return;
     };
-    if target.kind() != "identifier" {
-        return;
-    }
-    let name = target.text();
+    let name: String = match target.kind().as_ref() {
+        "identifier" => target.text().into_owned(),
+        // A field holds its own taint (see `assign`), and so its own start.
+        "attribute" | "member_expression" | "selector_expression" => target
+            .text()
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect(),
+        _ => return,
+    };
     let key = tail_key(&name);
-    if !state.contains_key(name.as_ref()) {
+    if !state.contains_key(name.as_str()) {
         state.remove(&key);
     } else if augmented {
         // `url += tainted`: the start is what `url` held before, untainted if it was.
