@@ -38,35 +38,11 @@ go          mux           1.8.0     deb       golang-github-gorilla-mux-dev=1.8.
 go          logrus        1.9.0     deb       golang-github-sirupsen-logrus-dev=1.9.0-1 github.com/sirupsen/logrus
 '
 
-# Source extensions per language, as src/engine/language.rs detects them (npm packages count both JS and TS).
-extensions() {
-  case $1 in
-    python) echo 'py pyi pyw' ;;
-    rust) echo 'rs' ;;
-    javascript | typescript) echo 'js mjs cjs jsx ts mts cts tsx' ;;
-    go) echo 'go' ;;
-  esac
-}
+tool=precision-corpus
+# shellcheck source=scripts/lib/corpus.sh
+source "$(dirname "$0")/lib/corpus.sh"
 
-fail() { echo "precision-corpus: $project: $*" >&2; exit 1; }
-need() { command -v "$1" >/dev/null || fail "needs '$1' on PATH"; }
-
-# unpack ARCHIVE DIR: extracts a tarball into DIR, dropping its single top-level folder (package/, name-version/).
-unpack() {
-  local x="$2.x"
-  { mkdir -p "$x" && tar -xzf "$1" -C "$x" --no-same-owner; } || fail "cannot extract $(basename "$1")"
-  local top=("$x"/*)
-  if [[ ${#top[@]} == 1 && -d ${top[0]} ]]; then mv "${top[0]}" "$2"; rmdir "$x"; else mv "$x" "$2"; fi
-}
-
-fetch_pypi() { # name version spec stage
-  need python3
-  python3 -m pip download --quiet --disable-pip-version-check --no-deps --no-binary :all: \
-    -d "$4/dl" "$3==$2" || fail "pip download $3==$2 failed"
-  local files=("$4"/dl/*.tar.gz)
-  [[ -f ${files[0]} ]] || fail "PyPI gave no .tar.gz sdist for $3==$2"
-  unpack "${files[0]}" "$4/src"
-}
+fetch_pypi() { fetch_sdist "$@"; } # name version spec stage
 
 fetch_crates() { # name version spec stage
   need curl; need sha256sum
@@ -80,14 +56,6 @@ fetch_crates() { # name version spec stage
   curl -fsSL -o "$4/$n.crate" "https://static.crates.io/crates/$n/$n-$2.crate" || fail "cannot download $n-$2.crate"
   echo "$sum  $4/$n.crate" | sha256sum --check --quiet || fail "$n-$2.crate checksum differs from the index"
   unpack "$4/$n.crate" "$4/src"
-}
-
-fetch_npm() { # name version spec stage
-  need npm
-  mkdir -p "$4/dl"
-  (cd "$4/dl" && npm pack --loglevel=error "$1@$2" >/dev/null) || fail "npm pack $1@$2 failed"
-  local files=("$4"/dl/*.tgz)
-  unpack "${files[0]}" "$4/src"
 }
 
 fetch_deb() { # name version spec stage
@@ -107,38 +75,9 @@ fetch_deb() { # name version spec stage
   cp -a "$tree" "$4/src"
 }
 
-# fetch LANGUAGE NAME VERSION REGISTRY SPEC: stages the tree in a temp dir, marks it, renames it into place.
-fetch() {
-  local final="$dest/$1/$2-$3"
-  [[ -f $final/.complete ]] && { echo "have  $1/$2-$3"; return; }
-  echo "fetch $1/$2-$3 ($4)"
-  mkdir -p "$dest/$1"
-  stage=$(mktemp -d "$dest/$1/.staging-$2-$3.XXXXXX")
-  trap 'rm -rf "$stage"' EXIT
-  "fetch_$4" "$2" "$3" "$5" "$stage"
-  printf 'registry=%s\nspec=%s\nfetched=%s\n' "$4" "$5" "$(date -u +%FT%TZ)" > "$stage/src/.complete"
-  rm -rf "$final"  # a leftover without .complete
-  mv "$stage/src" "$final" || fail "cannot move into $final"
-}
-
-selected() { # LANGUAGE NAME: whether the command line asks for this project (no arguments: all)
-  ((${#filters[@]} == 0)) && return
-  local f; for f in "${filters[@]}"; do [[ $f == "$1" || $f == "$2" ]] && return; done; return 1
-}
-
 filters=("$@")
-failed=()
 start=$SECONDS
-while read -r language name version registry spec; do
-  [[ -z $language ]] && continue
-  selected "$language" "$name" || continue
-  project="$language/$name-$version"
-  set +e
-  (set -eE; trap 'echo "precision-corpus: $project: failed: $BASH_COMMAND" >&2' ERR; fetch "$language" "$name" "$version" "$registry" "$spec")
-  status=$?
-  set -e
-  ((status == 0)) || failed+=("$project")
-done <<<"$PROJECTS"
+fetch_all <<<"$PROJECTS"
 
 echo
 printf '%-11s %-13s %-9s %9s  %s\n' LANGUAGE PROJECT VERSION LINES 'FILES BY EXTENSION'
@@ -150,10 +89,7 @@ while read -r language name version registry spec; do
   selected "$language" "$name" || continue
   dir="$dest/$language/$name-$version"
   [[ -f $dir/.complete ]] || { printf '%-11s %-13s %-9s %9s  %s\n' "$language" "$name" "$version" - MISSING; continue; }
-  pattern=() && for ext in $(extensions "$language"); do pattern+=(-o -iname "*.$ext"); done
-  find "$dir" -type f \( "${pattern[@]:1}" \) -print0 > "$list"
-  count=$(tr -cd '\0' < "$list" | wc -c)
-  lines=$(xargs -0r cat < "$list" | wc -l)
+  read -r count lines < <(source_files "$dir" "$language" "$list")
   # Declaration files (.d.ts, .d.mts, .d.cts) are counted apart from TypeScript sources.
   by_ext=$(tr '\0' '\n' < "$list" | awk -F/ '{ n = tolower($NF)
       if (match(n, /\.d\.[mc]?ts$/)) n = substr(n, RSTART + 1); else sub(/.*\./, "", n); count[n]++ }

@@ -83,30 +83,9 @@ javascript  node-red-dashboard  2.26.0           npm       -
   CVE-2021-3223 path traversal in ui_base (fixed in 2.26.2)
 '
 
-# Source extensions per language, as src/engine/language.rs detects them (npm packages count both JS and TS).
-extensions() {
-  case $1 in
-    python) echo 'py pyi pyw' ;;
-    javascript) echo 'js mjs cjs jsx ts mts cts tsx' ;;
-  esac
-}
-
-fail() { echo "precision-webapps: $app: $*" >&2; exit 1; }
-need() { command -v "$1" >/dev/null || fail "needs '$1' on PATH"; }
-
-# unpack ARCHIVE DIR: extracts a tarball into DIR, dropping its single top-level folder (package/, name-version/).
-unpack() {
-  local x="$2.x"
-  { mkdir -p "$x" && tar -xzf "$1" -C "$x" --no-same-owner; } || fail "cannot extract $(basename "$1")"
-  local top=("$x"/*)
-  if [[ ${#top[@]} == 1 && -d ${top[0]} ]]; then mv "${top[0]}" "$2"; rmdir "$x"; else mv "$x" "$2"; fi
-}
-
-pip_download() { # spec version stage binary-flag
-  need python3
-  python3 -m pip download --quiet --disable-pip-version-check --no-deps "$4" :all: -d "$3/dl" "$1==$2" \
-    >/dev/null 2>"$3/pip.log" || { tail -5 "$3/pip.log" >&2; fail "pip download $1==$2 failed"; }
-}
+tool=precision-webapps
+# shellcheck source=scripts/lib/corpus.sh
+source "$(dirname "$0")/lib/corpus.sh"
 
 fetch_wheel() { # name version spec stage: the installed package, as the wheel would lay it out
   need unzip
@@ -116,55 +95,12 @@ fetch_wheel() { # name version spec stage: the installed package, as the wheel w
   unzip -q "${files[0]}" -d "$4/src" || fail "cannot unzip $(basename "${files[0]}")"
 }
 
-fetch_sdist() { # name version spec stage
-  pip_download "$3" "$2" "$4" --no-binary
-  local files=("$4"/dl/*.tar.gz)
-  [[ -f ${files[0]} ]] || fail "PyPI gave no .tar.gz sdist for $3==$2"
-  unpack "${files[0]}" "$4/src"
-}
-
-fetch_npm() { # name version spec stage
-  need npm
-  mkdir -p "$4/dl"
-  (cd "$4/dl" && npm pack --loglevel=error "$1@$2" >/dev/null) || fail "npm pack $1@$2 failed"
-  local files=("$4"/dl/*.tgz)
-  unpack "${files[0]}" "$4/src"
-}
-
-# fetch LANGUAGE NAME VERSION REGISTRY SPEC: stages the tree in a temp dir, marks it, renames it into place.
-fetch() {
-  local final="$dest/$1/$2-$3"
-  [[ -f $final/.complete ]] && { echo "have  $1/$2-$3"; return; }
-  echo "fetch $1/$2-$3 ($4)"
-  mkdir -p "$dest/$1"
-  stage=$(mktemp -d "$dest/$1/.staging-$2-$3.XXXXXX")
-  trap 'rm -rf "$stage"' EXIT
-  "fetch_$4" "$2" "$3" "$5" "$stage"
-  printf 'registry=%s\nspec=%s\nfetched=%s\n' "$4" "$5" "$(date -u +%FT%TZ)" > "$stage/src/.complete"
-  rm -rf "$final"  # a leftover without .complete
-  mv "$stage/src" "$final" || fail "cannot move into $final"
-}
-
-selected() { # LANGUAGE NAME: whether the command line asks for this app (no arguments: all)
-  ((${#filters[@]} == 0)) && return
-  local f; for f in "${filters[@]}"; do [[ $f == "$1" || $f == "$2" ]] && return; done; return 1
-}
-
 # The app lines of $APPS (the indented advisory lines are documentation).
 app_lines() { grep -E '^[a-z]' <<<"$APPS"; }
 
 filters=("$@")
-failed=()
 start=$SECONDS
-while read -r language name version registry spec; do
-  selected "$language" "$name" || continue
-  app="$language/$name-$version"
-  set +e
-  (set -eE; trap 'echo "precision-webapps: $app: failed: $BASH_COMMAND" >&2' ERR; fetch "$language" "$name" "$version" "$registry" "$spec")
-  status=$?
-  set -e
-  ((status == 0)) || failed+=("$app")
-done < <(app_lines)
+fetch_all < <(app_lines)
 
 echo
 printf '%-11s %-19s %-14s %8s %9s\n' LANGUAGE APP VERSION FILES LINES
@@ -175,10 +111,7 @@ while read -r language name version registry spec; do
   selected "$language" "$name" || continue
   dir="$dest/$language/$name-$version"
   [[ -f $dir/.complete ]] || { printf '%-11s %-19s %-14s %8s %9s\n' "$language" "$name" "$version" - MISSING; continue; }
-  pattern=() && for ext in $(extensions "$language"); do pattern+=(-o -iname "*.$ext"); done
-  find "$dir" -type f \( "${pattern[@]:1}" \) -print0 > "$list"
-  count=$(tr -cd '\0' < "$list" | wc -c)
-  lines=$(xargs -0r cat < "$list" | wc -l)
+  read -r count lines < <(source_files "$dir" "$language" "$list")
   printf '%-11s %-19s %-14s %8s %9s\n' "$language" "$name" "$version" "$count" "$lines"
   total_files=$((total_files + count)) total_lines=$((total_lines + lines))
 done < <(app_lines)
