@@ -492,26 +492,10 @@ impl<'r> Analysis<'_, 'r> {
         if !self.checked_by_raising {
             return false;
         }
-        let call = if value.kind() == "await" {
-            value.children().find(SyntaxNode::is_named)
-        } else {
-            Some(value.clone())
-        };
-        let Some(call) = call.filter(|call| call.kind() == "call") else {
+        let Some(call) = unawaited(value).filter(|call| call.kind() == "call") else {
             return false;
         };
-        let given: Vec<SyntaxNode<'_>> = call
-            .field("arguments")
-            .map(|arguments| {
-                arguments
-                    .children()
-                    .filter(|argument| {
-                        argument.kind() == "identifier"
-                            && state.contains_key(argument.text().as_ref())
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
+        let given = tainted_variables(&call, state);
         for argument in &given {
             self.clear(argument, state);
         }
@@ -524,15 +508,10 @@ impl<'r> Analysis<'_, 'r> {
         if !matches!(value.kind().as_ref(), "call" | "call_expression") {
             return false;
         }
-        let Some(name) = value.field("function").map(|function| {
-            function
-                .field("attribute")
-                .or_else(|| function.field("property"))
-                .or_else(|| function.field("field"))
-                .unwrap_or(function)
-                .text()
-                .to_ascii_lowercase()
-        }) else {
+        let Some(name) = value
+            .field("function")
+            .map(|function| called_name(function).text().to_ascii_lowercase())
+        else {
             return false;
         };
         let named_as_check = ["allowed", "safe", "valid", "check", "verify"]
@@ -540,20 +519,8 @@ impl<'r> Analysis<'_, 'r> {
             .any(|word| name.contains(word))
             || name.starts_with("is_")
             || name.starts_with("is") && name.len() > 2;
-        let given_taint = value.field("arguments").is_some_and(|arguments| {
-            arguments.children().any(|argument| {
-                let argument = if argument.kind() == "keyword_argument" {
-                    argument.field("value")
-                } else {
-                    Some(argument)
-                };
-                argument.is_some_and(|argument| {
-                    argument.kind() == "identifier" && state.contains_key(argument.text().as_ref())
-                })
-            })
-        });
         named_as_check
-            && given_taint
+            && !tainted_variables(value, state).is_empty()
             && self
                 .taint
                 .sanitizers
@@ -861,14 +828,7 @@ impl<'r> Analysis<'_, 'r> {
     /// The tainted variables `call` passes to a function of the file that checks them.
     fn checked_by_call<'c>(&self, call: &SyntaxNode<'c>, state: &State) -> Vec<SyntaxNode<'c>> {
         let is_call = matches!(call.kind().as_ref(), "call" | "call_expression");
-        let given_taint = || {
-            call.field("arguments").is_some_and(|arguments| {
-                arguments
-                    .children()
-                    .any(|argument| state.contains_key(argument.text().as_ref()))
-            })
-        };
-        if !is_call || !given_taint() {
+        if !is_call || tainted_variables(call, state).is_empty() {
             return Vec::new();
         }
         let Some((summary, arguments)) = self.summary_of_call(call) else {
@@ -1105,36 +1065,15 @@ impl<'r> Analysis<'_, 'r> {
             // early to do anything, so what it was given is clean after it.
             "expression_statement" => {
                 if let Some(expression) = node.children().find(SyntaxNode::is_named) {
-                    let call = if expression.kind() == "await"
-                        || expression.kind() == "await_expression"
-                    {
-                        expression.children().find(SyntaxNode::is_named)
-                    } else {
-                        Some(expression)
-                    };
+                    let call = unawaited(&expression);
                     if let Some(call) = &call
                         && self.check_by_raising(call, state)
                     {
                         return;
                     }
                     // Only a call given a tainted variable can clean one: the sanitizers are matched then.
-                    let given_taint = |call: &SyntaxNode<'_>| {
-                        call.field("arguments").is_some_and(|arguments| {
-                            arguments.children().any(|argument| {
-                                let value = if argument.kind() == "keyword_argument" {
-                                    argument.field("value")
-                                } else {
-                                    Some(argument)
-                                };
-                                value.is_some_and(|value| {
-                                    value.kind() == "identifier"
-                                        && state.contains_key(value.text().as_ref())
-                                })
-                            })
-                        })
-                    };
                     if let Some(call) = call
-                        && given_taint(&call)
+                        && !tainted_variables(&call, state).is_empty()
                     {
                         let sanitizes = self
                             .taint
@@ -1417,13 +1356,7 @@ impl<'r> Analysis<'_, 'r> {
                     return returned;
                 }
                 let from_arguments = node.field("arguments").and_then(|arguments| {
-                    let name = node.field("function").map(|function| {
-                        function
-                            .field("attribute")
-                            .or_else(|| function.field("property"))
-                            .or_else(|| function.field("field"))
-                            .unwrap_or(function)
-                    });
+                    let name = node.field("function").map(called_name);
                     // A lookup by a tainted key (`Model.objects.get(pk=value)`, `get_object(id=value)`)
                     // returns stored data, not the key: Python keyword arguments carry taint only into
                     // string building (`.format(name=value)`) and `dict(...)`.
@@ -1626,13 +1559,11 @@ impl<'r> Analysis<'_, 'r> {
                 }
                 // `self.get_url(".edit", path=value)`, `url_for("admin.index", q=value)`: a URL built for one of
                 // the application's own endpoints, named first, is on the application's host.
-                let builds_url = function.as_ref().is_some_and(|function| {
-                    let name = function
-                        .field("attribute")
-                        .or_else(|| function.field("property"))
-                        .or_else(|| function.field("field"))
-                        .or_else(|| (function.kind() == "identifier").then(|| function.clone()));
-                    name.is_some_and(|name| name.text().to_ascii_lowercase().contains("url"))
+                let builds_url = function.clone().is_some_and(|function| {
+                    called_name(function)
+                        .text()
+                        .to_ascii_lowercase()
+                        .contains("url")
                 });
                 if builds_url
                     && arguments
@@ -1752,10 +1683,7 @@ impl<'r> Analysis<'_, 'r> {
         let Some(function) = part.field("function") else {
             return false;
         };
-        let strips = function
-            .field("attribute")
-            .or_else(|| function.field("property"))
-            .is_some_and(|name| matches!(name.text().as_ref(), "strip" | "lstrip"));
+        let strips = matches!(called_name(function).text().as_ref(), "strip" | "lstrip");
         let Some(characters) = part
             .field("arguments")
             .and_then(|arguments| arguments.children().find(SyntaxNode::is_named))
@@ -1799,6 +1727,43 @@ impl<'r> Analysis<'_, 'r> {
             .filter(SyntaxNode::is_named)
             .find_map(|child| self.taint_of(&child, state))
     }
+}
+
+/// `await call()` → `call()`; any other expression as it is.
+fn unawaited<'r>(expression: &SyntaxNode<'r>) -> Option<SyntaxNode<'r>> {
+    if matches!(expression.kind().as_ref(), "await" | "await_expression") {
+        expression.children().find(SyntaxNode::is_named)
+    } else {
+        Some(expression.clone())
+    }
+}
+
+/// The tainted variables a call is given, as arguments or keyword arguments' values (`check(base, path)`,
+/// `check(url=next_url)`).
+fn tainted_variables<'r>(call: &SyntaxNode<'r>, state: &State) -> Vec<SyntaxNode<'r>> {
+    let Some(arguments) = call.field("arguments") else {
+        return Vec::new();
+    };
+    arguments
+        .children()
+        .filter_map(|argument| {
+            if argument.kind() == "keyword_argument" {
+                argument.field("value")
+            } else {
+                Some(argument)
+            }
+        })
+        .filter(|value| value.kind() == "identifier" && state.contains_key(value.text().as_ref()))
+        .collect()
+}
+
+/// The name a call is made by: `name` in `name(...)`, `obj.name(...)`, `pkg.Name(...)`.
+fn called_name(function: SyntaxNode<'_>) -> SyntaxNode<'_> {
+    function
+        .field("attribute")
+        .or_else(|| function.field("property"))
+        .or_else(|| function.field("field"))
+        .unwrap_or(function)
 }
 
 /// Whether a function named `name` answers a question about its arguments (a predicate, a check or a

@@ -374,6 +374,20 @@ fn decorators_of(node: &SyntaxNode<'_>) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// `*args`, `**kwargs`, `...rest`: the parameter that takes the remaining positional or keyword arguments.
+fn splat<'r>(pattern: &SyntaxNode<'r>) -> Option<Parameter<'r>> {
+    let rest = if pattern.kind() == "dictionary_splat_pattern" {
+        Rest::Keywords
+    } else {
+        Rest::Positional
+    };
+    Some(Parameter {
+        name: None,
+        target: pattern.children().find(SyntaxNode::is_named)?,
+        rest,
+    })
+}
+
 /// The parameters of `function` in order, or `None` when it has too many to summarize.
 pub(super) fn parameters<'r>(
     function: &SyntaxNode<'r>,
@@ -410,17 +424,7 @@ pub(super) fn parameters<'r>(
                 }
             }
             "list_splat_pattern" | "dictionary_splat_pattern" | "rest_pattern" => {
-                let rest = if kind == "dictionary_splat_pattern" {
-                    Rest::Keywords
-                } else {
-                    Rest::Positional
-                };
-                let target = parameter.children().find(SyntaxNode::is_named)?;
-                found.push(Parameter {
-                    name: None,
-                    target,
-                    rest,
-                });
+                found.push(splat(&parameter)?);
             }
             _ => {
                 let target = match kind.as_ref() {
@@ -431,17 +435,7 @@ pub(super) fn parameters<'r>(
                             inner.kind().as_ref(),
                             "list_splat_pattern" | "dictionary_splat_pattern"
                         ) {
-                            let rest = if inner.kind() == "dictionary_splat_pattern" {
-                                Rest::Keywords
-                            } else {
-                                Rest::Positional
-                            };
-                            let target = inner.children().find(SyntaxNode::is_named)?;
-                            found.push(Parameter {
-                                name: None,
-                                target,
-                                rest,
-                            });
+                            found.push(splat(&inner)?);
                             continue;
                         }
                         inner
