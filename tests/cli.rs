@@ -444,6 +444,31 @@ fn an_unreachable_server_is_exit_3() {
     );
 }
 
+#[test]
+fn an_embedded_server_that_cannot_open_its_database_says_why() {
+    let project = Project::new();
+    // A directory where the database file belongs: SQLite cannot open it, and the message must say so rather than
+    // stop at "opening the database".
+    std::fs::create_dir_all(project.data.path().join("codeinsight.db")).unwrap();
+    let outcome = project.run(&["review", "demo/clean/temperatures.py"]);
+    outcome.expect_code(3);
+    assert!(
+        outcome
+            .stderr
+            .contains("cannot start the embedded server: opening the database: "),
+        "{}",
+        outcome.stderr
+    );
+    assert!(
+        outcome
+            .stderr
+            .to_lowercase()
+            .contains("unable to open database file"),
+        "{}",
+        outcome.stderr
+    );
+}
+
 // --- exit 4 ------------------------------------------------------------------------------------------------------
 
 #[test]

@@ -61,7 +61,10 @@ impl Connection {
                 config.durable_commits = false;
                 let limits = config.limits.advertised();
                 let running = crate::server::start(config).await.map_err(|error| {
-                    Failure::server(format!("cannot start the embedded server: {error:#}"))
+                    Failure::server(format!(
+                        "cannot start the embedded server: {}",
+                        crate::error_chain(&error)
+                    ))
                 })?;
                 let client = ApiClient::new(&running.base_url(), &token).map_err(Failure::from)?;
                 Ok(Connection {
