@@ -440,7 +440,9 @@ enum Through {
 /// What a function's interpretation collects for its summary.
 #[derive(Default)]
 struct Collected {
-    returns: Vec<Vec<Step>>,
+    /// Each returned value's flow, and whether its taint reaches its start (always, for rules that do not track
+    /// starts).
+    returns: Vec<(Vec<Step>, bool)>,
     cleared: Vec<String>,
 }
 
@@ -533,7 +535,8 @@ impl<'r> Analysis<'_, 'r> {
         if let Some(collected) = &self.summarizing
             && let Some(flow) = self.taint_of(value, state)
         {
-            collected.borrow_mut().returns.push(flow);
+            let starts = !self.taint.tainted_start || self.start_taint(value, state).is_some();
+            collected.borrow_mut().returns.push((flow, starts));
         }
     }
 
@@ -567,9 +570,19 @@ impl<'r> Analysis<'_, 'r> {
                     .is_some_and(|first| within.start <= first.start && first.end <= within.end)
             };
             let (collected, hits) = interpret(state);
-            summary
-                .returns
-                .push(collected.returns.into_iter().find(|flow| from_here(flow)));
+            summary.returns_start.push(
+                collected
+                    .returns
+                    .iter()
+                    .any(|(flow, starts)| *starts && from_here(flow)),
+            );
+            summary.returns.push(
+                collected
+                    .returns
+                    .into_iter()
+                    .map(|(flow, _)| flow)
+                    .find(|flow| from_here(flow)),
+            );
             summary.sinks.push(
                 hits.into_iter()
                     .filter(|hit| from_here(&hit.flow))
@@ -586,7 +599,8 @@ impl<'r> Analysis<'_, 'r> {
         }
         if self.functions.may_return_a_source(function) {
             let (collected, _) = interpret(State::new());
-            summary.returns_source = collected.returns.into_iter().next();
+            summary.returns_source_start = collected.returns.iter().any(|(_, starts)| *starts);
+            summary.returns_source = collected.returns.into_iter().next().map(|(flow, _)| flow);
         }
         Some(summary)
     }
@@ -626,11 +640,11 @@ impl<'r> Analysis<'_, 'r> {
                 }
                 self.checked_by_raising = outer;
             }
+            "try_statement" => self.try_statement(node, state),
             "block"
             | "statement_block"
             | "statement_list"
             | "else_clause"
-            | "try_statement"
             | "except_clause"
             | "finally_clause"
             | "catch_clause"
@@ -664,6 +678,45 @@ impl<'r> Analysis<'_, 'r> {
         }
     }
 
+    /// A handler is an alternative to the rest of the `try` body, not its continuation: it starts from what held
+    /// before the body or at its end, and after the `try` holds the union of the body's end (then its `else`) and
+    /// the end of each handler that falls through (`except ValueError: next_url = index_url` does not clean the
+    /// body's `next_url`). A handler that returns or raises reaches nothing after the `try`; `finally` runs last.
+    fn try_statement(&mut self, node: &SyntaxNode<'_>, state: &mut State) {
+        let entry = state.clone();
+        let mut handlers = Vec::new();
+        let mut finals = Vec::new();
+        let mut elses = Vec::new();
+        for child in node.children().filter(SyntaxNode::is_named) {
+            match child.kind().as_ref() {
+                "except_clause" | "except_group_clause" | "catch_clause" => handlers.push(child),
+                "finally_clause" | "finally" => finals.push(child),
+                "else_clause" => elses.push(child),
+                _ => self.statement(&child, state),
+            }
+        }
+        let mut start = entry;
+        union(&mut start, state.clone());
+        for clause in &elses {
+            self.statement(clause, state);
+        }
+        for handler in &handlers {
+            let mut arm = start.clone();
+            self.statement(handler, &mut arm);
+            let leaves = handler
+                .children()
+                .filter(|child| matches!(child.kind().as_ref(), "block" | "statement_block"))
+                .last()
+                .is_some_and(|body| always_exits(&body));
+            if !leaves {
+                union(state, arm);
+            }
+        }
+        for clause in &finals {
+            self.statement(clause, state);
+        }
+    }
+
     fn branch(&mut self, node: &SyntaxNode<'_>, state: &mut State) {
         if let Some(initializer) = node.field("initializer") {
             self.statement(&initializer, state);
@@ -673,8 +726,19 @@ impl<'r> Analysis<'_, 'r> {
             self.check_sinks(condition, state);
             self.effects(condition, state);
         }
+        // `if is_safe(x): return x` checks `x` in the arm that returns: what falls through failed the check.
+        let consequence_exits = node
+            .field("consequence")
+            .is_some_and(|consequence| always_exits(&consequence));
+        let mut passed_in_consequence = Vec::new();
         if let Some(condition) = &condition {
-            self.clear_guarded(condition, state);
+            for (checked, negated) in self.guarded(condition, state) {
+                if negated || !consequence_exits {
+                    self.clear(&checked, state);
+                } else {
+                    passed_in_consequence.push(checked.text().into_owned());
+                }
+            }
         }
         let known = condition.as_ref().and_then(constant_truth);
         let entry = state.clone();
@@ -692,6 +756,9 @@ impl<'r> Analysis<'_, 'r> {
             let mut arm = entry.clone();
             if let Some(condition) = &condition {
                 clear_allow_listed(condition, &mut arm);
+            }
+            for name in &passed_in_consequence {
+                arm.remove(name);
             }
             if let Some(consequence) = node.field("consequence") {
                 self.statement(&consequence, &mut arm);
@@ -746,7 +813,9 @@ impl<'r> Analysis<'_, 'r> {
                             (child.field("left"), child.field("right"))
                         {
                             let flow = self.taint_of(&right, &body_state);
+                            let starts = self.starts_tainted(&right, &body_state);
                             Self::assign(&left, flow, false, &mut body_state);
+                            mark_start(&left, starts, false, &mut body_state);
                         }
                     }
                     "for_clause" => {
@@ -757,7 +826,9 @@ impl<'r> Analysis<'_, 'r> {
                     _ if Some(child.range()) == node.field("left").map(|left| left.range()) => {
                         if let Some(right) = node.field("right") {
                             let flow = self.taint_of(&right, &body_state);
+                            let starts = self.starts_tainted(&right, &body_state);
                             Self::assign(&child, flow, false, &mut body_state);
+                            mark_start(&child, starts, false, &mut body_state);
                         }
                     }
                     _ if Some(child.range()) == node.field("right").map(|right| right.range()) => {
@@ -774,9 +845,16 @@ impl<'r> Analysis<'_, 'r> {
     }
 
     /// A sanitizer called in a condition on a variable (`if not url_has_allowed_host_and_scheme(url, ...)`,
-    /// `if !strings.HasPrefix(path, base)`) is a check the code branches on: the variable counts as sanitized
-    /// from there on, in both arms.
-    fn clear_guarded(&self, condition: &SyntaxNode<'_>, state: &mut State) {
+    /// `if !strings.HasPrefix(path, base)`) is a check the code branches on: the variables it checks, each with
+    /// whether the check is negated. The caller clears them from there on, in both arms, except after an arm
+    /// that runs when the check passed and always leaves (`if validate_url(x): return redirect(x)`): what falls
+    /// through is what failed it.
+    fn guarded<'c>(
+        &self,
+        condition: &SyntaxNode<'c>,
+        state: &State,
+    ) -> Vec<(SyntaxNode<'c>, bool)> {
+        let mut guarded = Vec::new();
         for node in condition.dfs() {
             let found = self
                 .taint
@@ -805,10 +883,20 @@ impl<'r> Analysis<'_, 'r> {
                 } else {
                     Some(checked)
                 };
-                if let Some(checked) = checked {
-                    self.clear(&checked, state);
+                if let Some(checked) = checked
+                    && checked.kind() == "identifier"
+                {
+                    guarded.push((checked, negated(&node, condition)));
                 }
             }
+        }
+        guarded
+    }
+
+    /// Every variable a check in `node` was given is clean from here on (a check kept or called as a statement).
+    fn clear_guarded(&self, node: &SyntaxNode<'_>, state: &mut State) {
+        for (checked, _) in self.guarded(node, state) {
+            self.clear(&checked, state);
         }
     }
 
@@ -881,24 +969,33 @@ impl<'r> Analysis<'_, 'r> {
         }
     }
 
-    /// Whether `call` is a built-in that returns a number or a truth value, which no text can be smuggled in:
-    /// `len(x)`, `int(x)`, `parseInt(x)`, `Number(x)`, `Math.max(x, 1)`, Go's `len` and `cap`.
-    fn returns_a_number(&self, call: &SyntaxNode<'_>) -> bool {
+    /// Whether `call` returns a value no text can be smuggled in: a built-in that returns a number or a truth
+    /// value (`len(x)`, `int(x)`, `parseInt(x)`, `Number(x)`, `Math.max(x, 1)`, Go's `len` and `cap`), or a
+    /// digest written in hexadecimal (`hashlib.sha256(body).hexdigest()`, `hash.digest("hex")`,
+    /// `hex.EncodeToString(sum[:])`): a cache file named by the hash of a request holds no `..` or quote.
+    fn returns_inert(&self, call: &SyntaxNode<'_>) -> bool {
         let Some(function) = call.field("function") else {
             return false;
         };
         let name = function.text();
         match self.language {
-            Language::Python => matches!(
-                name.as_ref(),
-                "len" | "int" | "float" | "bool" | "abs" | "round" | "hash" | "id" | "ord"
-            ),
-            Language::Go => matches!(name.as_ref(), "len" | "cap"),
+            Language::Python => {
+                matches!(
+                    name.as_ref(),
+                    "len" | "int" | "float" | "bool" | "abs" | "round" | "hash" | "id" | "ord"
+                ) || name.ends_with(".hexdigest")
+            }
+            Language::Go => matches!(name.as_ref(), "len" | "cap" | "hex.EncodeToString"),
             _ if is_javascript_like(self.language) => {
                 matches!(
                     name.as_ref(),
                     "parseInt" | "parseFloat" | "Number" | "Boolean" | "isNaN" | "isFinite"
                 ) || name.starts_with("Math.")
+                    || name.ends_with(".digest")
+                        && call.field("arguments").is_some_and(|arguments| {
+                            let text = arguments.text();
+                            text == "('hex')" || text == "(\"hex\")"
+                        })
             }
             _ => false,
         }
@@ -1003,6 +1100,9 @@ impl<'r> Analysis<'_, 'r> {
                     let starts = self.starts_tainted(&value, state);
                     Self::assign(&target, flow, false, state);
                     mark_start(&target, starts, false, state);
+                    if self.taint.segments_are_safe {
+                        mark_pieces(&target, &value, state);
+                    }
                 }
                 return;
             }
@@ -1340,13 +1440,18 @@ impl<'r> Analysis<'_, 'r> {
             "keyword_argument" | "pair" => node
                 .field("value")
                 .and_then(|value| self.taint_of(&value, state)),
+            "subscript" | "subscript_expression" | "index_expression"
+                if self.taint.segments_are_safe && is_one_piece(node, state) =>
+            {
+                None
+            }
             "subscript" | "subscript_expression" | "index_expression" => node
                 .field("value")
                 .or_else(|| node.field("object"))
                 .or_else(|| node.field("operand"))
                 .and_then(|base| self.taint_of(&base, state)),
             "call" | "call_expression" | "new_expression" => {
-                if self.returns_a_number(node) {
+                if self.returns_inert(node) {
                     return None;
                 }
                 // A function of the file: its summary says what it returns.
@@ -1441,7 +1546,25 @@ impl<'r> Analysis<'_, 'r> {
             {
                 (!state.contains_key(&tail_key(&node.text()))).then_some(flow)
             }
-            "parenthesized_expression" => node
+            // `res["data"]`, `image.url` of a value whose start is not the request's (what an unknown function
+            // returned): its items and fields are that function's too.
+            "attribute"
+            | "member_expression"
+            | "selector_expression"
+            | "subscript"
+            | "subscript_expression"
+            | "index_expression"
+                if node
+                    .field("object")
+                    .or_else(|| node.field("value"))
+                    .or_else(|| node.field("operand"))
+                    .is_some_and(|base| {
+                        base.kind() == "identifier" && state.contains_key(&tail_key(&base.text()))
+                    }) =>
+            {
+                None
+            }
+            "parenthesized_expression" | "await" | "await_expression" => node
                 .children()
                 .find(SyntaxNode::is_named)
                 .and_then(|inner| self.start_taint(&inner, state)),
@@ -1606,19 +1729,29 @@ impl<'r> Analysis<'_, 'r> {
         let receiver = function
             .field("object")
             .or_else(|| function.field("operand"));
-        if receiver.is_some_and(|receiver| self.taint_of(&receiver, state).is_some()) {
-            return true;
+        // `next.strip()`, `url_parts._replace(query=q)`: a method of the tainted value starts where it does.
+        if let Some(receiver) = &receiver
+            && self.taint_of(receiver, state).is_some()
+        {
+            return self.start_taint(receiver, state).is_some();
         }
-        if matches!(
-            self.through_function(call, state),
-            Through::Returns(Some(_))
-        ) {
-            return true;
+        // A function of the file: its summary says whether what it returns starts with what it was given.
+        if let Some((summary, arguments)) = self.summary_of_call(call) {
+            return summary.returns_source.is_some() && summary.returns_source_start
+                || arguments.iter().any(|(slot, argument)| {
+                    summary.returns_start.get(*slot).copied().unwrap_or(false)
+                        && self.start_taint(argument, state).is_some()
+                });
         }
         let name = function.text();
         let last = name.rsplit('.').next().unwrap_or(&name);
         // A URL builder or a function that hands a URL back: its result starts where its tainted argument does.
-        let hands_back = last.to_ascii_lowercase().contains("url")
+        // By its name: a function of a module (`url_concat`, `urllib.parse.urlparse`), not a method of the
+        // application's own class (`self.get_next_url(user)` reads and checks its own `?next`).
+        let own_method = receiver
+            .as_ref()
+            .is_some_and(|receiver| matches!(receiver.text().as_ref(), "self" | "cls" | "this"));
+        let hands_back = !own_method && last.to_ascii_lowercase().contains("url")
             || matches!(
                 last,
                 "str"
@@ -1645,11 +1778,21 @@ impl<'r> Analysis<'_, 'r> {
                     | "ToLower"
                     | "Trim"
             );
-        hands_back
-            && arguments
+        if !hands_back {
+            return false;
+        }
+        // `urljoin(base, value)`, `path.resolve(root, value)`: an absolute later argument replaces the start.
+        // Otherwise the first argument is what the result starts with (`url_concat(base, {"next": value})`).
+        if matches!(last, "urljoin" | "resolve") {
+            arguments
                 .iter()
                 .find(|argument| self.taint_of(argument, state).is_some())
                 .is_some_and(|argument| self.start_taint(argument, state).is_some())
+        } else {
+            arguments
+                .first()
+                .is_some_and(|argument| self.start_taint(argument, state).is_some())
+        }
     }
 
     /// The start's taint of a concatenation: literals add to a prefix until it fixes the start; the first other
@@ -1730,6 +1873,64 @@ impl<'r> Analysis<'_, 'r> {
 }
 
 /// `await call()` → `call()`; any other expression as it is.
+/// Whether `node` (a check inside `condition`) is negated on its way up to the condition: `not ok(x)`, `!ok(x)`.
+fn negated(node: &SyntaxNode<'_>, condition: &SyntaxNode<'_>) -> bool {
+    let mut negations = 0;
+    let mut current = node.clone();
+    while current.range() != condition.range() {
+        let Some(parent) = current.parent() else {
+            break;
+        };
+        let kind = parent.kind();
+        if kind == "not_operator"
+            || kind == "unary_expression"
+                && parent
+                    .field("operator")
+                    .is_some_and(|operator| operator.text() == "!")
+        {
+            negations += 1;
+        }
+        current = parent;
+    }
+    negations % 2 == 1
+}
+
+/// Whether a branch's body always leaves it: its last statement returns, raises, throws, breaks or continues,
+/// or calls `abort()`/`os.Exit`/`panic`-style functions.
+fn always_exits(body: &SyntaxNode<'_>) -> bool {
+    let last = if matches!(
+        body.kind().as_ref(),
+        "block" | "statement_block" | "statement_list"
+    ) {
+        body.children()
+            .filter(|child| child.is_named() && child.kind() != "comment")
+            .last()
+    } else {
+        Some(body.clone())
+    };
+    let Some(last) = last else {
+        return false;
+    };
+    match last.kind().as_ref() {
+        "return_statement" | "raise_statement" | "throw_statement" | "continue_statement"
+        | "break_statement" => true,
+        "block" | "statement_block" | "statement_list" => always_exits(&last),
+        "expression_statement" => last
+            .children()
+            .find(SyntaxNode::is_named)
+            .filter(|call| matches!(call.kind().as_ref(), "call" | "call_expression"))
+            .and_then(|call| call.field("function"))
+            .is_some_and(|function| {
+                let name = called_name(function).text();
+                matches!(
+                    name.as_ref(),
+                    "abort" | "Exit" | "panic" | "Fatal" | "Fatalf"
+                )
+            }),
+        _ => false,
+    }
+}
+
 fn unawaited<'r>(expression: &SyntaxNode<'r>) -> Option<SyntaxNode<'r>> {
     if matches!(expression.kind().as_ref(), "await" | "await_expression") {
         expression.children().find(SyntaxNode::is_named)
@@ -1995,6 +2196,65 @@ fn mark_start(target: &SyntaxNode<'_>, starts: Option<bool>, augmented: bool, st
     }
 }
 
+/// The state key marking that `name` holds the pieces of a string split on `/` (path rules only).
+fn pieces_key(name: &str) -> String {
+    format!("\u{1}pieces:{name}")
+}
+
+/// Whether `value` splits a string on `/`: `path.split("/")`, `url.rsplit("/", 1)`, `strings.Split(p, "/")`.
+fn splits_on_slash(value: &SyntaxNode<'_>) -> bool {
+    if !matches!(value.kind().as_ref(), "call" | "call_expression") {
+        return false;
+    }
+    let Some(function) = value.field("function") else {
+        return false;
+    };
+    let name = called_name(function).text();
+    if !matches!(name.as_ref(), "split" | "rsplit" | "Split" | "SplitN") {
+        return false;
+    }
+    value.field("arguments").is_some_and(|arguments| {
+        arguments
+            .children()
+            .filter(SyntaxNode::is_named)
+            .any(|argument| literal_text(&argument).is_some_and(|text| text == "/"))
+    })
+}
+
+/// After `target = value`: marks a variable that holds the pieces of a string split on `/`, whose items hold no `/`.
+fn mark_pieces(target: &SyntaxNode<'_>, value: &SyntaxNode<'_>, state: &mut State) {
+    if target.kind() != "identifier" {
+        return;
+    }
+    let key = pieces_key(&target.text());
+    if splits_on_slash(&innermost_value(value.clone())) {
+        state.insert(key, Vec::new());
+    } else {
+        state.remove(&key);
+    }
+}
+
+/// `name.split("/")[-1]`, `parts[0]` where `parts` holds a string split on `/`: one piece, which holds no `/` and
+/// so cannot leave the directory it is joined to (at most `..` names the directory above, which no file API
+/// opens as a file). A slice (`parts[1:]`) is still many pieces.
+fn is_one_piece(subscript: &SyntaxNode<'_>, state: &State) -> bool {
+    let index = subscript
+        .field("subscript")
+        .or_else(|| subscript.field("index"));
+    if index.is_none_or(|index| index.kind() == "slice" || index.kind() == "slice_expression") {
+        return false;
+    }
+    let Some(base) = subscript
+        .field("value")
+        .or_else(|| subscript.field("object"))
+        .or_else(|| subscript.field("operand"))
+    else {
+        return false;
+    };
+    splits_on_slash(&base)
+        || base.kind() == "identifier" && state.contains_key(&pieces_key(&base.text()))
+}
+
 /// The variables a condition compares with literals, which hold one of them in the arm it guards:
 /// `sort in ["title", "date"]`, `mode == "fast"`, `["a", "b"].includes(order)`, `kind == "x" and ...`.
 fn clear_allow_listed(condition: &SyntaxNode<'_>, state: &mut State) {
@@ -2246,8 +2506,8 @@ fn handler_parameters(
     let Some(parameters) = function.field("parameters") else {
         return state;
     };
-    // Flask's `<int:id>`, `<uuid:key>` and `<float:x>` are parsed before the view runs; `<name>` and
-    // `<string:name>` cannot hold a `/`.
+    // Flask's `<int:id>`, `<uuid:key>` and `<float:x>` (`{id:int}` in FastAPI) are parsed before the view runs;
+    // `<name>`, `<string:name>` and `{name}` cannot hold a `/` (`<path:name>` and `{name:path}` can).
     let converters: HashMap<String, String> = decorated
         .iter()
         .flat_map(|decorated| {
@@ -2260,7 +2520,7 @@ fn handler_parameters(
     let parsed = |name: &str| {
         converters.get(name).is_some_and(|converter| {
             matches!(converter.as_str(), "int" | "float" | "uuid")
-                || segments_are_safe && matches!(converter.as_str(), "" | "string")
+                || segments_are_safe && matches!(converter.as_str(), "" | "string" | "str")
         })
     };
     let names: Vec<(String, SyntaxNode<'_>, bool)> = parameters
@@ -2344,26 +2604,32 @@ fn is_tornado_handler(function: &SyntaxNode<'_>) -> bool {
         .is_some_and(|bases| bases.text().contains("Handler"))
 }
 
-/// The `<converter:name>` placeholders of a Flask route decorator, as `(name, converter)` (`""` for `<name>`).
+/// The placeholders of a route decorator, as `(name, converter)` (`""` for a bare name): Flask's
+/// `<converter:name>` and the `{name:converter}` of `FastAPI` and Starlette.
 fn route_converters(decorator: &str) -> Vec<(String, String)> {
     let mut found = Vec::new();
-    let mut rest = decorator;
-    while let Some(open) = rest.find('<') {
-        rest = &rest[open + 1..];
-        let Some(close) = rest.find('>') else {
-            break;
-        };
-        let placeholder = &rest[..close];
-        let (converter, name) = match placeholder.rsplit_once(':') {
-            // `<string(length=2):code>`: the converter's name without its arguments.
-            Some((converter, name)) => (converter.split('(').next().unwrap_or_default(), name),
-            None => ("", placeholder),
-        };
-        let name = name.trim();
-        if !name.is_empty() && name.chars().all(|c| c.is_alphanumeric() || c == '_') {
-            found.push((name.to_owned(), converter.trim().to_owned()));
+    for (open, close) in [('<', '>'), ('{', '}')] {
+        let mut rest = decorator;
+        while let Some(at) = rest.find(open) {
+            rest = &rest[at + 1..];
+            let Some(end) = rest.find(close) else {
+                break;
+            };
+            let placeholder = &rest[..end];
+            let (converter, name) = match (open, placeholder.rsplit_once(':')) {
+                // `<string(length=2):code>`: the converter's name without its arguments.
+                ('<', Some((converter, name))) => {
+                    (converter.split('(').next().unwrap_or_default(), name)
+                }
+                (_, Some((name, converter))) => (converter, name),
+                (_, None) => ("", placeholder),
+            };
+            let name = name.trim();
+            if !name.is_empty() && name.chars().all(|c| c.is_alphanumeric() || c == '_') {
+                found.push((name.to_owned(), converter.trim().to_owned()));
+            }
+            rest = &rest[end + 1..];
         }
-        rest = &rest[close + 1..];
     }
     found
 }

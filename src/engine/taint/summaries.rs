@@ -56,6 +56,9 @@ pub(super) type Arguments<'c> = Vec<(usize, SyntaxNode<'c>)>;
 pub(super) struct Summary {
     /// Per parameter: the flow inside the function from the parameter to a returned value.
     pub(super) returns: Vec<Option<Vec<Step>>>,
+    /// Per parameter: whether a returned value starts with it (`return p` does, `return BASE + p` does not), for
+    /// rules that track where a URL's host comes from.
+    pub(super) returns_start: Vec<bool>,
     /// Per parameter: the sinks inside the function it reaches, with the flow from the parameter.
     pub(super) sinks: Vec<Vec<Hit>>,
     /// Per parameter: whether the function checks it with a sanitizer (and so must raise or return early when
@@ -63,6 +66,9 @@ pub(super) struct Summary {
     pub(super) checks: Vec<bool>,
     /// The flow of a source's data the function returns whatever it is given.
     pub(super) returns_source: Option<Vec<Step>>,
+    /// Whether what it returns of a source's data starts with it (`return request.args["next"]`, not
+    /// `return url_concat(BASE, {"next": ...})`).
+    pub(super) returns_source_start: bool,
 }
 
 /// The file's named functions and their summaries for one rule. Everything is worked out on first use: most
@@ -180,10 +186,16 @@ impl<'a, 'r> Functions<'a, 'r> {
                     Language::Go => true,
                     _ => object.text() == "this",
                 };
-                if !through_self {
+                // `exports.toBSON(doc)`: a function the module exports, called through its exports.
+                if is_javascript_like(language)
+                    && matches!(object.text().as_ref(), "exports" | "module.exports")
+                {
+                    (name.text().into_owned(), false)
+                } else if through_self {
+                    (name.text().into_owned(), true)
+                } else {
                     return None;
                 }
-                (name.text().into_owned(), true)
             }
             _ => return None,
         };
@@ -334,11 +346,23 @@ fn named_function<'r>(node: &SyntaxNode<'r>, language: Language) -> Option<(Stri
         "function_declaration" | "generator_function_declaration" => (node.field("name")?, false),
         "method_definition" | "method_declaration" => (node.field("name")?, true),
         "arrow_function" | "function_expression" | "function" => {
-            let declarator = node
-                .parent()
-                .filter(|parent| parent.kind() == "variable_declarator")?;
-            let name = declarator.field("name")?;
-            if name.kind() != "identifier" {
+            let parent = node.parent()?;
+            let name = match parent.kind().as_ref() {
+                "variable_declarator" => parent.field("name")?,
+                // `exports.toBSON = function (string) {...}`, `module.exports.run = ...`.
+                "assignment_expression" => {
+                    let left = parent.field("left")?;
+                    let object = left.field("object")?;
+                    if left.kind() != "member_expression"
+                        || !matches!(object.text().as_ref(), "exports" | "module.exports")
+                    {
+                        return None;
+                    }
+                    left.field("property")?
+                }
+                _ => return None,
+            };
+            if name.kind() != "identifier" && name.kind() != "property_identifier" {
                 return None;
             }
             (name, false)
