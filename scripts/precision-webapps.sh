@@ -19,7 +19,8 @@ set -euo pipefail
 dest=${CODEINSIGHT_CORPUS_DIR:-$HOME/.cache/codeinsight-corpus}-webapps
 
 # The apps are chosen for their web handlers and advisories, before any review of them: none is left out for what
-# the rules report. The first fifteen were measured by hand before this script existed; the indented line under an
+# the rules report. The first fifteen were measured by hand before this script existed, and the last eight were added
+# later, chosen the same way; the indented line under an
 # app names advisories of that version where they are public (CVE, fixed-in version), else why it is here.
 # language    name                version          registry  spec (PyPI project name; npm: -)
 APPS='
@@ -69,6 +70,18 @@ python      bentoml             1.2.4            wheel     bentoml
   CVE-2024-2912 unsafe deserialization of request bodies (fixed in 1.2.5)
 python      archivy             1.6.2            wheel     archivy
   CVE-2022-0697 open redirect (fixed in 1.7.0)
+python      mkdocs              1.2.2            wheel     mkdocs
+  CVE-2021-40978 path traversal in the development server (fixed in 1.2.3)
+python      flask-security-too  4.0.0            wheel     Flask-Security-Too
+  CVE-2021-32618 open redirect through the next parameter (fixed in 4.1.0)
+python      jupyterhub          1.4.0            wheel     jupyterhub
+  a Tornado web application with a REST API
+python      rdiffweb            2.4.0            wheel     rdiffweb
+  a CherryPy web UI over backup repositories on disk
+python      sqlite-web          0.4.1            sdist     sqlite-web
+  a Flask web UI that runs the SQL its user types
+python      open-webui          0.3.8            wheel     open-webui
+  a FastAPI web UI with file uploads and URL fetching
 javascript  json-server         0.17.4           npm       -
   a small Express server (few true findings expected)
 javascript  verdaccio           5.31.1           npm       -
@@ -81,6 +94,10 @@ javascript  parse-server        6.4.0            npm       -
   CVE-2024-27298 SQL injection in the Postgres adapter (fixed in 6.5.0)
 javascript  node-red-dashboard  2.26.0           npm       -
   CVE-2021-3223 path traversal in ui_base (fixed in 2.26.2)
+javascript  node-static         0.7.11           npm       -
+  CVE-2023-26111 path traversal (no fixed version)
+javascript  st                  0.2.4            npm       -
+  CVE-2014-3744 directory traversal (fixed in 0.2.5)
 '
 
 tool=precision-webapps
