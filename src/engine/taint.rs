@@ -1872,7 +1872,6 @@ impl<'r> Analysis<'_, 'r> {
     }
 }
 
-/// `await call()` → `call()`; any other expression as it is.
 /// Whether `node` (a check inside `condition`) is negated on its way up to the condition: `not ok(x)`, `!ok(x)`.
 fn negated(node: &SyntaxNode<'_>, condition: &SyntaxNode<'_>) -> bool {
     let mut negations = 0;
@@ -1931,6 +1930,7 @@ fn always_exits(body: &SyntaxNode<'_>) -> bool {
     }
 }
 
+/// `await call()` → `call()`; any other expression as it is.
 fn unawaited<'r>(expression: &SyntaxNode<'r>) -> Option<SyntaxNode<'r>> {
     if matches!(expression.kind().as_ref(), "await" | "await_expression") {
         expression.children().find(SyntaxNode::is_named)
@@ -2141,7 +2141,7 @@ fn union(into: &mut State, other: State) {
     let starting = |state: &State| -> Vec<String> {
         state
             .keys()
-            .filter(|name| !is_tail_key(name) && !state.contains_key(&tail_key(name)))
+            .filter(|name| !is_marker_key(name) && !state.contains_key(&tail_key(name)))
             .cloned()
             .collect()
     };
@@ -2161,7 +2161,8 @@ fn tail_key(name: &str) -> String {
     format!("\u{1}tail:{name}")
 }
 
-fn is_tail_key(key: &str) -> bool {
+/// Whether `key` is a marker about a variable (`tail_key`, `pieces_key`) rather than a variable.
+fn is_marker_key(key: &str) -> bool {
     key.starts_with('\u{1}')
 }
 
