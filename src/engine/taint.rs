@@ -1385,6 +1385,21 @@ impl<'r> Analysis<'_, 'r> {
             | "number"
             | "int_literal"
             | "float_literal" => None,
+            // `base + "/" + ext` where `ext` holds no `.`: after other text it cannot leave the directory.
+            "binary_expression" | "binary_operator"
+                if self.taint.segments_are_safe
+                    && node
+                        .field("operator")
+                        .is_some_and(|operator| operator.text() == "+") =>
+            {
+                let mut parts = Vec::new();
+                plus_operands(node, &mut parts);
+                parts
+                    .iter()
+                    .enumerate()
+                    .filter(|(index, part)| *index == 0 || !is_dotless(part, state))
+                    .find_map(|(_, part)| self.taint_of(part, state))
+            }
             "binary_expression" | "unary_expression" => {
                 let operator = node
                     .field("operator")
@@ -1440,6 +1455,28 @@ impl<'r> Analysis<'_, 'r> {
             "keyword_argument" | "pair" => node
                 .field("value")
                 .and_then(|value| self.taint_of(&value, state)),
+            // `f"{id}.{ext}"` where `ext` holds no `.`: after other text it cannot leave the directory.
+            "string" | "template_string" if self.taint.segments_are_safe => {
+                let mut at_start = true;
+                for child in node.children() {
+                    match child.kind().as_ref() {
+                        "interpolation" | "template_substitution" => {
+                            if let Some(expression) = child.children().find(SyntaxNode::is_named)
+                                && (at_start || !is_dotless(&expression, state))
+                                && let Some(flow) = self.taint_of(&expression, state)
+                            {
+                                return Some(flow);
+                            }
+                            at_start = false;
+                        }
+                        "string_content" | "string_fragment" | "escape_sequence" => {
+                            at_start = false
+                        }
+                        _ => {}
+                    }
+                }
+                None
+            }
             "subscript" | "subscript_expression" | "index_expression"
                 if self.taint.segments_are_safe && is_one_piece(node, state) =>
             {
@@ -2197,13 +2234,20 @@ fn mark_start(target: &SyntaxNode<'_>, starts: Option<bool>, augmented: bool, st
     }
 }
 
-/// The state key marking that `name` holds the pieces of a string split on `/` (path rules only).
-fn pieces_key(name: &str) -> String {
-    format!("\u{1}pieces:{name}")
+/// The state key marking that `name` holds the pieces of a string split on `separator` (`/` or `.`; path rules
+/// only).
+fn pieces_key(name: &str, separator: &str) -> String {
+    format!("\u{1}pieces{separator}:{name}")
 }
 
-/// Whether `value` splits a string on `/`: `path.split("/")`, `url.rsplit("/", 1)`, `strings.Split(p, "/")`.
-fn splits_on_slash(value: &SyntaxNode<'_>) -> bool {
+/// The state key marking that `name` holds one piece of a string split on `.` (path rules only).
+fn dotless_key(name: &str) -> String {
+    format!("\u{1}dotless:{name}")
+}
+
+/// Whether `value` splits a string on `separator`: `path.split("/")`, `url.rsplit("/", 1)`,
+/// `strings.Split(p, "/")`, `name.split(".")`.
+fn splits_on(value: &SyntaxNode<'_>, separator: &str) -> bool {
     if !matches!(value.kind().as_ref(), "call" | "call_expression") {
         return false;
     }
@@ -2218,20 +2262,41 @@ fn splits_on_slash(value: &SyntaxNode<'_>) -> bool {
         arguments
             .children()
             .filter(SyntaxNode::is_named)
-            .any(|argument| literal_text(&argument).is_some_and(|text| text == "/"))
+            .any(|argument| literal_text(&argument).is_some_and(|text| text == separator))
     })
 }
 
-/// After `target = value`: marks a variable that holds the pieces of a string split on `/`, whose items hold no `/`.
+/// After `target = value`: marks a variable that holds the pieces of a string split on `/` (whose items hold no
+/// `/`) or on `.`, or one piece of a string split on `.` (which holds no `.`).
 fn mark_pieces(target: &SyntaxNode<'_>, value: &SyntaxNode<'_>, state: &mut State) {
     if target.kind() != "identifier" {
         return;
     }
-    let key = pieces_key(&target.text());
-    if splits_on_slash(&innermost_value(value.clone())) {
+    let name = target.text();
+    let value = innermost_value(value.clone());
+    for separator in ["/", "."] {
+        let key = pieces_key(&name, separator);
+        if splits_on(&value, separator) {
+            state.insert(key, Vec::new());
+        } else {
+            state.remove(&key);
+        }
+    }
+    let key = dotless_key(&name);
+    if is_piece_of(&value, ".", state) {
         state.insert(key, Vec::new());
     } else {
         state.remove(&key);
+    }
+}
+
+/// Whether `node` holds no `.`: one piece of a string split on `.` (`filename.split(".")[-1]`, or `ext` after
+/// `ext = filename.split(".")[-1]`). Such a value cannot hold `..`; inside a string after other text it can
+/// neither climb out of a directory nor make the path absolute.
+fn is_dotless(node: &SyntaxNode<'_>, state: &State) -> bool {
+    match node.kind().as_ref() {
+        "identifier" => state.contains_key(&dotless_key(&node.text())),
+        _ => is_piece_of(node, ".", state),
     }
 }
 
@@ -2239,6 +2304,17 @@ fn mark_pieces(target: &SyntaxNode<'_>, value: &SyntaxNode<'_>, state: &mut Stat
 /// so cannot leave the directory it is joined to (at most `..` names the directory above, which no file API
 /// opens as a file). A slice (`parts[1:]`) is still many pieces.
 fn is_one_piece(subscript: &SyntaxNode<'_>, state: &State) -> bool {
+    is_piece_of(subscript, "/", state)
+}
+
+/// Whether `subscript` takes one item (not a slice) of a string split on `separator`.
+fn is_piece_of(subscript: &SyntaxNode<'_>, separator: &str, state: &State) -> bool {
+    if !matches!(
+        subscript.kind().as_ref(),
+        "subscript" | "subscript_expression" | "index_expression"
+    ) {
+        return false;
+    }
     let index = subscript
         .field("subscript")
         .or_else(|| subscript.field("index"));
@@ -2252,8 +2328,8 @@ fn is_one_piece(subscript: &SyntaxNode<'_>, state: &State) -> bool {
     else {
         return false;
     };
-    splits_on_slash(&base)
-        || base.kind() == "identifier" && state.contains_key(&pieces_key(&base.text()))
+    splits_on(&base, separator)
+        || base.kind() == "identifier" && state.contains_key(&pieces_key(&base.text(), separator))
 }
 
 /// The variables a condition compares with literals, which hold one of them in the arm it guards:
