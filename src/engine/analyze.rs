@@ -297,6 +297,7 @@ fn run_taint_rules(
         ..
     } = *scope;
     let mut sources_found: HashMap<&str, super::taint::Sources> = HashMap::new();
+    let all_functions = std::cell::OnceCell::new();
     for &rule_index in &compiled.taint_rules {
         let rule = &compiled.rules[rule_index];
         let Some(taint) = &rule.taint else {
@@ -312,8 +313,19 @@ fn run_taint_rules(
         let sources = sources_found
             .entry(taint.sources_key.as_str())
             .or_insert_with(|| super::taint::Sources::find(root, file.content, language, taint));
-        for hit in super::taint::find_flows(root, language, &rule.config, taint, sources, file.path)
-        {
+        if !sources.may_hold() {
+            continue;
+        }
+        let functions = all_functions.get_or_init(|| super::taint::functions_of(root));
+        for hit in super::taint::find_flows(
+            root,
+            functions,
+            language,
+            &rule.config,
+            taint,
+            sources,
+            file.path,
+        ) {
             if !info.equivalents.is_empty() {
                 let line = index.position(file.content, hit.start).0;
                 if comments.suppress(language, &info.equivalents, line) {

@@ -739,9 +739,10 @@ fn compile(
             Some(super::taint::CompiledTaint {
                 sources: super::taint::Matcher::new(part(&taint.sources, "sources")?),
                 sources_key: taint.sources_key.clone(),
-                source_texts: serde_json::from_str(&taint.sources_key)
+                source_finder: serde_json::from_str(&taint.sources_key)
                     .ok()
-                    .and_then(|sources| super::taint::source_texts(&sources)),
+                    .and_then(|sources| super::taint::source_texts(&sources))
+                    .and_then(|texts| aho_corasick::AhoCorasick::new(texts).ok()),
                 sink_texts: serde_json::from_str(&taint.sinks_key)
                     .ok()
                     .and_then(|sinks| super::taint::source_texts(&sinks)),

@@ -31,7 +31,7 @@
 mod summaries;
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use ast_grep_config::RuleConfig;
 use ast_grep_core::Matcher as _;
@@ -50,8 +50,8 @@ pub(crate) struct CompiledTaint {
     pub(crate) sources: Matcher,
     /// The sources as written: rules with the same sources share one search for them in a file.
     pub(crate) sources_key: String,
-    /// Text every file with a source holds one of (see [`source_texts`]).
-    pub(crate) source_texts: Option<Vec<String>>,
+    /// Finds the text every file with a source holds one of (see [`source_texts`]).
+    pub(crate) source_finder: Option<aho_corasick::AhoCorasick>,
     /// The same for sinks: a function without any is not followed.
     pub(crate) sink_texts: Option<Vec<String>>,
     pub(crate) sanitizers: Option<Matcher>,
@@ -137,33 +137,44 @@ pub(crate) struct Hit {
     pub(crate) flow: Vec<Step>,
 }
 
-/// Where a file's sources and functions are, found once for all the taint rules that share the sources.
-pub(crate) struct Sources<'r> {
-    ranges: Vec<std::ops::Range<usize>>,
-    outside_functions: bool,
-    functions: Vec<SyntaxNode<'r>>,
+/// The function nodes of the file under `root`, in document order: found once per file for every taint rule.
+pub(crate) fn functions_of<'r>(root: &SyntaxNode<'r>) -> Vec<SyntaxNode<'r>> {
+    root.dfs().filter(is_function).collect()
 }
 
-impl<'r> Sources<'r> {
+/// Where a file's sources are, found once for all the taint rules that share the sources.
+pub(crate) struct Sources {
+    ranges: Vec<std::ops::Range<usize>>,
+    outside_functions: bool,
+    /// Whether the file can hold a source or a handler at all; when it cannot, nothing is followed.
+    may_hold: bool,
+}
+
+impl Sources {
+    /// Whether the file's functions are worth listing for these sources.
+    pub(crate) fn may_hold(&self) -> bool {
+        self.may_hold
+    }
+
     /// Looks for `taint`'s sources in the file under `root`, unless its text shows none can be there.
     pub(crate) fn find(
-        root: &SyntaxNode<'r>,
+        root: &SyntaxNode<'_>,
         content: &str,
         language: Language,
         taint: &CompiledTaint,
-    ) -> Sources<'r> {
+    ) -> Sources {
         let mut found = Sources {
             ranges: Vec::new(),
             outside_functions: false,
-            functions: Vec::new(),
+            may_hold: false,
         };
         let python_handlers = taint.handler_parameters && language == Language::Python;
         let express_handlers = taint.handler_parameters && is_javascript_like(language);
         let go_handlers = taint.handler_parameters && language == Language::Go;
         let may_hold = taint
-            .source_texts
+            .source_finder
             .as_ref()
-            .is_none_or(|texts| texts.iter().any(|text| content.contains(text.as_str())))
+            .is_none_or(|finder| finder.is_match(content))
             || python_handlers
                 && (content.contains('@')
                     || content.contains("request")
@@ -181,44 +192,46 @@ impl<'r> Sources<'r> {
         if !may_hold {
             return found;
         }
-        // Where the sources' texts occur: a node can only be a source if it holds one of them, so most nodes are
-        // not tried at all.
-        let occurrences: Option<Vec<(usize, usize)>> = taint.source_texts.as_ref().map(|texts| {
-            let mut found: Vec<(usize, usize)> = texts
-                .iter()
-                .flat_map(|text| {
-                    content
-                        .match_indices(text.as_str())
-                        .map(|(start, text)| (start, start + text.len()))
-                })
-                .collect();
-            found.sort_unstable();
-            found
-        });
-        let may_be_a_source = |node: &SyntaxNode<'_>| {
-            occurrences.as_ref().is_none_or(|occurrences| {
-                let range = node.range();
-                let first = occurrences.partition_point(|&(start, _)| start < range.start);
-                occurrences[first..]
-                    .iter()
-                    .take_while(|&&(start, _)| start < range.end)
-                    .any(|&(_, end)| end <= range.end)
-            })
-        };
-        for node in root.dfs() {
-            if is_function(&node) {
-                found.functions.push(node.clone());
-            }
-            if may_be_a_source(&node)
-                && taint.sources.matches(&node)
-                && !(is_javascript_like(language) && names_a_local_variable(&node))
+        found.may_hold = true;
+        let mut consider = |node: &SyntaxNode<'_>| {
+            if taint.sources.matches(node)
+                && !(is_javascript_like(language) && names_a_local_variable(node))
             {
                 found.ranges.push(node.range());
                 if !node.ancestors().any(|ancestor| is_function(&ancestor)) {
                     found.outside_functions = true;
                 }
             }
+        };
+        match &taint.source_finder {
+            // A node can only be a source if it holds one of the sources' texts: only the nodes around each
+            // occurrence are tried, each once, climbing from the smallest.
+            Some(finder) => {
+                let mut tried = HashSet::new();
+                let inner = root.get_inner_node();
+                for occurrence in finder.find_overlapping_iter(content) {
+                    let Some(smallest) =
+                        inner.descendant_for_byte_range(occurrence.start(), occurrence.end())
+                    else {
+                        continue;
+                    };
+                    let mut node = Some(root.root().adopt(smallest));
+                    while let Some(current) = node {
+                        // Its ancestors were tried with it.
+                        if !tried.insert(current.node_id()) {
+                            break;
+                        }
+                        consider(&current);
+                        node = current.parent();
+                    }
+                }
+            }
+            None => root.dfs().for_each(|node| consider(&node)),
         }
+        // In document order, a node before the nodes inside it.
+        found
+            .ranges
+            .sort_unstable_by_key(|range| (range.start, std::cmp::Reverse(range.end)));
         found
     }
 }
@@ -303,24 +316,26 @@ const LABEL_CHARS: usize = 48;
 
 type State = HashMap<String, Vec<Step>>;
 
-/// Every sink of `sinks` that tainted data reaches in the file under `root`.
-pub(crate) fn find_flows(
-    root: &SyntaxNode<'_>,
+/// Every sink of `sinks` that tainted data reaches in the file under `root`, whose functions are `all_functions`
+/// ([`functions_of`]).
+pub(crate) fn find_flows<'r>(
+    root: &SyntaxNode<'r>,
+    all_functions: &[SyntaxNode<'r>],
     language: Language,
     sinks: &RuleConfig<SupportLang>,
     taint: &CompiledTaint,
-    sources: &Sources<'_>,
+    sources: &Sources,
     path: &str,
 ) -> Vec<Hit> {
     let handlers = taint.handler_parameters
         && (language == Language::Python
             || language == Language::Go
             || is_javascript_like(language));
-    if sources.ranges.is_empty() && !handlers {
+    if !sources.may_hold || sources.ranges.is_empty() && !handlers {
         return Vec::new();
     }
     let functions = Functions::new(
-        &sources.functions,
+        all_functions,
         language,
         taint.sink_texts.as_deref(),
         &sources.ranges,
@@ -349,7 +364,7 @@ pub(crate) fn find_flows(
     if sources.outside_functions && may_reach_a_sink(root) {
         analysis.scope(root, State::new());
     }
-    for node in &sources.functions {
+    for node in all_functions {
         let state = if taint.handler_parameters {
             handler_parameters(node, language, path, taint.segments_are_safe)
         } else {
