@@ -1485,7 +1485,7 @@ impl<'r> Analysis<'_, 'r> {
                             at_start = false;
                         }
                         "string_content" | "string_fragment" | "escape_sequence" => {
-                            at_start = false
+                            at_start = false;
                         }
                         _ => {}
                     }
