@@ -19,10 +19,10 @@ set -euo pipefail
 dest=${CODEINSIGHT_CORPUS_DIR:-$HOME/.cache/codeinsight-corpus}-webapps
 
 # The apps are chosen for their web handlers and advisories, before any review of them: none is left out for what
-# the rules report. The first fifteen were measured by hand before this script existed, and the last eight were added
-# later, chosen the same way; the indented line under an
+# the rules report. The first fifteen were measured by hand before this script existed, and the next eight were added
+# later and the last six after them, chosen the same way; the indented line under an
 # app names advisories of that version where they are public (CVE, fixed-in version), else why it is here.
-# language    name                version          registry  spec (PyPI project name; npm: -)
+# language    name                version          registry  spec (PyPI project name; npm: -, or the scoped package)
 APPS='
 python      pgadmin4            7.6              wheel     pgadmin4
   CVE-2023-5002 command injection through the binary path validation (fixed in 7.7)
@@ -98,6 +98,18 @@ javascript  node-static         0.7.11           npm       -
   CVE-2023-26111 path traversal (no fixed version)
 javascript  st                  0.2.4            npm       -
   CVE-2014-3744 directory traversal (fixed in 0.2.5)
+javascript  serve               6.4.8            npm       -
+  CVE-2018-3712 directory traversal through %2e%2e in the path, listing any directory (fixed in 6.4.9)
+javascript  ecstatic            3.3.1            npm       -
+  CVE-2019-10775 (GHSA-9q64-mpxx-87fg) open redirect in the trailing-slash redirect of a directory (fixed in 3.3.2)
+javascript  strapi-admin        3.0.0-beta.17.7  npm       -
+  CVE-2019-19609 command injection through the plugin name of plugin install and uninstall (fixed in 3.0.0-beta.17.8)
+javascript  uppy-companion      3.1.0            npm       @uppy/companion
+  CVE-2022-0528 SSRF past the private-IP check of URL imports (fixed in 3.3.1; compiled lib/ as published)
+javascript  node-red-runtime    1.2.7            npm       @node-red/runtime
+  CVE-2021-21298 path traversal through the Projects API (fixed in 1.2.8; its HTTP routes are in @node-red/editor-api)
+javascript  ghost               5.130.5          npm       -
+  CVE-2026-22596 SQL injection in the members activity feed, CVE-2026-22597 SSRF in the media inliner (fixed in 5.130.6)
 '
 
 tool=precision-webapps

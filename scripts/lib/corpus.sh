@@ -38,10 +38,12 @@ fetch_sdist() { # name version spec stage
   unpack "${files[0]}" "$4/src"
 }
 
-fetch_npm() { # name version spec stage
+fetch_npm() { # name version spec stage; spec `-` is the name itself, else the package (a scoped @scope/name)
   need npm
+  local package=$1
+  [[ $3 == - ]] || package=$3
   mkdir -p "$4/dl"
-  (cd "$4/dl" && npm pack --loglevel=error "$1@$2" >/dev/null) || fail "npm pack $1@$2 failed"
+  (cd "$4/dl" && npm pack --loglevel=error "$package@$2" >/dev/null) || fail "npm pack $package@$2 failed"
   local files=("$4"/dl/*.tgz)
   unpack "${files[0]}" "$4/src"
 }
