@@ -639,7 +639,11 @@ impl<'r> Analysis<'_, 'r> {
     }
 
     fn statement(&mut self, node: &SyntaxNode<'_>, state: &mut State) {
-        if is_function(node) || is_class(node) {
+        if is_function(node) {
+            self.closure(node, state);
+            return;
+        }
+        if is_class(node) {
             return;
         }
         match node.kind().as_ref() {
@@ -683,6 +687,7 @@ impl<'r> Analysis<'_, 'r> {
             }
             _ => {
                 self.check_sinks(node, state);
+                self.closures(node, state);
                 self.effects(node, state);
                 if node.kind() == "return_statement"
                     && let Some(value) = node.children().find(SyntaxNode::is_named)
@@ -691,6 +696,53 @@ impl<'r> Analysis<'_, 'r> {
                 }
             }
         }
+    }
+
+    /// The functions written inside `node` (`fs.stat(file, (err) => res.sendFile(file))`,
+    /// `process.nextTick(function () { that.servePath(pathname) })`, a `lambda`).
+    fn closures(&mut self, node: &SyntaxNode<'_>, state: &State) {
+        if state.keys().all(|key| is_marker_key(key)) {
+            return;
+        }
+        let mut pending: Vec<SyntaxNode<'_>> = node.children().collect();
+        while let Some(current) = pending.pop() {
+            if is_function(&current) {
+                self.closure(&current, state);
+            } else if !is_class(&current) {
+                pending.extend(current.children());
+            }
+        }
+    }
+
+    /// A function written inside the one analysed, a callback or a nested declaration (`function statFile() {...}`
+    /// called later): it runs with the variables it captures as they hold where it is written, its own parameters
+    /// hiding the outer names. What it returns is its own, not the enclosing function's.
+    fn closure(&mut self, function: &SyntaxNode<'_>, state: &State) {
+        if state.keys().all(|key| is_marker_key(key)) {
+            return;
+        }
+        let (Some(body), Some(parameters)) = (
+            function.field("body"),
+            summaries::parameters(function, self.language),
+        ) else {
+            return;
+        };
+        let mut captured = state.clone();
+        for parameter in &parameters {
+            Self::assign(&parameter.target, None, false, &mut captured);
+        }
+        let mut inner = Analysis {
+            language: self.language,
+            sinks: self.sinks,
+            taint: self.taint,
+            functions: self.functions,
+            sources: self.sources,
+            hits: Vec::new(),
+            summarizing: None,
+            checked_by_raising: false,
+        };
+        inner.scope(&body, captured);
+        self.hits.append(&mut inner.hits);
     }
 
     /// A handler is an alternative to the rest of the `try` body, not its continuation: it starts from what held
@@ -1818,6 +1870,12 @@ impl<'r> Analysis<'_, 'r> {
                     | "force_str"
                     | "smart_str"
                     | "escape_uri_path"
+                    // A parsed URL or document: its fields (`url.parse(next).pathname`) are the text's.
+                    | "parse"
+                    | "urlparse"
+                    | "urlsplit"
+                    | "Parse"
+                    | "ParseRequestURI"
                     | "decodeURIComponent"
                     | "decodeURI"
                     | "resolve"
