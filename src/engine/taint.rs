@@ -1984,7 +1984,15 @@ impl<'r> Analysis<'_, 'r> {
 
 /// Whether `node` (a check inside `condition`) is negated on its way up to the condition: `not ok(x)`, `!ok(x)`.
 fn negated(node: &SyntaxNode<'_>, condition: &SyntaxNode<'_>) -> bool {
-    let mut negations = 0;
+    // A check written as an inequality (`file.slice(0, root.length) !== root`) holds when it is false.
+    let mut negations = usize::from(
+        matches!(
+            node.kind().as_ref(),
+            "binary_expression" | "comparison_operator"
+        ) && node
+            .children()
+            .any(|child| !child.is_named() && matches!(child.text().as_ref(), "!=" | "!==")),
+    );
     let mut current = node.clone();
     while current.range() != condition.range() {
         let Some(parent) = current.parent() else {
