@@ -101,7 +101,7 @@ javascript  st                  0.2.4            npm       -
 javascript  serve               6.4.8            npm       -
   CVE-2018-3712 directory traversal through %2e%2e in the path, listing any directory (fixed in 6.4.9)
 javascript  ecstatic            3.3.1            npm       -
-  CVE-2019-10775 (GHSA-9q64-mpxx-87fg) open redirect in the trailing-slash redirect of a directory (fixed in 3.3.2)
+  npm advisory 830, open redirect in the trailing-slash redirect of a directory (fixed in 3.3.2)
 javascript  strapi-admin        3.0.0-beta.17.7  npm       -
   CVE-2019-19609 command injection through the plugin name of plugin install and uninstall (fixed in 3.0.0-beta.17.8)
 javascript  uppy-companion      3.1.0            npm       @uppy/companion
