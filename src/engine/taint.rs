@@ -7,6 +7,8 @@
 //!   `+`, `.format()`, `strings.Join`/`fmt.Sprintf` and any call whose argument or receiver is tainted, container
 //!   literals, `append`/`push`/`add`/`update`/`WriteString` into their receiver, and subscripts.
 //! - Reassigning a variable with an untainted value clears it. Comparisons and `not` give untainted booleans.
+//! - A callback or nested function written in the body runs with the variables it captures, as they hold where it
+//!   is written; its parameters hide the outer names.
 //! - A branch's arms are interpreted from the same state and joined; a condition that is a literal (`if False:`,
 //!   `if (0)`, `if false {`) leaves its dead arm out. Loops run until the state stops changing.
 //! - A sink reports when the node its `$SINK` metavariable names (or, without one, any argument of the matched
