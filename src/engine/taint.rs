@@ -463,7 +463,7 @@ struct Collected {
     cleared: Vec<String>,
 }
 
-impl<'r> Analysis<'_, 'r> {
+impl<'a, 'r> Analysis<'a, 'r> {
     fn scope(&mut self, body: &SyntaxNode<'_>, mut state: State) {
         if body.kind() == "statement_block"
             || body.kind() == "block"
@@ -557,22 +557,28 @@ impl<'r> Analysis<'_, 'r> {
         }
     }
 
+    /// A fresh analysis of another body of the same file for the same rule (a function summarized, a callback),
+    /// with no hits yet.
+    fn inner(&self, summarizing: Option<RefCell<Collected>>) -> Analysis<'a, 'r> {
+        Analysis {
+            language: self.language,
+            sinks: self.sinks,
+            taint: self.taint,
+            functions: self.functions,
+            sources: self.sources,
+            hits: Vec::new(),
+            summarizing,
+            checked_by_raising: false,
+        }
+    }
+
     /// What the function `node` of the file does with the taint of each of its parameters, for this rule.
     fn summarize(&self, function: &summaries::Function<'r>) -> Option<Summary> {
         let node = &function.node;
         let parameters = summaries::parameters(node, self.language)?;
         let body = node.field("body")?;
         let interpret = |state: State| {
-            let mut inner = Analysis {
-                language: self.language,
-                sinks: self.sinks,
-                taint: self.taint,
-                functions: self.functions,
-                sources: self.sources,
-                hits: Vec::new(),
-                summarizing: Some(RefCell::new(Collected::default())),
-                checked_by_raising: false,
-            };
+            let mut inner = self.inner(Some(RefCell::new(Collected::default())));
             inner.scope(&body, state);
             let collected = inner.summarizing.take().unwrap_or_default().into_inner();
             (collected, inner.hits)
@@ -733,16 +739,7 @@ impl<'r> Analysis<'_, 'r> {
         for parameter in &parameters {
             Self::assign(&parameter.target, None, false, &mut captured);
         }
-        let mut inner = Analysis {
-            language: self.language,
-            sinks: self.sinks,
-            taint: self.taint,
-            functions: self.functions,
-            sources: self.sources,
-            hits: Vec::new(),
-            summarizing: None,
-            checked_by_raising: false,
-        };
+        let mut inner = self.inner(None);
         inner.scope(&body, captured);
         self.hits.append(&mut inner.hits);
     }
