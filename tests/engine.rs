@@ -575,3 +575,35 @@ fn a_flow_never_quotes_a_secret_even_where_its_label_is_clipped() {
         assert!(step.label.chars().count() <= 48, "{flow:?}");
     }
 }
+
+#[test]
+fn one_value_reaching_several_sinks_of_a_rule_is_one_finding_that_names_the_others() {
+    let rules = rules();
+    let content = "import os\nfrom flask import request\n\n\ndef upload():\n    path = os.path.join(\"/srv/files\", request.args[\"name\"])\n    with open(path, \"wb\") as out:\n        out.write(request.data)\n    with open(path, \"rb\") as back:\n        data = back.read()\n    os.remove(path)\n    other = os.path.join(\"/srv/other\", request.args[\"other\"])\n    os.remove(other)\n    return data\n";
+    let findings: Vec<Finding> = analyze(
+        &SourceFile {
+            path: "app.py",
+            content,
+            language: Some(Language::Python),
+        },
+        &rules,
+    )
+    .into_iter()
+    .filter(|finding| finding.rule_id == "python/path-traversal")
+    .collect();
+    let lines: Vec<u32> = findings.iter().map(|finding| finding.line).collect();
+    // `path` is written, read back and deleted: one finding at the first sink. `other` is a flow of its own.
+    assert_eq!(lines, [7, 13], "{findings:#?}");
+    assert!(
+        findings[0]
+            .message
+            .ends_with("(the same value also reaches lines 9, 11)"),
+        "{}",
+        findings[0].message
+    );
+    assert!(
+        !findings[1].message.contains("also reaches"),
+        "{}",
+        findings[1].message
+    );
+}

@@ -317,7 +317,7 @@ fn run_taint_rules(
             continue;
         }
         let functions = all_functions.get_or_init(|| super::taint::functions_of(root));
-        for hit in super::taint::find_flows(
+        let mut hits = super::taint::find_flows(
             root,
             functions,
             language,
@@ -325,12 +325,29 @@ fn run_taint_rules(
             taint,
             sources,
             file.path,
-        ) {
-            if !info.equivalents.is_empty() {
+        );
+        if !info.equivalents.is_empty() {
+            hits.retain(|hit| {
                 let line = index.position(file.content, hit.start).0;
-                if comments.suppress(language, &info.equivalents, line) {
-                    continue;
-                }
+                !comments.suppress(language, &info.equivalents, line)
+            });
+        }
+        for (hit, also) in super::taint::merge_shared_flows(hits) {
+            let mut message = info.message.clone();
+            let line = index.position(file.content, hit.start).0;
+            let mut lines: Vec<u32> = also
+                .iter()
+                .map(|&start| index.position(file.content, start).0)
+                .filter(|&other| other != line)
+                .collect();
+            lines.dedup();
+            if !lines.is_empty() {
+                let lines: Vec<String> = lines.iter().map(u32::to_string).collect();
+                message = format!(
+                    "{message} (the same value also reaches line{} {})",
+                    if lines.len() == 1 { "" } else { "s" },
+                    lines.join(", ")
+                );
             }
             let mut finding = finding_at(
                 file,
@@ -341,7 +358,7 @@ fn run_taint_rules(
                     source: info.source.clone(),
                     severity,
                     category: info.category.clone(),
-                    message: info.message.clone(),
+                    message,
                 },
                 None,
             );

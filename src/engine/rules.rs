@@ -25,7 +25,7 @@ include!(concat!(env!("OUT_DIR"), "/builtin_rules.rs"));
 
 /// Bumped whenever the engine's behaviour changes in a way that changes findings, so caches keyed on
 /// [`RuleSet::version`] are invalidated.
-const ENGINE_VERSION: &str = "engine-5";
+const ENGINE_VERSION: &str = "engine-6";
 
 /// What a user sees about a rule (`codeinsight rules`).
 #[derive(Debug, Clone, PartialEq, Eq)]

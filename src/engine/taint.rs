@@ -25,7 +25,9 @@
 //!   record: neither result carries the argument's taint.
 //! - With `tainted-start: true` (URL sinks), only taint that can decide the start of the string counts:
 //!   `BASE_URL + path`, `f"/books/{name}"` and `"https://host/{}".format(x)` cannot change the host.
-//! - One flow into nested sinks (`cursor.execute(text(query))`) is reported once, at the innermost.
+//! - One flow into nested sinks (`cursor.execute(text(query))`) is reported once, at the innermost, and one value
+//!   reaching several sinks of a rule (written, read back, then deleted) once, at the first, naming the others'
+//!   lines ([`merge_shared_flows`]).
 //! - With `handler-parameters: true`, the request fields of Express-style route handlers (`app.get(path, (rq, rs)
 //!   => ...)`: `rq.query`, `params`, `body`, `cookies`, `headers`) and the parameters of Python web handlers (Flask and `FastAPI` route decorators,
 //!   Django views taking `request` first) are sources too.
@@ -399,6 +401,23 @@ pub(crate) fn find_flows<'r>(
         })
     });
     analysis.hits
+}
+
+/// One value reaching several sinks of a rule is one finding: the hits whose flows agree on every step before the
+/// sink (the same source, through the same variables) are reported at the first, with the byte offsets of the
+/// others. `hits` are in document order.
+pub(crate) fn merge_shared_flows(hits: Vec<Hit>) -> Vec<(Hit, Vec<usize>)> {
+    let mut merged: Vec<(Hit, Vec<usize>)> = Vec::new();
+    for hit in hits {
+        let before_sink = &hit.flow[..hit.flow.len().saturating_sub(1)];
+        match merged.iter_mut().find(|(first, _)| {
+            !before_sink.is_empty() && first.flow[..first.flow.len() - 1] == *before_sink
+        }) {
+            Some((_, also)) => also.push(hit.start),
+            None => merged.push((hit, Vec::new())),
+        }
+    }
+    merged
 }
 
 fn is_javascript_like(language: Language) -> bool {
@@ -808,6 +827,16 @@ impl<'a, 'r> Analysis<'a, 'r> {
         }
         let known = condition.as_ref().and_then(constant_truth);
         let entry = state.clone();
+        let alternatives: Vec<SyntaxNode<'_>> = node.field_children("alternative").collect();
+        // `if (url !== config.rootPath) return;`: what falls through holds the trusted value, and the arm that
+        // leaves joins nothing.
+        let mut rest = entry.clone();
+        let narrowed = consequence_exits
+            && alternatives.is_empty()
+            && known.is_none()
+            && condition
+                .as_ref()
+                .is_some_and(|condition| self.assume(condition, false, &mut rest));
         let mut joined: Option<State> = None;
         let mut join = |end: State| {
             joined = Some(match joined.take() {
@@ -821,7 +850,7 @@ impl<'a, 'r> Analysis<'a, 'r> {
         if known != Some(false) {
             let mut arm = entry.clone();
             if let Some(condition) = &condition {
-                clear_allow_listed(condition, &mut arm);
+                self.assume(condition, true, &mut arm);
             }
             for name in &passed_in_consequence {
                 arm.remove(name);
@@ -829,9 +858,10 @@ impl<'a, 'r> Analysis<'a, 'r> {
             if let Some(consequence) = node.field("consequence") {
                 self.statement(&consequence, &mut arm);
             }
-            join(arm);
+            if !narrowed {
+                join(arm);
+            }
         }
-        let alternatives: Vec<SyntaxNode<'_>> = node.field_children("alternative").collect();
         // Known true: the consequence always runs, as if there were an `else` that never does.
         let mut has_else = known == Some(true);
         if known != Some(true) {
@@ -846,7 +876,7 @@ impl<'a, 'r> Analysis<'a, 'r> {
                         continue;
                     }
                     if let Some(condition) = &condition {
-                        clear_allow_listed(condition, &mut arm);
+                        self.assume(condition, true, &mut arm);
                     }
                     if let Some(consequence) = alternative.field("consequence") {
                         self.statement(&consequence, &mut arm);
@@ -861,7 +891,7 @@ impl<'a, 'r> Analysis<'a, 'r> {
             }
         }
         if !has_else {
-            join(entry);
+            join(if narrowed { rest } else { entry });
         }
         if let Some(all) = joined {
             *state = all;
@@ -972,11 +1002,240 @@ impl<'a, 'r> Analysis<'a, 'r> {
             return;
         }
         let name = checked.text();
-        if state.remove(name.as_ref()).is_some()
-            && let Some(collected) = &self.summarizing
-        {
+        let Some(flow) = state.remove(name.as_ref()) else {
+            return;
+        };
+        // What was built from the checked value followed by literal text (`${file}.gz`) passes the check too.
+        let prefix = format!("{EXTENDS}{name}\u{1}");
+        let derived: Vec<String> = if state.contains_key(EXTENDS) {
+            state
+                .iter()
+                .filter(|(key, held)| key.starts_with(&prefix) && **held == flow)
+                .map(|(key, _)| key[prefix.len()..].to_owned())
+                .collect()
+        } else {
+            Vec::new()
+        };
+        for other in derived {
+            state.remove(&other);
+            state.remove(&format!("{prefix}{other}"));
+        }
+        if let Some(collected) = &self.summarizing {
             collected.borrow_mut().cleared.push(name.into_owned());
         }
+    }
+
+    /// What a condition compares with trusted values holds one of them in the arm where the condition has the
+    /// truth value `truth`: a variable or field compared with literals (`sort in ["title", "date"]`,
+    /// `mode == "fast"`, `["a", "b"].includes(order)`, `kind == "x" and ...`) or equal to an untainted name
+    /// (`req.url === config.rootPath`; `!==` where the condition is false). For URL sinks, a URL whose host equals a
+    /// trusted host (`new URL(path, base).host === base.host`) checks the value it was parsed from. A source
+    /// expression is marked clean there (`clean_key`); a variable is cleared. Answers whether anything changed.
+    fn assume(&self, condition: &SyntaxNode<'_>, truth: bool, state: &mut State) -> bool {
+        let before = state.len() + usize::from(state.contains_key(CLEAN_MARKER));
+        let mut pending = vec![(condition.clone(), truth)];
+        while let Some((node, truth)) = pending.pop() {
+            let named: Vec<SyntaxNode<'_>> = node.children().filter(SyntaxNode::is_named).collect();
+            let operator: String = node
+                .children()
+                .filter(|child| !child.is_named())
+                .map(|child| child.text().into_owned())
+                .collect::<Vec<_>>()
+                .join(" ");
+            match node.kind().as_ref() {
+                "parenthesized_expression" => {
+                    pending.extend(named.into_iter().map(|inner| (inner, truth)));
+                }
+                "not_operator" => {
+                    pending.extend(named.into_iter().map(|inner| (inner, !truth)));
+                }
+                "unary_expression" if operator == "!" => {
+                    pending.extend(named.into_iter().map(|inner| (inner, !truth)));
+                }
+                // `a and b` true, or `a or b` false: both hold.
+                "boolean_operator" | "binary_expression"
+                    if truth && (operator == "and" || operator == "&&")
+                        || !truth && (operator == "or" || operator == "||") =>
+                {
+                    pending.extend(named.into_iter().map(|inner| (inner, truth)));
+                }
+                "comparison_operator" | "binary_expression" if named.len() == 2 => {
+                    let (left, right) = (&named[0], &named[1]);
+                    match (operator.as_str(), truth) {
+                        ("in", true) if is_literal_collection(right) => self.clean(left, state),
+                        ("==" | "===", true) | ("!=" | "!==", false) => {
+                            if self.is_trusted_value(right, state) {
+                                self.clean(left, state);
+                            } else if self.is_trusted_value(left, state) {
+                                self.clean(right, state);
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                "call_expression" if truth => {
+                    let includes = node.field("function").filter(|function| {
+                        function.kind() == "member_expression"
+                            && function
+                                .field("property")
+                                .is_some_and(|p| p.text() == "includes")
+                            && function
+                                .field("object")
+                                .is_some_and(|o| is_literal_collection(&o))
+                    });
+                    let argument = node
+                        .field("arguments")
+                        .and_then(|arguments| arguments.children().find(SyntaxNode::is_named));
+                    if let (Some(_), Some(argument)) = (includes, argument) {
+                        self.clean(&argument, state);
+                    }
+                }
+                _ => {}
+            }
+        }
+        state.len() + usize::from(state.contains_key(CLEAN_MARKER)) != before
+    }
+
+    /// A value an equality check can trust: a literal, or a name or field that holds no taint (`config.rootPath`).
+    /// A call is not trusted: what it returns is not known to be fixed.
+    fn is_trusted_value(&self, value: &SyntaxNode<'_>, state: &State) -> bool {
+        literal_text(value).is_some()
+            || matches!(
+                value.kind().as_ref(),
+                "identifier" | "attribute" | "member_expression" | "selector_expression"
+            ) && self.taint_of(value, state).is_none()
+    }
+
+    /// `checked` holds a trusted value in this arm: a variable or tracked field is cleared, a source expression
+    /// (`req.url`) is marked clean.
+    fn clean(&self, checked: &SyntaxNode<'_>, state: &mut State) {
+        match checked.kind().as_ref() {
+            "identifier" => {
+                state.remove(checked.text().as_ref());
+            }
+            "attribute" | "member_expression" | "selector_expression" => {
+                let text = checked.text();
+                // Only the WHATWG parser reads `\` as `/` the way browsers do: after Python's `urlparse` or Go's
+                // `url.Parse`, `/\evil.example` has no host and still leaves the site.
+                if self.taint.tainted_start
+                    && is_javascript_like(self.language)
+                    && let Some(parsed) = host_of(checked)
+                {
+                    self.clean_parsed(&parsed, state);
+                    return;
+                }
+                if state.remove(text.as_ref()).is_none() && self.taint.sources.matches(checked) {
+                    state.insert(clean_key(&text), Vec::new());
+                    state.insert(CLEAN_MARKER.to_owned(), Vec::new());
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// A URL whose host was found equal to a trusted host: `parsed` is the URL (`target`, `new URL(path, base)`,
+    /// `urlparse(url)`). The value it was parsed from is what the check vouches for: the variable passed to the
+    /// parser, or for a variable holding a parse, the variable its flow came through last.
+    fn clean_parsed(&self, parsed: &SyntaxNode<'_>, state: &mut State) {
+        match parsed.kind().as_ref() {
+            "identifier" => {
+                let Some(flow) = state.remove(parsed.text().as_ref()) else {
+                    return;
+                };
+                let parsed_from = &flow[..flow.len().saturating_sub(1)];
+                state.retain(|name, other| {
+                    is_marker_key(name) || parsed_from.is_empty() || other.as_slice() != parsed_from
+                });
+            }
+            "call" | "call_expression" | "new_expression" => {
+                if let Some(argument) = parsed
+                    .field("arguments")
+                    .and_then(|arguments| arguments.children().find(SyntaxNode::is_named))
+                {
+                    self.clean(&argument, state);
+                }
+            }
+            "parenthesized_expression" => {
+                if let Some(inner) = parsed.children().find(SyntaxNode::is_named) {
+                    self.clean_parsed(&inner, state);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// After `target = { key: value, ... }` (JavaScript): each tainted field is tracked as `target.key`, and the
+    /// object's other fields are known to be clean (`fields_key`) while `target` holds what it got here.
+    fn mark_fields(&self, target: &SyntaxNode<'_>, value: &SyntaxNode<'_>, state: &mut State) {
+        if !is_javascript_like(self.language) || target.kind() != "identifier" {
+            return;
+        }
+        let name = target.text();
+        let marker = fields_key(&name);
+        let had_fields = state.remove(&marker).is_some();
+        let value = innermost_value(value.clone());
+        if value.kind() != "object" || !state.contains_key(name.as_ref()) {
+            return;
+        }
+        let mut fields = Vec::new();
+        for member in value.children().filter(SyntaxNode::is_named) {
+            let field = match member.kind().as_ref() {
+                "pair" => member.field("key").zip(member.field("value")),
+                "shorthand_property_identifier" => Some((member.clone(), member.clone())),
+                "comment" => continue,
+                // A spread, a method or a computed key: the fields are not all known.
+                _ => return,
+            };
+            let Some((key, field_value)) = field else {
+                return;
+            };
+            let key = match key.kind().as_ref() {
+                "property_identifier" | "shorthand_property_identifier" => key.text().into_owned(),
+                _ => match literal_text(&key) {
+                    Some(text) => text,
+                    None => return,
+                },
+            };
+            fields.push((key, self.taint_of(&field_value, state), member.range()));
+        }
+        if had_fields {
+            let prefix = format!("{name}.");
+            state.retain(|key, _| !key.starts_with(&prefix));
+        }
+        for (key, flow, range) in fields {
+            let field = format!("{name}.{key}");
+            match flow {
+                Some(flow) => {
+                    let step = Step {
+                        label: label(&field),
+                        start: range.start,
+                        end: range.end,
+                    };
+                    state.insert(field, shorten(with(flow, step)));
+                }
+                None => {
+                    state.remove(&field);
+                }
+            }
+        }
+        let held = state.get(name.as_ref()).cloned().unwrap_or_default();
+        state.insert(marker, held);
+    }
+
+    /// Whether `node` (`cache.body`) reads an untainted field of an object literal assigned whole (`mark_fields`).
+    fn fields_known(node: &SyntaxNode<'_>, state: &State) -> bool {
+        let Some(object) = node
+            .field("object")
+            .filter(|object| object.kind() == "identifier")
+        else {
+            return false;
+        };
+        let name = object.text();
+        node.field("property")
+            .is_some_and(|property| property.kind() == "property_identifier")
+            && state
+                .get(&fields_key(&name))
+                .is_some_and(|held| state.get(name.as_ref()) == Some(held))
     }
 
     /// The tainted variables `call` passes to a function of the file that checks them.
@@ -1166,6 +1425,8 @@ impl<'a, 'r> Analysis<'a, 'r> {
                     let starts = self.starts_tainted(&value, state);
                     Self::assign(&target, flow, false, state);
                     mark_start(&target, starts, false, state);
+                    mark_extends(&target, &value, state);
+                    self.mark_fields(&target, &value, state);
                     if self.taint.segments_are_safe {
                         mark_pieces(&target, &value, state);
                     }
@@ -1196,6 +1457,10 @@ impl<'a, 'r> Analysis<'a, 'r> {
                         .and_then(|value| self.starts_tainted(value, state));
                     Self::assign(name, flow, false, state);
                     mark_start(name, starts, false, state);
+                    if let Some(value) = &value {
+                        mark_extends(name, value, state);
+                        self.mark_fields(name, value, state);
+                    }
                 }
                 return;
             }
@@ -1214,6 +1479,7 @@ impl<'a, 'r> Analysis<'a, 'r> {
                             let starts = self.starts_tainted(value, state);
                             Self::assign(target, flow, false, state);
                             mark_start(target, starts, false, state);
+                            mark_extends(target, value, state);
                         }
                     } else {
                         let flow = self.taint_of(&right, state);
@@ -1430,6 +1696,15 @@ impl<'a, 'r> Analysis<'a, 'r> {
         {
             return None;
         }
+        if state.contains_key(CLEAN_MARKER)
+            && matches!(
+                node.kind().as_ref(),
+                "attribute" | "member_expression" | "selector_expression"
+            )
+            && state.contains_key(&clean_key(&node.text()))
+        {
+            return None;
+        }
         if self.taint.sources.matches(node) {
             return Some(vec![step_for(node)]);
         }
@@ -1489,6 +1764,9 @@ impl<'a, 'r> Analysis<'a, 'r> {
                 }
                 self.first_tainted(node, state)
             }
+            "conditional_expression" | "ternary_expression" => {
+                self.either_arm(node, state, |arm, state| self.taint_of(arm, state))
+            }
             // A length is a number, whatever the text was.
             "member_expression"
                 if node
@@ -1504,6 +1782,8 @@ impl<'a, 'r> Analysis<'a, 'r> {
             {
                 state.get(node.text().as_ref()).cloned()
             }
+            // `cache = { key: req.query.v, body: str }`: a field of an object literal holds its own value.
+            "member_expression" if Self::fields_known(node, state) => None,
             // A Django model's options and a record's key are the application's, not the client's text.
             "attribute"
                 if node
@@ -1671,13 +1951,10 @@ impl<'a, 'r> Analysis<'a, 'r> {
                 .children()
                 .find(SyntaxNode::is_named)
                 .and_then(|inner| self.start_taint(&inner, state)),
-            // `a if condition else b`, `condition ? a : b`: either value may be the string.
+            // `a if condition else b`, `condition ? a : b`: either value may be the string, each as the condition
+            // leaves it.
             "conditional_expression" | "ternary_expression" => {
-                let condition = node.field("condition").map(|condition| condition.range());
-                node.children()
-                    .filter(SyntaxNode::is_named)
-                    .filter(|child| Some(child.range()) != condition)
-                    .find_map(|value| self.start_taint(&value, state))
+                self.either_arm(node, state, |arm, state| self.start_taint(arm, state))
             }
             "binary_expression" | "binary_operator" | "boolean_operator" => {
                 let operator = node
@@ -1974,6 +2251,51 @@ impl<'a, 'r> Analysis<'a, 'r> {
         }
     }
 
+    /// The first answer of `of` for the arms of `a if condition else b` / `condition ? a : b`, each under what
+    /// the condition says there (see `assume`).
+    fn either_arm(
+        &self,
+        node: &SyntaxNode<'_>,
+        state: &State,
+        of: impl Fn(&SyntaxNode<'_>, &State) -> Option<Vec<Step>>,
+    ) -> Option<Vec<Step>> {
+        let parts = match (
+            node.field("condition"),
+            node.field("consequence"),
+            node.field("alternative"),
+        ) {
+            (Some(condition), Some(consequence), Some(alternative)) => {
+                Some((condition, consequence, alternative))
+            }
+            _ => match node
+                .children()
+                .filter(SyntaxNode::is_named)
+                .collect::<Vec<_>>()[..]
+            {
+                [ref consequence, ref condition, ref alternative] => {
+                    Some((condition.clone(), consequence.clone(), alternative.clone()))
+                }
+                _ => None,
+            },
+        };
+        let Some((condition, consequence, alternative)) = parts else {
+            return self.first_tainted(node, state);
+        };
+        let text = condition.text();
+        if !(text.contains('=') || text.contains("in")) {
+            return of(&consequence, state).or_else(|| of(&alternative, state));
+        }
+        let arm = |value: &SyntaxNode<'_>, truth: bool| {
+            let mut narrowed = state.clone();
+            if self.assume(&condition, truth, &mut narrowed) {
+                of(value, &narrowed)
+            } else {
+                of(value, state)
+            }
+        };
+        arm(&consequence, true).or_else(|| arm(&alternative, false))
+    }
+
     fn first_tainted(&self, node: &SyntaxNode<'_>, state: &State) -> Option<Vec<Step>> {
         node.children()
             .filter(SyntaxNode::is_named)
@@ -2264,11 +2586,31 @@ fn union(into: &mut State, other: State) {
     };
     let mut starts = starting(into);
     starts.extend(starting(&other));
+    // A source expression is clean after the join only if it is in every arm.
+    let clean_in_one: Vec<String> = into
+        .keys()
+        .filter(|key| key.starts_with(CLEAN_MARKER) && !other.contains_key(*key))
+        .chain(
+            other
+                .keys()
+                .filter(|key| key.starts_with(CLEAN_MARKER) && !into.contains_key(*key)),
+        )
+        .cloned()
+        .collect();
     for (name, flow) in other {
         into.entry(name).or_insert(flow);
     }
     for name in starts {
         into.remove(&tail_key(&name));
+    }
+    for key in clean_in_one {
+        into.remove(&key);
+    }
+    if !into
+        .keys()
+        .any(|key| key.starts_with(CLEAN_MARKER) && key != CLEAN_MARKER)
+    {
+        into.remove(CLEAN_MARKER);
     }
 }
 
@@ -2277,6 +2619,16 @@ fn union(into: &mut State, other: State) {
 fn tail_key(name: &str) -> String {
     format!("\u{1}tail:{name}")
 }
+
+/// The state key marking that the source expression `text` (`req.url`) was found equal to a trusted value in this
+/// arm (see `assume`).
+fn clean_key(text: &str) -> String {
+    let text: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    format!("\u{1}clean:{text}")
+}
+
+/// Present while any `clean_key` is: expressions are looked up only then.
+const CLEAN_MARKER: &str = "\u{1}clean";
 
 /// Whether `key` is a marker about a variable (`tail_key`, `pieces_key`) rather than a variable.
 fn is_marker_key(key: &str) -> bool {
@@ -2370,6 +2722,80 @@ fn mark_pieces(target: &SyntaxNode<'_>, value: &SyntaxNode<'_>, state: &mut Stat
     }
 }
 
+/// After `target = value`: when `value` is a tainted variable followed by literal text only
+/// (`` gzipped = `${file}.gz` ``), a check on that variable later vouches for `target` too, while the variable
+/// holds what it held here (see `clear`).
+fn mark_extends(target: &SyntaxNode<'_>, value: &SyntaxNode<'_>, state: &mut State) {
+    if target.kind() != "identifier" {
+        return;
+    }
+    let name = target.text();
+    if state.contains_key(EXTENDS) {
+        let suffix = format!("\u{1}{name}");
+        state.retain(|key, _| !(key.starts_with(EXTENDS) && key.ends_with(&suffix)));
+    }
+    if let Some(base) = extended_name(&innermost_value(value.clone()))
+        && let Some(flow) = state.get(base.as_str()).cloned()
+        && state.contains_key(name.as_ref())
+    {
+        state.insert(format!("{EXTENDS}{base}\u{1}{name}"), flow);
+        state.insert(EXTENDS.to_owned(), Vec::new());
+    }
+}
+
+/// The state key marking that `name` was assigned an object literal whose fields are tracked one by one; it holds
+/// the flow `name` got then (see `mark_fields`).
+fn fields_key(name: &str) -> String {
+    format!("\u{1}fields:{name}")
+}
+
+/// The prefix of the state keys `{EXTENDS}{base}\u{1}{name}`: `name` was built as `base` followed by literal text
+/// only, and `base` held the flow the key holds; the key `EXTENDS` alone is present while any is.
+const EXTENDS: &str = "\u{1}extends:";
+
+/// `base` when `value` is `base` followed by literal text only: `` `${file}.gz` ``, `f"{path}.tmp"`,
+/// `file + ".br"`.
+fn extended_name(value: &SyntaxNode<'_>) -> Option<String> {
+    let (first, rest): (SyntaxNode<'_>, Vec<SyntaxNode<'_>>) = match value.kind().as_ref() {
+        "template_string" | "string" => {
+            let mut parts = value.children().filter(|part| {
+                part.is_named() && !matches!(part.kind().as_ref(), "string_start" | "string_end")
+            });
+            let first = parts.next()?;
+            if !matches!(
+                first.kind().as_ref(),
+                "template_substitution" | "interpolation"
+            ) {
+                return None;
+            }
+            let inner = first.children().find(SyntaxNode::is_named)?;
+            let rest = parts.collect::<Vec<_>>();
+            if !rest.iter().all(|part| {
+                matches!(
+                    part.kind().as_ref(),
+                    "string_fragment" | "string_content" | "escape_sequence"
+                )
+            }) {
+                return None;
+            }
+            (inner, Vec::new())
+        }
+        "binary_expression" | "binary_operator"
+            if value
+                .field("operator")
+                .is_some_and(|operator| operator.text() == "+") =>
+        {
+            let mut parts = Vec::new();
+            plus_operands(value, &mut parts);
+            let mut parts = parts.into_iter();
+            (parts.next()?, parts.collect())
+        }
+        _ => return None,
+    };
+    (first.kind() == "identifier" && rest.iter().all(|part| literal_text(part).is_some()))
+        .then(|| first.text().into_owned())
+}
+
 /// Whether `node` holds no `.`: one piece of a string split on `.` (`filename.split(".")[-1]`, or `ext` after
 /// `ext = filename.split(".")[-1]`). Such a value cannot hold `..`; inside a string after other text it can
 /// neither climb out of a directory nor make the path absolute.
@@ -2412,56 +2838,19 @@ fn is_piece_of(subscript: &SyntaxNode<'_>, separator: &str, state: &State) -> bo
         || base.kind() == "identifier" && state.contains_key(&pieces_key(&base.text(), separator))
 }
 
-/// The variables a condition compares with literals, which hold one of them in the arm it guards:
-/// `sort in ["title", "date"]`, `mode == "fast"`, `["a", "b"].includes(order)`, `kind == "x" and ...`.
-fn clear_allow_listed(condition: &SyntaxNode<'_>, state: &mut State) {
-    let mut pending = vec![condition.clone()];
-    while let Some(node) = pending.pop() {
-        let named: Vec<SyntaxNode<'_>> = node.children().filter(SyntaxNode::is_named).collect();
-        let operator: String = node
-            .children()
-            .filter(|child| !child.is_named())
-            .map(|child| child.text().into_owned())
-            .collect::<Vec<_>>()
-            .join(" ");
-        match node.kind().as_ref() {
-            "parenthesized_expression" => pending.extend(named),
-            "boolean_operator" | "binary_expression" if operator == "and" || operator == "&&" => {
-                pending.extend(named);
-            }
-            "comparison_operator" | "binary_expression" if named.len() == 2 => {
-                let (left, right) = (&named[0], &named[1]);
-                let listed = match operator.as_str() {
-                    "in" => is_literal_collection(right),
-                    "==" | "===" => literal_text(right).is_some(),
-                    _ => false,
-                };
-                if listed && left.kind() == "identifier" {
-                    state.remove(left.text().as_ref());
-                }
-            }
-            "call_expression" => {
-                let includes = node.field("function").filter(|function| {
-                    function.kind() == "member_expression"
-                        && function
-                            .field("property")
-                            .is_some_and(|p| p.text() == "includes")
-                        && function
-                            .field("object")
-                            .is_some_and(|o| is_literal_collection(&o))
-                });
-                let argument = node
-                    .field("arguments")
-                    .and_then(|arguments| arguments.children().find(SyntaxNode::is_named));
-                if let (Some(_), Some(argument)) = (includes, argument)
-                    && argument.kind() == "identifier"
-                {
-                    state.remove(argument.text().as_ref());
-                }
-            }
-            _ => {}
-        }
-    }
+/// `target.host`, `urlparse(url).netloc`: the parsed URL whose host (`host`, `hostname`, `origin`, `netloc`)
+/// `node` reads.
+fn host_of<'r>(node: &SyntaxNode<'r>) -> Option<SyntaxNode<'r>> {
+    let property = node
+        .field("property")
+        .or_else(|| node.field("attribute"))
+        .or_else(|| node.field("field"))?;
+    matches!(
+        property.text().as_ref(),
+        "host" | "hostname" | "origin" | "netloc" | "Host"
+    )
+    .then(|| node.field("object").or_else(|| node.field("operand")))
+    .flatten()
 }
 
 /// `["a", "b"]`, `("a", "b")`, `{"a", "b"}`: a collection of string literals only.
