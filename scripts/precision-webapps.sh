@@ -20,7 +20,7 @@ dest=${CODEINSIGHT_CORPUS_DIR:-$HOME/.cache/codeinsight-corpus}-webapps
 
 # The apps are chosen for their web handlers and advisories, before any review of them: none is left out for what
 # the rules report. The first fifteen were measured by hand before this script existed, and the next eight were added
-# later and the last six after them, chosen the same way; the indented line under an
+# later, six after them and the last eight after those, chosen the same way; the indented line under an
 # app names advisories of that version where they are public (CVE, fixed-in version), else why it is here.
 # language    name                version          registry  spec (PyPI project name; npm: -, or the scoped package)
 APPS='
@@ -82,6 +82,22 @@ python      sqlite-web          0.4.1            sdist     sqlite-web
   a Flask web UI that runs the SQL its user types
 python      open-webui          0.3.8            wheel     open-webui
   a FastAPI web UI with file uploads and URL fetching
+python      gerapy              0.9.7            wheel     gerapy
+  CVE-2021-43857 command injection in project_configure (fixed in 0.9.8), CVE-2021-32849 through the address of project clone (fixed in 0.9.9)
+python      ray                 2.8.0            wheel     ray
+  CVE-2023-6020 and CVE-2023-6021 file reads through /static/ and the log API, CVE-2023-6019 command injection through cpu_profile (all fixed in 2.8.1, though this wheel already has the format allow-list of ray PR 39019)
+python      langflow-base       0.2.0            wheel     langflow-base
+  the server of langflow 1.2.0 (whose own wheel is a stub): CVE-2025-3248 code injection through /api/v1/validate/code (fixed in langflow 1.3.0)
+python      datasette           0.56             wheel     datasette
+  CVE-2021-32670 reflected XSS through the ?_trace=1 debug output (fixed in 0.56.1)
+python      voila               0.5.5            wheel     voila
+  CVE-2024-30265 local file inclusion through /static/ (fixed in 0.5.6)
+python      jupyter-server-proxy 3.2.0           wheel     jupyter-server-proxy
+  CVE-2022-21697 SSRF past the allowed_hosts check of /proxy/HOST:PORT/PATH (fixed in 3.2.1)
+python      pretalx             2.3.1            wheel     pretalx
+  CVE-2023-28459 file read and CVE-2023-28458 file write through path traversal in the HTML export (fixed in 2.3.2)
+python      weblate             4.11             wheel     Weblate
+  CVE-2022-23915 argument injection into Git and Mercurial (fixed in 4.11.1)
 javascript  json-server         0.17.4           npm       -
   a small Express server (few true findings expected)
 javascript  verdaccio           5.31.1           npm       -
