@@ -607,3 +607,36 @@ fn one_value_reaching_several_sinks_of_a_rule_is_one_finding_that_names_the_othe
         findings[1].message
     );
 }
+
+#[test]
+fn decorated_views_are_views_but_helpers_they_call_and_command_line_options_are_not() {
+    let rules = rules();
+    let lines = |path: &str, content: &str| -> Vec<u32> {
+        analyze(
+            &SourceFile {
+                path,
+                content,
+                language: Some(Language::Python),
+            },
+            &rules,
+        )
+        .into_iter()
+        .filter(|finding| {
+            matches!(
+                finding.rule_id.as_str(),
+                "python/sql-injection" | "python/open-redirect" | "python/path-traversal"
+            )
+        })
+        .map(|finding| finding.line)
+        .collect()
+    };
+    // A decorated Django view takes its URL captures as parameters.
+    let decorated = "from django.contrib.auth.decorators import login_required\nfrom django.db import connection\n\n\n@login_required\ndef article(request, slug):\n    with connection.cursor() as cursor:\n        cursor.execute(f\"SELECT * FROM articles WHERE slug = '{slug}'\")\n";
+    assert_eq!(lines("blog/views.py", decorated), [8]);
+    // A function of views.py that the file calls itself is a helper: its arguments are its callers'.
+    let helper = "from django.shortcuts import redirect\n\n\ndef handle(request, next_url):\n    return redirect(next_url)\n\n\ndef view(request):\n    return handle(request, \"/home\")\n";
+    assert!(lines("blog/views.py", helper).is_empty());
+    // A command-line option whose default reads the environment is not a route.
+    let command = "import click\nimport os\n\n\n@click.command()\n@click.option(\"--config\", default=os.environ.get(\"CONFIG\"))\ndef deploy(config):\n    with open(config) as f:\n        return f.read()\n";
+    assert!(lines("serve/scripts.py", command).is_empty());
+}

@@ -2439,8 +2439,9 @@ fn answers_about_argument(name: &str) -> bool {
     })
 }
 
-/// `get_book(book_id)`, `load_user(pk)`, `fetchOrder(orderId)`, `get_book_format(book_id, fmt)`: a record looked
-/// up by its id is stored data, not the id. It takes a call named as a lookup of something other than a path or a
+/// `get_book(book_id)`, `load_user(pk)`, `fetchOrder(orderId)`, `get_book_format(book_id, fmt)`,
+/// `get_project(request, slug)`: a record looked up by its id (or by a view's URL captures) is stored data, not the
+/// id. It takes a call named as a lookup of something other than a path or a
 /// URL, with a plain id-named variable among its arguments: `get_path(name)` and `get_file_path(user_id, name)`
 /// still pass their arguments on.
 fn looks_up_by_id(name: &str, arguments: &SyntaxNode<'_>) -> bool {
@@ -2453,8 +2454,9 @@ fn looks_up_by_id(name: &str, arguments: &SyntaxNode<'_>) -> bool {
     if !lookup {
         return false;
     }
-    // `getProfileByUsername(name)`, `get_user_by_email(email)`: a record found by what it is given.
-    if name.contains("By") || name.contains("_by_") {
+    // `getProfileByUsername(name)`, `get_user_by_email(email)`: a record found by what it is given; Django's
+    // `get_object_or_404(Book, slug=slug)` and `get_list_or_404(...)` too.
+    if name.contains("By") || name.contains("_by_") || name.ends_with("_or_404") {
         return true;
     }
     let lower = name.to_ascii_lowercase();
@@ -2463,6 +2465,23 @@ fn looks_up_by_id(name: &str, arguments: &SyntaxNode<'_>) -> bool {
         .any(|word| lower.contains(word));
     if builds_a_location {
         return false;
+    }
+    // `get_project(request, slug)`, `get_translation(request, project, component, lang)`: a view's helper that
+    // finds a record by the URL's captures (and checks the user may see it). One named for what the request
+    // says (`get_next(request)`, `get_redirect_target(request)`, `get_param(request, "q")`) passes it on.
+    let request_first = arguments
+        .children()
+        .find(SyntaxNode::is_named)
+        .is_some_and(|first| first.kind() == "identifier" && first.text() == "request");
+    if request_first {
+        let passes_on = [
+            "next", "redirect", "return", "target", "dest", "location", "back", "refer", "param",
+            "arg", "query", "value", "input", "data", "field", "cookie", "header", "body", "json",
+            "form", "text", "string", "str", "host", "domain",
+        ]
+        .iter()
+        .any(|word| lower.contains(word));
+        return !passes_on;
     }
     let id_named = |argument: &SyntaxNode<'_>| {
         let text = argument.text();
@@ -3028,25 +3047,34 @@ fn handler_parameters(
     let decorated = function
         .parent()
         .filter(|parent| parent.kind() == "decorated_definition");
+    // `@app.route(...)`, `@router.get(...)`: the decorator's own call, not one among its arguments
+    // (`@click.option(default=os.environ.get(...))` is a command-line option).
     let routed = is_tornado_handler(function)
         || decorated.as_ref().is_some_and(|decorated| {
             decorated
                 .children()
                 .filter(|child| child.kind() == "decorator")
                 .any(|decorator| {
-                    let text = decorator.text();
-                    [
-                        ".route(",
-                        ".get(",
-                        ".post(",
-                        ".put(",
-                        ".patch(",
-                        ".delete(",
-                        ".api_route(",
-                        ".websocket(",
-                    ]
-                    .iter()
-                    .any(|call| text.contains(call))
+                    decorator
+                        .children()
+                        .find(SyntaxNode::is_named)
+                        .filter(|call| call.kind() == "call")
+                        .and_then(|call| call.field("function"))
+                        .filter(|callee| callee.kind() == "attribute")
+                        .and_then(|callee| callee.field("attribute"))
+                        .is_some_and(|method| {
+                            matches!(
+                                method.text().as_ref(),
+                                "route"
+                                    | "get"
+                                    | "post"
+                                    | "put"
+                                    | "patch"
+                                    | "delete"
+                                    | "api_route"
+                                    | "websocket"
+                            )
+                        })
                 })
         });
     let Some(parameters) = function.field("parameters") else {
@@ -3076,13 +3104,21 @@ fn handler_parameters(
             let (name, dependency) = match parameter.kind().as_ref() {
                 "identifier" => (parameter.clone(), false),
                 // FastAPI validates a parameter annotated with a number, a UUID or a date before the handler runs.
+                // A Django URL capture is a string: a parameter annotated with another class
+                // (`translation: Translation`) is an object the view's caller passes.
                 "typed_parameter" => (
                     parameter
                         .children()
                         .find(|child| child.kind() == "identifier")?,
-                    parameter
-                        .field("type")
-                        .is_some_and(|kind| parsed_type(&kind.text())),
+                    parameter.field("type").is_some_and(|kind| {
+                        let kind = kind.text();
+                        parsed_type(&kind)
+                            || !routed
+                                && !matches!(
+                                    kind.as_ref(),
+                                    "str" | "Optional[str]" | "str | None" | "None | str"
+                                )
+                    }),
                 ),
                 "default_parameter" | "typed_default_parameter" => (
                     parameter.field("name")?,
@@ -3104,12 +3140,19 @@ fn handler_parameters(
     // Many helpers take `request` first; Django's views are the ones in `views.py` or a `views/` package.
     let in_views =
         path.ends_with("views.py") || path.contains("/views/") || path.starts_with("views/");
+    // A view may be decorated (`@login_required`, `@api_view(["POST"])`); one the file calls itself is a helper,
+    // whose arguments are its callers' (followed through its summary).
+    let top_level = function
+        .parent()
+        .filter(|parent| parent.kind() == "decorated_definition")
+        .unwrap_or_else(|| function.clone())
+        .parent()
+        .is_some_and(|parent| parent.kind() == "module");
     let django = !routed
         && in_views
-        && function
-            .parent()
-            .is_some_and(|parent| parent.kind() == "module")
-        && names.first().is_some_and(|(name, _, _)| name == "request");
+        && top_level
+        && names.first().is_some_and(|(name, _, _)| name == "request")
+        && !called_in_its_file(function);
     if !routed && !django {
         return state;
     }
@@ -3121,6 +3164,23 @@ fn handler_parameters(
         state.insert(name, vec![step]);
     }
     state
+}
+
+/// Whether the file calls the function `function` defines (`handle_suggestions(request, ...)` from a view).
+fn called_in_its_file(function: &SyntaxNode<'_>) -> bool {
+    let Some(name) = function.field("name") else {
+        return false;
+    };
+    let Some(root) = function.ancestors().last() else {
+        return false;
+    };
+    let call = format!("{}(", name.text());
+    let text = root.text();
+    text.match_indices(&call).any(|(at, _)| {
+        let before = text[..at].chars().next_back();
+        !before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '.')
+            && !text[..at].ends_with("def ")
+    })
 }
 
 /// A Tornado handler's HTTP method (`def get(self, path)` in a class deriving from a `...Handler`): its
