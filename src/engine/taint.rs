@@ -19,7 +19,12 @@
 //!   is a check: the variable counts as sanitized from there on. So is a sanitizer called as a statement of its
 //!   own (`check_access(base, path)`), which must raise to have any effect.
 //! - In the arm a condition guards, a variable compared with literals (`sort in ["title", "date"]`,
-//!   `mode == "fast"`, `["a", "b"].includes(x)`) holds one of them and is clean.
+//!   `mode == "fast"`, `["a", "b"].includes(x)`) or found equal to an untainted name (`req.url === config.root`)
+//!   holds one of them and is clean; after `if (x !== trusted) return`, so is what falls through. A conditional
+//!   expression reads each arm under its condition. For JavaScript URL rules, `new URL(x, base).host === host`
+//!   checks `x`.
+//! - A check on a value also covers what was built from it plus literal text before the check (`${file}.gz`),
+//!   and a field of an object literal (`cache = { key, body }`) holds its own value.
 //! - A call named as a predicate, a check or a lookup (`is_safe(x)`, `_check_transaction(id)`,
 //!   `find_user(name)`) answers about its argument, and a lookup by an id (`get_book(book_id)`) returns a stored
 //!   record: neither result carries the argument's taint.
