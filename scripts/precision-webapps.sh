@@ -20,8 +20,9 @@ dest=${CODEINSIGHT_CORPUS_DIR:-$HOME/.cache/codeinsight-corpus}-webapps
 
 # The apps are chosen for their web handlers and advisories, before any review of them: none is left out for what
 # the rules report. The first fifteen were measured by hand before this script existed, and the next eight were added
-# later, six after them and the last eight after those, chosen the same way; the indented line under an
-# app names advisories of that version where they are public (CVE, fixed-in version), else why it is here.
+# later, six after them, eight (Python) after those and the last eight (JavaScript) after these, chosen the same way;
+# the indented line under an app names advisories of that version where they are public (CVE, fixed-in version),
+# else why it is here.
 # language    name                version          registry  spec (PyPI project name; npm: -, or the scoped package)
 APPS='
 python      pgadmin4            7.6              wheel     pgadmin4
@@ -126,6 +127,22 @@ javascript  node-red-runtime    1.2.7            npm       @node-red/runtime
   CVE-2021-21298 path traversal through the Projects API (fixed in 1.2.8; its HTTP routes are in @node-red/editor-api)
 javascript  ghost               5.130.5          npm       -
   CVE-2026-22596 SQL injection in the members activity feed, CVE-2026-22597 SSRF in the media inliner (fixed in 5.130.6)
+javascript  flowise             1.4.3            npm       -
+  CVE-2024-36420 file read through the fileName of /api/v1/openai-assistants-file (GHSL-2023-232, reported against 1.4.3; compiled dist/ as published)
+javascript  directus            9.22.4           npm       -
+  CVE-2023-26492 SSRF past the IP deny-list of /files/import by DNS rebinding (fixed in 9.23.0; compiled dist/ as published)
+javascript  vite                6.2.2            npm       -
+  CVE-2025-30208 file read past server.fs.deny through ?raw?? in the dev server (fixed in 6.2.3; bundled dist/ as published)
+javascript  webpack-dev-middleware 5.3.3         npm       -
+  CVE-2024-29180 file read through %2e%2e%2f in the URL when writeToDisk is on (fixed in 5.3.4; compiled dist/ as published)
+javascript  fastify-static      4.2.3            npm       -
+  CVE-2021-22963 open redirect through //host/%2e%2e in the directory redirect (fixed in 4.2.4)
+javascript  koa                 2.16.1           npm       -
+  CVE-2025-8129 open redirect through the Referer header of ctx.redirect('back') (fixed in 2.16.2)
+javascript  angular-http-server 1.4.2            npm       -
+  CVE-2018-3713 path traversal in the static file lookup (fixed in 1.6.0 per GHSA-4rvg-955w-h68q)
+javascript  node-srv            2.0.0            npm       -
+  CVE-2018-3714 path traversal in the static file lookup (fixed in 2.1.1)
 '
 
 tool=precision-webapps
