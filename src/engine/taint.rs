@@ -1064,6 +1064,19 @@ impl<'a, 'r> Analysis<'a, 'r> {
                 {
                     pending.extend(named.into_iter().map(|inner| (inner, truth)));
                 }
+                // `LIST.includes(x) === false`: the check itself, with its truth turned.
+                "comparison_operator" | "binary_expression"
+                    if named.len() == 2
+                        && matches!(
+                            operator.as_str(),
+                            "==" | "===" | "!=" | "!==" | "is" | "is not"
+                        )
+                        && matches!(named[1].kind().as_ref(), "true" | "false") =>
+                {
+                    let equal = matches!(operator.as_str(), "==" | "===" | "is");
+                    let value = named[1].kind() == "true";
+                    pending.push((named[0].clone(), truth == (equal == value)));
+                }
                 "comparison_operator" | "binary_expression" if named.len() == 2 => {
                     let (left, right) = (&named[0], &named[1]);
                     match (operator.as_str(), truth) {
