@@ -140,7 +140,7 @@ javascript  fastify-static      4.2.3            npm       -
 javascript  koa                 2.16.1           npm       -
   CVE-2025-8129 open redirect through the Referer header of ctx.redirect('back') (fixed in 2.16.2)
 javascript  angular-http-server 1.4.2            npm       -
-  CVE-2018-3713 path traversal in the static file lookup (fixed in 1.6.0 per GHSA-4rvg-955w-h68q)
+  CVE-2018-3713 path traversal in the static file lookup (first fixed in 1.4.3; a bypass of that fix was closed in 1.6.0, GHSA-4rvg-955w-h68q)
 javascript  node-srv            2.0.0            npm       -
   CVE-2018-3714 path traversal in the static file lookup (fixed in 2.1.1)
 '
