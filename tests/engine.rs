@@ -522,24 +522,27 @@ fn a_user_taint_rule_follows_its_own_propagators_and_reports_the_path() {
     );
 }
 
+/// The lines of the findings of `rule_ids` in the Python file `content`, reviewed as `path`.
+fn python_lines(rules: &RuleSet, path: &str, content: &str, rule_ids: &[&str]) -> Vec<u32> {
+    analyze(
+        &SourceFile {
+            path,
+            content,
+            language: Some(Language::Python),
+        },
+        rules,
+    )
+    .into_iter()
+    .filter(|finding| rule_ids.contains(&finding.rule_id.as_str()))
+    .map(|finding| finding.line)
+    .collect()
+}
+
 #[test]
 fn a_django_views_url_parameters_are_sources_but_a_helper_taking_request_is_not_a_view() {
     let rules = rules();
     let content = "from django.db import connection\n\n\ndef article(request, slug, template=\"article.html\"):\n    with connection.cursor() as cursor:\n        cursor.execute(f\"SELECT * FROM articles WHERE slug = '{slug}'\")\n        cursor.execute(f\"SELECT * FROM templates WHERE name = '{template}'\")\n";
-    let lines = |path: &str| -> Vec<u32> {
-        analyze(
-            &SourceFile {
-                path,
-                content,
-                language: Some(Language::Python),
-            },
-            &rules,
-        )
-        .into_iter()
-        .filter(|finding| finding.rule_id == "python/sql-injection")
-        .map(|finding| finding.line)
-        .collect()
-    };
+    let lines = |path: &str| python_lines(&rules, path, content, &["python/sql-injection"]);
     // In views.py the URL capture is a source; the defaulted parameter comes from the URLconf.
     assert_eq!(lines("blog/views.py"), [6]);
     assert_eq!(lines("blog/views/articles.py"), [6]);
@@ -611,24 +614,17 @@ fn one_value_reaching_several_sinks_of_a_rule_is_one_finding_that_names_the_othe
 #[test]
 fn decorated_views_are_views_but_helpers_they_call_and_command_line_options_are_not() {
     let rules = rules();
-    let lines = |path: &str, content: &str| -> Vec<u32> {
-        analyze(
-            &SourceFile {
-                path,
-                content,
-                language: Some(Language::Python),
-            },
+    let lines = |path: &str, content: &str| {
+        python_lines(
             &rules,
+            path,
+            content,
+            &[
+                "python/sql-injection",
+                "python/open-redirect",
+                "python/path-traversal",
+            ],
         )
-        .into_iter()
-        .filter(|finding| {
-            matches!(
-                finding.rule_id.as_str(),
-                "python/sql-injection" | "python/open-redirect" | "python/path-traversal"
-            )
-        })
-        .map(|finding| finding.line)
-        .collect()
     };
     // A decorated Django view takes its URL captures as parameters.
     let decorated = "from django.contrib.auth.decorators import login_required\nfrom django.db import connection\n\n\n@login_required\ndef article(request, slug):\n    with connection.cursor() as cursor:\n        cursor.execute(f\"SELECT * FROM articles WHERE slug = '{slug}'\")\n";
