@@ -1037,7 +1037,7 @@ impl<'a, 'r> Analysis<'a, 'r> {
     /// trusted host (`new URL(path, base).host === base.host`) checks the value it was parsed from. A source
     /// expression is marked clean there (`clean_key`); a variable is cleared. Answers whether anything changed.
     fn assume(&self, condition: &SyntaxNode<'_>, truth: bool, state: &mut State) -> bool {
-        let before = state.len() + usize::from(state.contains_key(CLEAN_MARKER));
+        let mut changed = false;
         let mut pending = vec![(condition.clone(), truth)];
         while let Some((node, truth)) = pending.pop() {
             let named: Vec<SyntaxNode<'_>> = node.children().filter(SyntaxNode::is_named).collect();
@@ -1080,12 +1080,14 @@ impl<'a, 'r> Analysis<'a, 'r> {
                 "comparison_operator" | "binary_expression" if named.len() == 2 => {
                     let (left, right) = (&named[0], &named[1]);
                     match (operator.as_str(), truth) {
-                        ("in", true) if is_literal_collection(right) => self.clean(left, state),
+                        ("in", true) if is_literal_collection(right) => {
+                            changed |= self.clean(left, state);
+                        }
                         ("==" | "===", true) | ("!=" | "!==", false) => {
                             if self.is_trusted_value(right, state) {
-                                self.clean(left, state);
+                                changed |= self.clean(left, state);
                             } else if self.is_trusted_value(left, state) {
-                                self.clean(right, state);
+                                changed |= self.clean(right, state);
                             }
                         }
                         _ => {}
@@ -1105,13 +1107,13 @@ impl<'a, 'r> Analysis<'a, 'r> {
                         .field("arguments")
                         .and_then(|arguments| arguments.children().find(SyntaxNode::is_named));
                     if let (Some(_), Some(argument)) = (includes, argument) {
-                        self.clean(&argument, state);
+                        changed |= self.clean(&argument, state);
                     }
                 }
                 _ => {}
             }
         }
-        state.len() + usize::from(state.contains_key(CLEAN_MARKER)) != before
+        changed
     }
 
     /// A value an equality check can trust: a literal, or a name or field that holds no taint (`config.rootPath`).
@@ -1125,12 +1127,10 @@ impl<'a, 'r> Analysis<'a, 'r> {
     }
 
     /// `checked` holds a trusted value in this arm: a variable or tracked field is cleared, a source expression
-    /// (`req.url`) is marked clean.
-    fn clean(&self, checked: &SyntaxNode<'_>, state: &mut State) {
+    /// (`req.url`) is marked clean. Answers whether that changed the state.
+    fn clean(&self, checked: &SyntaxNode<'_>, state: &mut State) -> bool {
         match checked.kind().as_ref() {
-            "identifier" => {
-                state.remove(checked.text().as_ref());
-            }
+            "identifier" => state.remove(checked.text().as_ref()).is_some(),
             "attribute" | "member_expression" | "selector_expression" => {
                 let text = checked.text();
                 // Only the WHATWG parser reads `\` as `/` the way browsers do: after Python's `urlparse` or Go's
@@ -1139,46 +1139,46 @@ impl<'a, 'r> Analysis<'a, 'r> {
                     && is_javascript_like(self.language)
                     && let Some(parsed) = host_of(checked)
                 {
-                    self.clean_parsed(&parsed, state);
-                    return;
+                    return self.clean_parsed(&parsed, state);
                 }
-                if state.remove(text.as_ref()).is_none() && self.taint.sources.matches(checked) {
-                    state.insert(clean_key(&text), Vec::new());
-                    state.insert(CLEAN_MARKER.to_owned(), Vec::new());
+                if state.remove(text.as_ref()).is_some() {
+                    return true;
                 }
+                if !self.taint.sources.matches(checked) {
+                    return false;
+                }
+                state.insert(CLEAN_MARKER.to_owned(), Vec::new());
+                state.insert(clean_key(&text), Vec::new()).is_none()
             }
-            _ => {}
+            _ => false,
         }
     }
 
     /// A URL whose host was found equal to a trusted host: `parsed` is the URL (`target`, `new URL(path, base)`,
     /// `urlparse(url)`). The value it was parsed from is what the check vouches for: the variable passed to the
-    /// parser, or for a variable holding a parse, the variable its flow came through last.
-    fn clean_parsed(&self, parsed: &SyntaxNode<'_>, state: &mut State) {
+    /// parser, or for a variable holding a parse, the variable its flow came through last. Answers whether that
+    /// changed the state.
+    fn clean_parsed(&self, parsed: &SyntaxNode<'_>, state: &mut State) -> bool {
         match parsed.kind().as_ref() {
             "identifier" => {
                 let Some(flow) = state.remove(parsed.text().as_ref()) else {
-                    return;
+                    return false;
                 };
                 let parsed_from = &flow[..flow.len().saturating_sub(1)];
                 state.retain(|name, other| {
                     is_marker_key(name) || parsed_from.is_empty() || other.as_slice() != parsed_from
                 });
+                true
             }
-            "call" | "call_expression" | "new_expression" => {
-                if let Some(argument) = parsed
-                    .field("arguments")
-                    .and_then(|arguments| arguments.children().find(SyntaxNode::is_named))
-                {
-                    self.clean(&argument, state);
-                }
-            }
-            "parenthesized_expression" => {
-                if let Some(inner) = parsed.children().find(SyntaxNode::is_named) {
-                    self.clean_parsed(&inner, state);
-                }
-            }
-            _ => {}
+            "call" | "call_expression" | "new_expression" => parsed
+                .field("arguments")
+                .and_then(|arguments| arguments.children().find(SyntaxNode::is_named))
+                .is_some_and(|argument| self.clean(&argument, state)),
+            "parenthesized_expression" => parsed
+                .children()
+                .find(SyntaxNode::is_named)
+                .is_some_and(|inner| self.clean_parsed(&inner, state)),
+            _ => false,
         }
     }
 
